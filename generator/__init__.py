@@ -1,0 +1,3 @@
+"""naftiko-gen: Naftiko capability specs in, static aiohttp REST and MCP servers out."""
+
+__version__ = "0.1.0"

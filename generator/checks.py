@@ -1,0 +1,198 @@
+"""Semantic rules a generator needs, with stable ids (Spectral-style) and severities.
+
+Structural problems are found while reading (reader.py); wiring problems that need the whole
+capability (call targets, path parameters) while planning (plan.py). These are the rest.
+"""
+
+from __future__ import annotations
+
+import re
+
+from generator import mustache
+from generator.diagnostics import Pos, Report
+from generator.model import Capability
+from generator.naming import snake
+
+TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+BASE_URI = re.compile(r"^https?://[^/\s]+(/[^{\s]*)?$")
+
+
+def run_checks(cap: Capability, report: Report) -> None:
+    namespaces(cap, report)
+    consumes(cap, report)
+    rest_paths(cap, report)
+    ports(cap, report)
+    mcp_tools(cap, report)
+    with_keys(cap, report)
+
+
+def namespaces(cap: Capability, report: Report) -> None:
+    seen: dict[str, Pos] = {}
+    items = [(c.namespace, c.pos) for c in cap.consumes]
+    items += [(a.namespace, a.pos) for a in cap.rest] + [(a.namespace, a.pos) for a in cap.mcp]
+    for ns, pos in items:
+        if ns in seen:
+            report.error(
+                "naftiko-namespaces-unique",
+                f"namespace '{ns}' is used twice (first at {seen[ns]}); namespaces must be unique",
+                pos,
+            )
+        else:
+            seen[ns] = pos
+    binds: dict[str, Pos] = {}
+    for b in cap.binds:
+        if b.namespace in binds:
+            report.error(
+                "naftiko-namespaces-unique",
+                f"bind namespace '{b.namespace}' is used twice (first at {binds[b.namespace]})",
+                b.pos,
+            )
+        binds.setdefault(b.namespace, b.pos)
+
+
+def consumes(cap: Capability, report: Report) -> None:
+    for c in cap.consumes:
+        if c.base_uri.endswith("/"):
+            report.warning(
+                "naftiko-consumes-baseuri-no-trailing-slash",
+                f"baseUri '{c.base_uri}' ends with '/'; it is removed (resource paths start with '/')",
+                c.pos,
+            )
+        if not BASE_URI.match(c.base_uri.rstrip("/") or c.base_uri):
+            report.error(
+                "naftiko-consumes-baseuri-format",
+                f"baseUri '{c.base_uri}' must be an absolute http(s) URL without placeholders",
+                c.pos,
+            )
+        for r in c.resources:
+            if "?" in r.path or "#" in r.path:
+                report.error(
+                    "naftiko-consumed-resource-no-query-in-path",
+                    f"resource path '{r.path}' contains a query or fragment; declare query "
+                    "parameters as inputParameters with 'in: query'",
+                    r.path_pos,
+                )
+            if r.path and not r.path.startswith("/"):
+                report.warning(
+                    "naftiko-consumed-resource-path-slash",
+                    f"resource path '{r.path}' should start with '/'",
+                    r.path_pos,
+                )
+        ops: dict[str, Pos] = {}
+        for r in c.resources:
+            for o in r.operations:
+                if o.name in ops:
+                    report.error(
+                        "naftiko-operation-names-unique",
+                        f"operation '{o.name}' is declared twice in consumes '{c.namespace}' "
+                        f"(first at {ops[o.name]}); 'call' could not tell them apart",
+                        o.pos,
+                    )
+                ops.setdefault(o.name, o.pos)
+
+
+def rest_paths(cap: Capability, report: Report) -> None:
+    for a in cap.rest:
+        for r in a.resources:
+            if len(r.path) > 1 and r.path.endswith("/"):
+                report.warning(
+                    "naftiko-rest-resource-path-no-trailing-slash",
+                    f"path '{r.path}' ends with '/'; remove it",
+                    r.pos,
+                )
+            if r.path == "/openapi.json":
+                report.error(
+                    "naftiko-rest-reserved-path",
+                    "'/openapi.json' is served by the generated server; choose another path",
+                    r.pos,
+                )
+            vars_ = mustache.path_vars(r.path)
+            if len(set(vars_)) != len(vars_):
+                report.error(
+                    "naftiko-rest-path-param-unique",
+                    f"path '{r.path}' uses a placeholder twice",
+                    r.pos,
+                )
+
+
+def ports(cap: Capability, report: Report) -> None:
+    seen: dict[int, tuple[str, Pos]] = {}
+    adapters: list[tuple[str, int | None, Pos]] = [(a.namespace, a.port, a.pos) for a in cap.rest]
+    adapters += [(a.namespace, a.port, a.pos) for a in cap.mcp if a.transport == "http"]
+    for ns, port, pos in adapters:
+        if port is None:
+            continue
+        if not 1 <= port <= 65535:
+            report.error("naftiko-port-range", f"port {port} of '{ns}' must be between 1 and 65535", pos)
+            continue
+        if port in seen:
+            report.error(
+                "naftiko-ports-unique",
+                f"port {port} of '{ns}' is already used by '{seen[port][0]}' ({seen[port][1]}); "
+                "give each adapter its own port",
+                pos,
+            )
+        else:
+            seen[port] = (ns, pos)
+
+
+def mcp_tools(cap: Capability, report: Report) -> None:
+    for a in cap.mcp:
+        idents: dict[str, str] = {}
+        for t in a.tools:
+            name = t.name or ""
+            if not TOOL_NAME.match(name):
+                report.error(
+                    "naftiko-mcp-tool-name-format",
+                    f"tool name '{name[:60]}' must match ^[A-Za-z0-9._-]{{1,128}}$ (agents rely on it)",
+                    t.pos,
+                )
+            ident = snake(name)
+            if ident in idents and idents[ident] != name:
+                report.warning(
+                    "naftiko-identifier-collision",
+                    f"tool names '{idents[ident]}' and '{name}' both become the Python name "
+                    f"'{ident}'; the second gets a numbered suffix in generated code",
+                    t.pos,
+                )
+            idents.setdefault(ident, name)
+
+
+def with_keys(cap: Capability, report: Report) -> None:
+    ops = {
+        f"{c.namespace}.{o.name}": (c, r, o)
+        for c in cap.consumes
+        for r in c.resources
+        for o in r.operations
+    }
+    targets = [op for a in cap.rest for r in a.resources for op in r.operations]
+    targets += [t for a in cap.mcp for t in a.tools]
+    for t in targets:
+        if t.call is None:
+            continue
+        found = ops.get(f"{t.call.namespace}.{t.call.operation}")
+        if found is None:
+            continue
+        c, r, o = found
+        known = {p.name for p in c.params + r.params + o.params}
+        known |= {v.split(".")[-1] for v in mustache.path_vars(r.path)}
+        if o.body is not None:
+            known |= {v.split(".")[-1] for v in _vars(o.body.data)}
+        for w in t.with_values:
+            if w.key not in known:
+                report.warning(
+                    "naftiko-with-unknown-param",
+                    f"'with' sets '{w.key}', which operation '{o.name}' does not declare; it has no "
+                    "effect unless a template uses it",
+                    w.pos,
+                )
+
+
+def _vars(data: object) -> set[str]:
+    if isinstance(data, str):
+        return {p.name for p in mustache.parse(data) if isinstance(p, mustache.Var)}
+    if isinstance(data, dict):
+        return set().union(*(_vars(v) for v in data.values())) if data else set()
+    if isinstance(data, list):
+        return set().union(*(_vars(v) for v in data)) if data else set()
+    return set()

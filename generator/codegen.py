@@ -1,0 +1,117 @@
+"""The one pure function: spec files in, {relative path: text} and diagnostics out."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.checks import run_checks
+from generator.diagnostics import Pos, Report
+from generator.naming import package_name
+from generator.plan import Plan, Planner
+from generator.reader import read_capability
+from generator.render import render_plan
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+_TOP_CAPABILITY = re.compile(r"^capability\s*:", re.M)
+_TOP_CONSUMES = re.compile(r"^consumes\s*:", re.M)
+
+
+@dataclass
+class Generated:
+    files: dict[str, str] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+    packages: list[str] = field(default_factory=list)
+    specs: dict[str, str] = field(default_factory=dict)  # package → spec display path
+
+
+def display_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path.resolve(), Path.cwd().resolve())
+    except ValueError:
+        return path.as_posix()
+    return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
+
+
+def find_specs(paths: list[Path], report: Report) -> list[Path]:
+    """Spec files named directly, and capability files in named folders (not shared consumes)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for child in sorted(p.iterdir()):
+                if child.is_file() and child.suffix in SPEC_SUFFIXES and _is_capability(child):
+                    found.append(child)
+        elif p.is_file():
+            found.append(p)
+        else:
+            report.error("naftiko-file-unreadable", "no such file or folder", Pos(display_path(p)))
+    return found
+
+
+def _is_capability(path: Path) -> bool:
+    """Folders may hold shared consumes files beside capabilities; only the latter are built."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    return bool(_TOP_CAPABILITY.search(text)) or not _TOP_CONSUMES.search(text)
+
+
+UNREADABLE_RULES = ("naftiko-file-unreadable", "naftiko-file-encoding", "naftiko-file-too-large")
+
+
+def analyse(spec: Path, out_dir: Path, report: Report) -> Plan | None:
+    """Read, check and plan one spec; problems go to `report`."""
+    display = display_path(spec)
+    cap = read_capability(spec, display, report)
+    if cap is None:
+        return None
+    run_checks(cap, report)
+    plan = Planner(cap, package_name(spec.stem), out_dir / package_name(spec.stem), report).plan(display)
+    return None if report.has_errors() else plan
+
+
+def generate(paths: list[Path], out_dir: Path) -> Generated:
+    result = Generated()
+    specs = find_specs(paths, result.report)
+    if not specs and not result.report.has_errors():
+        result.report.error(
+            "naftiko-no-specs",
+            "no *.yaml or *.yml capability specs found",
+            Pos(", ".join(display_path(p) for p in paths)),
+        )
+    owners: dict[str, str] = {}
+    plans: list[Plan] = []
+    for spec in specs:
+        package = package_name(spec.stem)
+        if package in owners:
+            result.report.error(
+                "naftiko-package-clash",
+                f"this spec and {owners[package]} both generate package '{package}'; rename one file",
+                Pos(display_path(spec)),
+            )
+            continue
+        owners[package] = display_path(spec)
+        report = Report()
+        plan = analyse(spec, out_dir, report)
+        result.report.extend(report)
+        if plan is not None:
+            plans.append(plan)
+    if result.report.has_errors():
+        return result
+    for plan in plans:
+        result.files.update(render_plan(plan))
+        result.specs[plan.package] = plan.spec
+    result.packages = sorted(result.specs)
+    return result
+
+
+def validate(paths: list[Path]) -> tuple[Report, bool]:
+    """All diagnostics for the specs; the flag says whether some input could not be read."""
+    report = Report()
+    for spec in find_specs(paths, report):
+        analyse(spec, Path("generated"), report)
+    unreadable = any(d.rule in UNREADABLE_RULES for d in report.items)
+    return report, unreadable

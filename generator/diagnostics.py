@@ -1,0 +1,86 @@
+"""Located diagnostics: the one way every layer reports a problem with a spec."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Pos:
+    """A place in a spec file; line and column are 1-based."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    rule: str
+    message: str
+    pos: Pos
+
+    def format(self) -> str:
+        return f"{self.pos}: {self.severity.value} {self.rule}: {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.pos.file,
+            "line": self.pos.line,
+            "column": self.pos.col,
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.pos.file, self.pos.line, self.pos.col, self.rule, self.message)
+
+
+@dataclass
+class Report:
+    """Diagnostics collected while reading, checking and planning one or more specs."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, rule: str, message: str, pos: Pos) -> None:
+        self.items.append(Diagnostic(Severity.ERROR, rule, message, pos))
+
+    def warning(self, rule: str, message: str, pos: Pos) -> None:
+        self.items.append(Diagnostic(Severity.WARNING, rule, message, pos))
+
+    def extend(self, other: Report) -> None:
+        self.items.extend(other.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.sorted() if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.sorted() if d.severity is Severity.WARNING]
+
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        unique = {(d.sort_key(), d.severity): d for d in self.items}
+        return [unique[k] for k in sorted(unique)]
+
+    def to_json(self) -> str:
+        return json.dumps([d.to_json() for d in self.sorted()], indent=2, ensure_ascii=False)
+
+
+class SpecError(Exception):
+    """Raised to abandon a spec after its diagnostics were recorded in a Report."""

@@ -1,0 +1,139 @@
+"""YAML text → a tree of Nodes that remember where they stand in the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.diagnostics import Pos, Report
+
+MAX_SPEC_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Node:
+    """A YAML value with its position. Mappings keep their keys' positions too."""
+
+    value: Any  # dict[str, Node] | list[Node] | str | int | float | bool | None
+    pos: Pos
+    key_pos: dict[str, Pos] = field(default_factory=dict)
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.value, list)
+
+    @property
+    def is_scalar(self) -> bool:
+        return not isinstance(self.value, (dict, list))
+
+    def get(self, key: str) -> Node | None:
+        if isinstance(self.value, dict):
+            found = self.value.get(key)
+            return found if isinstance(found, Node) else None
+        return None
+
+    def pos_of(self, key: str) -> Pos:
+        return self.key_pos.get(key, self.pos)
+
+    def plain(self) -> Any:
+        """The value without positions (for literal data such as body templates)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+class _Constructor(yaml.SafeLoader):
+    pass
+
+
+def _pos(display: str, mark: Any) -> Pos:
+    return Pos(display, mark.line + 1, mark.column + 1)
+
+
+def _convert(node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int) -> Node:
+    pos = _pos(display, node.start_mark)
+    if depth > 200:
+        report.error("naftiko-yaml-syntax", "YAML nesting is too deep (over 200 levels)", pos)
+        return Node(None, pos)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        items: dict[str, Node] = {}
+        key_pos: dict[str, Pos] = {}
+        for key_node, value_node in node.value:
+            kpos = _pos(display, key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                report.error("naftiko-yaml-syntax", "mapping keys must be plain strings", kpos)
+                continue
+            key = loader.construct_object(key_node)
+            key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+            if key in items:
+                report.error(
+                    "naftiko-yaml-duplicate-key",
+                    f"duplicate key '{key}' (first at line {key_pos[key].line}); remove one of them",
+                    kpos,
+                )
+                continue
+            items[key] = _convert(value_node, display, loader, report, depth + 1)
+            key_pos[key] = kpos
+        return Node(items, pos, key_pos)
+    if isinstance(node, yaml.SequenceNode):
+        return Node([_convert(n, display, loader, report, depth + 1) for n in node.value], pos)
+    value = loader.construct_object(node)
+    if not isinstance(value, (str, int, float, bool)) and value is not None:
+        value = str(node.value)  # dates and other tagged scalars stay text
+    return Node(value, pos)
+
+
+def parse_yaml(text: str, display: str, report: Report) -> Node | None:
+    """Parse one YAML document; syntax errors become diagnostics, never exceptions."""
+    try:
+        composed = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = _pos(display, mark) if mark is not None else Pos(display)
+        problem = exc.problem or exc.context or "invalid YAML"
+        report.error("naftiko-yaml-syntax", f"YAML syntax error: {problem}; fix the YAML", pos)
+        return None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        report.error("naftiko-yaml-syntax", f"YAML error: {first}", Pos(display))
+        return None
+    except RecursionError:
+        report.error("naftiko-yaml-syntax", "YAML nesting is too deep", Pos(display))
+        return None
+    if composed is None:
+        report.error("naftiko-yaml-empty", "the file is empty; a capability spec is expected", Pos(display))
+        return None
+    loader = _Constructor("")
+    try:
+        return _convert(composed, display, loader, report, 0)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        report.error("naftiko-yaml-syntax", f"YAML value error: {first}", Pos(display))
+        return None
+
+
+def load_file(path: Path, display: str, report: Report) -> Node | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.error("naftiko-file-unreadable", f"cannot read file: {exc.strerror or exc}", Pos(display))
+        return None
+    if len(data) > MAX_SPEC_BYTES:
+        report.error("naftiko-file-too-large", "spec file is larger than 8 MiB", Pos(display))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report.error("naftiko-file-encoding", f"file is not UTF-8 (byte {exc.start})", Pos(display))
+        return None
+    return parse_yaml(text, display, report)

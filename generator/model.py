@@ -1,0 +1,202 @@
+"""Typed view of a Naftiko capability spec (1.0.0-alpha2), positions kept for diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.diagnostics import Pos
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+
+
+@dataclass
+class Auth:
+    kind: str  # bearer | basic | digest | apikey | oauth2
+    pos: Pos
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    key: str | None = None  # apikey: header or query parameter name
+    value: str | None = None  # apikey value
+    placement: str = "header"
+
+
+@dataclass
+class Bind:
+    namespace: str
+    keys: dict[str, str]  # template variable -> provider key
+    pos: Pos
+    location: str | None = None
+    location_path: Path | None = None  # file:// location resolved against the spec's folder
+
+
+@dataclass
+class ConsumedParam:
+    name: str
+    location: str  # query | header | path | cookie | body | environment
+    pos: Pos
+    value: Any = None
+    type: str | None = None
+    required: bool | None = None
+    description: str | None = None
+
+
+@dataclass
+class BodySpec:
+    kind: str  # json | text | xml | sparql | formUrlEncoded | multipartForm | raw
+    data: Any
+    pos: Pos
+
+
+@dataclass
+class ConsumedOperation:
+    name: str
+    method: str
+    pos: Pos
+    description: str | None = None
+    params: list[ConsumedParam] = field(default_factory=list)
+    body: BodySpec | None = None
+    output_format: str = "json"
+
+
+@dataclass
+class ConsumedResource:
+    name: str
+    path: str
+    pos: Pos
+    path_pos: Pos
+    params: list[ConsumedParam] = field(default_factory=list)
+    operations: list[ConsumedOperation] = field(default_factory=list)
+
+
+@dataclass
+class Consumes:
+    namespace: str
+    base_uri: str
+    pos: Pos
+    description: str | None = None
+    auth: Auth | None = None
+    params: list[ConsumedParam] = field(default_factory=list)
+    resources: list[ConsumedResource] = field(default_factory=list)
+    alias_of: str | None = None  # imported namespace name when imported under another alias
+
+
+@dataclass
+class ExposedParam:
+    name: str
+    pos: Pos
+    location: str | None = None  # REST: query | header | path | cookie | body; MCP: None
+    type: str = "string"
+    description: str | None = None
+    required: bool | None = None
+    pattern: str | None = None
+    value: Any = None
+
+
+@dataclass
+class OutputParam:
+    type: str
+    pos: Pos
+    name: str | None = None
+    mapping: str | None = None
+    value: Any = None
+    properties: dict[str, OutputParam] = field(default_factory=dict)
+    items: OutputParam | None = None
+
+
+@dataclass
+class CallRef:
+    namespace: str
+    operation: str
+    pos: Pos
+
+
+@dataclass
+class WithValue:
+    key: str
+    value: Any  # str | int | float | bool | list | dict | None
+    pos: Pos
+
+
+@dataclass
+class Callable:
+    """What REST operations and MCP tools share: inputs, the call, its wiring and its output."""
+
+    pos: Pos
+    name: str | None = None
+    description: str | None = None
+    params: list[ExposedParam] = field(default_factory=list)
+    call: CallRef | None = None
+    with_values: list[WithValue] = field(default_factory=list)
+    outputs: list[OutputParam] = field(default_factory=list)
+
+
+@dataclass
+class RestOperation(Callable):
+    method: str = "GET"
+    label: str | None = None
+
+
+@dataclass
+class RestResource:
+    path: str = ""
+    pos: Pos = field(default_factory=lambda: Pos("?"))
+    name: str | None = None
+    description: str | None = None
+    params: list[ExposedParam] = field(default_factory=list)
+    operations: list[RestOperation] = field(default_factory=list)
+
+
+@dataclass
+class McpHints:
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+
+
+@dataclass
+class McpTool(Callable):
+    label: str | None = None
+    hints: McpHints = field(default_factory=McpHints)
+
+
+@dataclass
+class RestAdapter:
+    namespace: str
+    port: int
+    pos: Pos
+    address: str | None = None
+    description: str | None = None
+    auth: Auth | None = None
+    resources: list[RestResource] = field(default_factory=list)
+
+
+@dataclass
+class McpAdapter:
+    namespace: str
+    pos: Pos
+    port: int | None = None
+    address: str | None = None
+    transport: str = "http"
+    description: str | None = None
+    auth: Auth | None = None
+    tools: list[McpTool] = field(default_factory=list)
+
+
+@dataclass
+class Capability:
+    source: Path
+    display: str  # the spec path as the user named it, used in messages and headers
+    label: str | None = None
+    description: str | None = None
+    binds: list[Bind] = field(default_factory=list)
+    consumes: list[Consumes] = field(default_factory=list)
+    rest: list[RestAdapter] = field(default_factory=list)
+    mcp: list[McpAdapter] = field(default_factory=list)
+
+    def consumes_by_namespace(self) -> dict[str, Consumes]:
+        return {c.namespace: c for c in self.consumes}

@@ -1,0 +1,203 @@
+"""Helpers for the end-to-end tests of the generated qovery_containers package.
+
+* ``require_generated()`` skips the calling test module when the package is absent.
+* ``run_rest_app(app)`` serves an aiohttp app on 127.0.0.1:0 (startup/cleanup run).
+* ``run_asgi_app(app)`` serves an ASGI app with uvicorn on a port-0 socket (lifespan run).
+* ``free_port()``, ``wait_for_port()`` for subprocess tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = TESTS_DIR.parent
+# The override lets the suite run against a package generated elsewhere.
+GENERATED_DIR = Path(os.environ.get("NAFTIKO_E2E_GENERATED_DIR") or REPO_ROOT / "generated").resolve()
+PACKAGE_DIR = GENERATED_DIR / "qovery_containers"
+
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from fakes.qovery import (  # noqa: E402
+    DEFAULT_TOKEN,
+    NOT_FOUND_ID,
+    OPERATIONS,
+    FakeQovery,
+    RecordedRequest,
+    run_fake_qovery,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "GENERATED_DIR",
+    "NOT_FOUND_ID",
+    "OPERATIONS",
+    "PACKAGE_DIR",
+    "FakeQovery",
+    "RecordedRequest",
+    "free_port",
+    "import_generated",
+    "require_generated",
+    "run_asgi_app",
+    "run_fake_qovery",
+    "run_rest_app",
+    "wait_for_port",
+]
+
+ENV_TOKEN = "QOVERY_API_KEY"
+ENV_BASE_URL = "QOVERY_CONTAINERS_BASE_URL"
+ENV_TIMEOUT = "QOVERY_CONTAINERS_TIMEOUT"
+
+# (REST method, exposed path template, upstream operationId, MCP tool name, spec description)
+ROUTES: list[tuple[str, str, str, str, str]] = [
+    ("POST", "/v1/container/{containerid}/clone", "cloneContainer", "clone-container", "Clone container"),
+    (
+        "GET",
+        "/v1/defaultcontaineradvancedsettings",
+        "getDefaultContainerAdvancedSettings",
+        "list-default-container-advanced-settings",
+        "List default container advanced settings",
+    ),
+    ("GET", "/v1/environment/{environmentid}/container", "listContainer", "list-containers", "List containers"),
+    (
+        "POST",
+        "/v1/environment/{environmentid}/container",
+        "createContainer",
+        "create-container",
+        "Create a container",
+    ),
+    (
+        "GET",
+        "/v1/environment/{environmentid}/container/status",
+        "getEnvironmentContainerStatus",
+        "list-all-environment-container-statuses",
+        "List all environment container statuses",
+    ),
+    (
+        "POST",
+        "/v1/organization/{organizationid}/container/deploy",
+        "autoDeployContainerEnvironments",
+        "auto-deploy-containers",
+        "Auto deploy containers",
+    ),
+    (
+        "POST",
+        "/v1/organization/{organizationid}/container/preview",
+        "previewContainerEnvironments",
+        "preview-container-environments",
+        "Preview container environments",
+    ),
+    (
+        "GET",
+        "/v1/organization/{organizationid}/containerregistry/{containerregistryid}/container/status",
+        "getContainerRegistryContainerStatus",
+        "list-all-container-registry-container",
+        "List all container registry container statuses",
+    ),
+]
+
+
+def require_generated() -> None:
+    """Skip the calling module unless generated/qovery_containers is importable."""
+    if not (PACKAGE_DIR / "__init__.py").is_file() or not (PACKAGE_DIR / "rest_server.py").is_file():
+        pytest.skip(
+            f"generated package absent ({PACKAGE_DIR}); run the generator first",
+            allow_module_level=True,
+        )
+    if str(GENERATED_DIR) not in sys.path:
+        sys.path.insert(0, str(GENERATED_DIR))
+
+
+def import_generated(module: str) -> Any:
+    """Import ``qovery_containers.<module>`` (after require_generated())."""
+    require_generated()
+    return importlib.import_module(f"qovery_containers.{module}")
+
+
+@asynccontextmanager
+async def run_rest_app(app: Any) -> AsyncIterator[str]:
+    """Serve an aiohttp Application on 127.0.0.1:0; yields its base URL."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server  # noqa: SLF001
+        assert server is not None and server.sockets
+        port = server.sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def run_asgi_app(app: Any, *, startup_timeout: float = 10.0) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a port-0 socket; yields the base URL (no /mcp)."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if task.done():
+                task.result()  # re-raise the startup error
+                raise RuntimeError("uvicorn exited during startup")
+            if time.monotonic() > deadline:
+                raise TimeoutError("uvicorn did not start")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, 10)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            task.cancel()
+        sock.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_for_port(port: int, timeout: float = 15.0, proc: Any = None, errlog: Any = None) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port (or the process dies)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.returncode is not None:
+            err = ""
+            if errlog is not None:
+                errlog.flush()
+                errlog.seek(0)
+                err = errlog.read().decode(errors="replace")
+            raise RuntimeError(f"server process exited early with {proc.returncode}: {err}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listening on 127.0.0.1:{port}") from None
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return

@@ -1,0 +1,149 @@
+"""Startup behaviour of ``python -m qovery_containers.rest_server`` / ``.mcp_server`` as subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from .harness import (
+    ENV_BASE_URL,
+    ENV_TIMEOUT,
+    ENV_TOKEN,
+    GENERATED_DIR,
+    FakeQovery,
+    free_port,
+    require_generated,
+    run_fake_qovery,
+    wait_for_port,
+)
+
+require_generated()
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "qv-startup-e2e-0b5e7a"
+ENV = str(uuid.uuid4())
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QOVERY_")}
+    env["PYTHONPATH"] = str(GENERATED_DIR)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize("module", ["qovery_containers.rest_server", "qovery_containers.mcp_server"])
+def test_missing_token_exits_with_one_line(module: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--port", str(free_port())],
+        cwd=GENERATED_DIR,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode != 0, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "QOVERY_API_KEY" in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeQovery]:
+    async with run_fake_qovery(token=TOKEN) as f:
+        yield f
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_rest_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -> None:
+    errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115 - closed by the fixture's tmp dir
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qovery_containers.rest_server", "--host", "127.0.0.1", "--port", str(port),
+        cwd=GENERATED_DIR,
+        env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=errlog,
+    )
+    try:
+        await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{port}/v1/environment/{ENV}/container") as r:
+                status, data = r.status, await r.json()
+    finally:
+        await _stop(proc)
+        errlog.close()
+    assert len(fake.requests) == 1
+    rec = fake.last
+    assert rec.method == "GET" and rec.raw_path == f"/environment/{ENV}/container"
+    assert rec.authorization == f"Bearer {TOKEN}"
+    assert status == 200
+    assert data == rec.response_json
+
+
+async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -> None:
+    from mcp import Client
+
+    errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qovery_containers.mcp_server", "--host", "127.0.0.1", "--port", str(port),
+        cwd=GENERATED_DIR,
+        env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=errlog,
+    )
+    try:
+        await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            result = await client.call_tool("list-all-environment-container-statuses", {"environmentId": ENV})
+    finally:
+        await _stop(proc)
+        errlog.close()
+    assert len(names) == 8 and "list-all-environment-container-statuses" in names
+    assert len(fake.requests) == 1
+    rec = fake.last
+    assert rec.method == "GET" and rec.raw_path == f"/environment/{ENV}/container/status"
+    assert rec.authorization == f"Bearer {TOKEN}"
+    assert not result.is_error
+    assert result.structured_content == rec.response_json
+
+
+async def test_mcp_server_stdio(fake: FakeQovery) -> None:
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "qovery_containers.mcp_server", "--stdio"],
+        env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
+        cwd=str(GENERATED_DIR),
+    )
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        result = await client.call_tool("list-containers", {"environmentId": ENV})
+    assert len(names) == 8
+    assert len(fake.requests) == 1
+    assert fake.last.raw_path == f"/environment/{ENV}/container"
+    assert fake.last.authorization == f"Bearer {TOKEN}"
+    assert not result.is_error
+    assert result.structured_content == fake.last.response_json
