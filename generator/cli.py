@@ -13,16 +13,34 @@ import click
 from generator import __version__
 from generator.codegen import Generated, generate, validate
 from generator.diagnostics import Report, Severity
+from generator.rules import markdown_table
 from generator.writer import apply_changes, describe, plan_changes
 
 EXIT_OK, EXIT_DIFF, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+WARNINGS_SHOWN_PER_RULE = 2
+
+
 def _print_report(report: Report, show_warnings: bool = True) -> None:
+    """Errors in full; warnings grouped, since real specs repeat one deviation many times."""
+    counts: dict[tuple[str, str], int] = {}
     for d in report.sorted():
-        if d.severity is Severity.WARNING and not show_warnings:
-            continue
+        if d.severity is Severity.WARNING:
+            if not show_warnings:
+                continue
+            key = (d.pos.file, d.rule)
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] > WARNINGS_SHOWN_PER_RULE:
+                continue
         click.echo(d.format(), err=True)
+    for (file, rule), n in counts.items():
+        if n > WARNINGS_SHOWN_PER_RULE:
+            click.echo(
+                f"{file}: {n - WARNINGS_SHOWN_PER_RULE} more {rule} warning(s) "
+                "('naftiko-gen validate' lists them all)",
+                err=True,
+            )
 
 
 def _guarded(debug: bool, body: Callable[[], int]) -> int:
@@ -128,6 +146,12 @@ def validate_cmd(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: 
         return EXIT_OK
 
     ctx.exit(_guarded(ctx.obj["debug"], body))
+
+
+@cli.command("rules")
+def rules_cmd() -> None:
+    """Print every diagnostic rule as a Markdown table (id, severity, meaning, fix)."""
+    click.echo(markdown_table(), nl=False)
 
 
 def main(argv: list[str] | None = None) -> Any:

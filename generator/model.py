@@ -132,6 +132,7 @@ class Callable:
     call: CallRef | None = None
     with_values: list[WithValue] = field(default_factory=list)
     outputs: list[OutputParam] = field(default_factory=list)
+    unsupported: bool = False  # uses a feature already reported as unsupported
 
 
 @dataclass

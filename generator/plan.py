@@ -262,7 +262,7 @@ class Planner:
                     out.append(self.consumed_var(p.name, pos))
                 else:
                     out.append(p)
-            if len(out) == 1 and not isinstance(out[0], str):
+            if len(out) == 1 and not isinstance(out[0], str) and not isinstance(value, QuotedTemplate):
                 return out[0]
             return TextTemplate(tuple(out))
         if isinstance(value, dict):
@@ -681,6 +681,8 @@ class Planner:
         rest_path_vars: list[str] | None,
         kind: str,
     ) -> PlannedAction | None:
+        if target.unsupported:
+            return None
         co = self.resolve_call(target, kind)
         if target.call is not None and co is None:
             return None
@@ -902,6 +904,10 @@ def _template_vars(data: Any) -> set[str]:
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
+class QuotedTemplate(str):
+    """A JSON string with placeholders: always rendered as text, never as the raw value."""
+
+
 def parse_json_template(text: str) -> Any:
     """Parse a JSON text with `{{x}}` placeholders into a structure, or None if it is not JSON.
 
@@ -922,11 +928,15 @@ def parse_json_template(text: str) -> Any:
     i = 0
     while i < len(replaced):
         ch = replaced[i]
-        if ch == '"' and (i == 0 or replaced[i - 1] != "\\"):
+        if in_string and ch == "\\":
+            out.append(replaced[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
             in_string = not in_string
         if not in_string and replaced.startswith("__naftiko_", i):
             end = replaced.index("__", i + len("__naftiko_")) + 2
-            out.append('"\u0000' + replaced[i:end] + '"')
+            out.append('"\\u0000' + replaced[i:end] + '"')
             i = end
             continue
         out.append(ch)
@@ -940,10 +950,10 @@ def parse_json_template(text: str) -> Any:
         if isinstance(value, str):
             if value.startswith("\u0000"):
                 return "{{" + marks[value[1:]] + "}}" if value[1:] in marks else value
-            # Quoted placeholders keep Mustache form for consumed_template to resolve.
+            # Inside quotes a placeholder is text, even when it stands alone.
             for token, name in marks.items():
                 value = value.replace(token, "{{" + name + "}}")
-            return value
+            return QuotedTemplate(value)
         if isinstance(value, dict):
             return {k: back(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -715,12 +715,13 @@ class Reader:
         return tool
 
     def callable_body(self, node: Node, target: RestOperation | McpTool, what: str) -> None:
-        for key, feature in (("steps", "orchestrated 'steps'"), ("ref", "'ref' to an aggregate function")):
+        for key, feature in (("steps", "orchestration with 'steps'"), ("ref", "'ref' to an aggregate function")):
             if node.get(key) is not None:
+                target.unsupported = True
                 self.error(
                     "naftiko-unsupported-" + key,
-                    f"{feature} are not supported by naftiko-gen yet; use 'call' with 'with' "
-                    "(or a mock with outputParameters 'value')",
+                    f"{feature} is not supported by naftiko-gen yet; expose each consumed operation "
+                    "with 'call' and 'with' instead",
                     node.pos_of(key),
                 )
         call = self.text(node, "call", what)

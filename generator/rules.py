@@ -1,0 +1,105 @@
+"""Every diagnostic naftiko-gen can emit: stable id → severity, meaning, how to fix.
+
+The README's rule table is printed from here (`naftiko-gen rules`), and a test checks that
+every id the code emits is listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    meaning: str
+    fix: str
+
+
+_E, _W = "error", "warning"
+
+RULES: tuple[Rule, ...] = (
+    # reading files
+    Rule("naftiko-file-unreadable", _E, "a spec or folder named on the command line cannot be read", "check the path"),
+    Rule("naftiko-file-encoding", _E, "the file is not UTF-8", "save it as UTF-8"),
+    Rule("naftiko-file-too-large", _E, "the file is over 8 MiB", "split the capability"),
+    Rule("naftiko-no-specs", _E, "no *.yaml/*.yml capability found in the folders named", "name spec files or folders that hold them"),
+    Rule("naftiko-yaml-syntax", _E, "YAML syntax error", "fix the YAML at the position shown"),
+    Rule("naftiko-yaml-empty", _E, "the file is empty", "write a capability"),
+    Rule("naftiko-yaml-duplicate-key", _E, "a mapping repeats a key (YAML would silently keep the last)", "remove one of them"),
+    Rule("naftiko-package-clash", _E, "two spec files produce the same Python package name", "rename one file"),
+    # structure (the alpha2 JSON Schema)
+    Rule("naftiko-version", _E, "'naftiko' is missing or not 1.0.0-alpha2/alpha3", "write 'naftiko: 1.0.0-alpha2'"),
+    Rule("naftiko-not-a-capability", _E, "the file is a shared consumes file, not a capability", "import it from a capability"),
+    Rule("naftiko-schema-required", _E, "a required key is missing (a few are warnings where a default is clear)", "add the key"),
+    Rule("naftiko-schema-type", _E, "a value has the wrong type", "use the type the message names"),
+    Rule("naftiko-schema-enum", _E, "a value is not one of the allowed words", "use one of the listed values"),
+    Rule("naftiko-exposes-required", _E, "the capability exposes nothing", "add a rest or mcp adapter"),
+    Rule("naftiko-unknown-key", _W, "a key the schema does not know; it is ignored", "remove it or fix its spelling"),
+    Rule("naftiko-schema-deviation", _W, "a common real-world deviation from the schema (e.g. 'description' on a rest adapter, 'type'/'required' on consumed parameters); accepted", "none needed; remove the key for strict schema validity"),
+    Rule("naftiko-object-without-properties", _W, "an object output with a mapping and no 'properties'; read as the whole JSON value at that path", "add 'properties', or keep it as a pass-through"),
+    Rule("naftiko-lenient-boolean", _W, "a boolean written as a string", "write true/false"),
+    Rule("naftiko-lenient-integer", _W, "a number written as a string", "write the number"),
+    Rule("naftiko-lenient-method", _W, "an HTTP method not in upper case", "write it in upper case"),
+    # consumes
+    Rule("naftiko-namespaces-unique", _E, "two adapters (or binds) share a namespace", "rename one"),
+    Rule("naftiko-consumes-baseuri-no-trailing-slash", _W, "baseUri ends with '/'; it is removed", "remove the trailing '/'"),
+    Rule("naftiko-consumes-baseuri-format", _E, "baseUri is not an absolute http(s) URL without placeholders", "write https://host[/prefix]"),
+    Rule("naftiko-consumed-resource-no-query-in-path", _E, "a consumed resource path contains '?' or '#'", "declare query parameters with 'in: query'"),
+    Rule("naftiko-consumed-resource-path-slash", _W, "a consumed resource path does not start with '/'", "start it with '/'"),
+    Rule("naftiko-operation-names-unique", _E, "two operations of one consumes adapter share a name", "rename one; 'call' needs unique names"),
+    Rule("naftiko-unsupported-consumes", _E, "a consumes type other than http", "use type: http"),
+    Rule("naftiko-body-template", _E, "a request body template cannot be built structurally", "write {type: json, data: ...} or valid JSON with placeholders"),
+    Rule("naftiko-get-with-body", _W, "a GET operation declares a body; it is never sent", "remove the body or use POST"),
+    Rule("naftiko-path-secret", _E, "a path placeholder names a secret", "pass secrets in headers or auth, never in URLs"),
+    # auth and secrets
+    Rule("naftiko-unsupported-auth", _E, "an authentication type naftiko-gen cannot generate (oauth1, hmac, aws-sig-v4, oauth2 upstream …)", "use bearer, basic, digest or apikey"),
+    Rule("naftiko-secret-unresolved", _E, "an auth value uses {{VAR}} that no bind declares", "add the variable to 'binds'"),
+    Rule("naftiko-literal-secret", _W, "an auth value is a literal string committed in the spec", "reference a bind: '{{VAR}}'"),
+    Rule("naftiko-env-without-bind", _W, "{{env.X}} with no bind namespace 'env'; read from the environment directly", "declare the variable in binds"),
+    Rule("naftiko-unsupported-bind-location", _E, "a bind location other than file:// (vault:// …)", "use environment variables or a file:// map"),
+    # exposes
+    Rule("naftiko-call-format", _E, "'call' is not 'namespace.operation'", "write namespace.operation"),
+    Rule("naftiko-call-resolves", _E, "'call' names a namespace or operation that does not exist", "fix the name; the message lists known operations"),
+    Rule("naftiko-with-unknown-param", _W, "'with' sets a parameter the called operation does not declare", "fix the name or declare the parameter"),
+    Rule("naftiko-path-param-unfilled", _E, "a consumed path placeholder cannot be filled from the exposed operation", "add a path placeholder or a 'with' entry"),
+    Rule("naftiko-nothing-to-do", _E, "an operation or tool has neither 'call' nor mock output values", "add 'call' or outputParameters with 'value'"),
+    Rule("naftiko-jsonpath", _E, "a JSONPath outside the supported subset ($.a.b, $[0], $.a[*].b)", "simplify the expression"),
+    Rule("naftiko-output-name", _E, "several outputParameters without distinct names", "name each one"),
+    Rule("naftiko-output-format", _E, "a JSONPath mapping on a format that cannot be read as data (avro, protobuf, html, markdown …)", "remove the mapping to pass the body through"),
+    Rule("naftiko-ports-unique", _E, "two adapters of one capability listen on the same port", "give each its own port"),
+    Rule("naftiko-port-range", _E, "a port outside 1..65535", "choose a valid port"),
+    Rule("naftiko-address", _E, "an adapter address that is not a host name or IP", "fix the address"),
+    Rule("naftiko-rest-path", _W, "a REST path without a leading '/' (error: unbalanced braces)", "fix the path"),
+    Rule("naftiko-rest-path-param", _E, "an 'in: path' input without a matching placeholder", "add the placeholder or change 'in'"),
+    Rule("naftiko-rest-path-param-unique", _E, "a REST path repeats a placeholder", "rename one"),
+    Rule("naftiko-rest-resource-path-no-trailing-slash", _W, "a REST path ends with '/'", "remove the trailing '/'"),
+    Rule("naftiko-rest-route-unique", _E, "the same method and path are exposed twice", "remove or rename one"),
+    Rule("naftiko-rest-reserved-path", _E, "a REST path clashes with /openapi.json", "choose another path"),
+    Rule("naftiko-mcp-tool-name-format", _E, "an MCP tool name outside ^[A-Za-z0-9._-]{1,128}$", "rename the tool"),
+    Rule("naftiko-mcp-tool-name-unique", _E, "two tools of one MCP adapter share a name", "rename one"),
+    Rule("naftiko-mcp-stdio-port", _W, "a stdio MCP adapter declares a port; ignored", "remove the port"),
+    Rule("naftiko-identifier-collision", _W, "tool names that become the same Python identifier; a suffix keeps them apart", "none needed; rename for clearer code"),
+    # features naftiko-gen does not generate (yet)
+    Rule("naftiko-unsupported-steps", _E, "orchestrated 'steps' (call/lookup/script)", "use 'call' with 'with', or wait for orchestration support"),
+    Rule("naftiko-unsupported-ref", _E, "'ref' to an aggregate function", "use 'call' directly"),
+    Rule("naftiko-unsupported-aggregates", _W, "'aggregates' are ignored", "use 'call' directly"),
+    Rule("naftiko-unsupported-forward", _E, "REST 'forward' resources", "declare operations with 'call'"),
+    Rule("naftiko-unsupported-skill-adapter", _W, "a 'skill' adapter is skipped", "none; the rest still builds"),
+    Rule("naftiko-unsupported-control-adapter", _W, "a 'control' adapter is skipped", "none; the rest still builds"),
+    Rule("naftiko-unsupported-mcp-resources", _W, "MCP resources are skipped", "none; tools still build"),
+    Rule("naftiko-unsupported-mcp-prompts", _W, "MCP prompts are skipped", "none; tools still build"),
+    # imports
+    Rule("naftiko-import-not-found", _E, "an imported consumes file does not exist", "fix 'location' (relative to the spec file)"),
+    Rule("naftiko-import-namespace", _E, "the imported file has no consumes with that namespace", "fix 'import'"),
+)
+
+BY_ID = {r.id: r for r in RULES}
+
+
+def markdown_table() -> str:
+    lines = ["| rule | severity | what it means | how to fix |", "| --- | --- | --- | --- |"]
+    for r in RULES:
+        lines.append(f"| `{r.id}` | {r.severity} | {r.meaning} | {r.fix} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""Test helpers: build a spec into a temporary folder, import it, run its servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from aiohttp import web
+
+from generator.codegen import generate
+from generator.writer import apply_changes, plan_changes
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+def build(spec: Path, out_dir: Path) -> str:
+    """Build one spec into out_dir; returns the package name. Fails the test on errors."""
+    result = generate([spec], out_dir)
+    errors = [d.format() for d in result.report.errors]
+    assert not errors, "\n".join(errors)
+    apply_changes(plan_changes(result.files, result.specs, out_dir), out_dir)
+    assert len(result.packages) == 1
+    return result.packages[0]
+
+
+def import_module(out_dir: Path, package: str, module: str) -> ModuleType:
+    """Import out_dir/package/module freshly (other tests may have built a same-named package)."""
+    for name in list(sys.modules):
+        if name == package or name.startswith(package + "."):
+            del sys.modules[name]
+    sys.path.insert(0, str(out_dir))
+    try:
+        return importlib.import_module(f"{package}.{module}")
+    finally:
+        sys.path.remove(str(out_dir))
+
+
+def build_and_import(spec: Path, out_dir: Path, module: str) -> ModuleType:
+    return import_module(out_dir, build(spec, out_dir), module)
+
+
+@asynccontextmanager
+async def serve_aiohttp(app: web.Application) -> AsyncIterator[str]:
+    """Run an aiohttp app on an ephemeral 127.0.0.1 port; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def serve_asgi(app: Any) -> AsyncIterator[str]:
+    """Run an ASGI app (the MCP server) with uvicorn on an ephemeral port; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(200):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.02)
+        assert server.started, "MCP server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
