@@ -10,7 +10,7 @@ import re
 
 from generator import mustache
 from generator.diagnostics import Pos, Report
-from generator.model import Capability
+from generator.model import Callable, Capability
 from generator.naming import snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -123,7 +123,9 @@ def ports(cap: Capability, report: Report) -> None:
         if port is None:
             continue
         if not 1 <= port <= 65535:
-            report.error("naftiko-port-range", f"port {port} of '{ns}' must be between 1 and 65535", pos)
+            report.error(
+                "naftiko-port-range", f"port {port} of '{ns}' must be between 1 and 65535", pos
+            )
             continue
         if port in seen:
             report.error(
@@ -165,7 +167,7 @@ def with_keys(cap: Capability, report: Report) -> None:
         for r in c.resources
         for o in r.operations
     }
-    targets = [op for a in cap.rest for r in a.resources for op in r.operations]
+    targets: list[Callable] = [op for a in cap.rest for r in a.resources for op in r.operations]
     targets += [t for a in cap.mcp for t in a.tools]
     for t in targets:
         if t.call is None:

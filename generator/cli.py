@@ -80,14 +80,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if OUTPUT is stale.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print warnings.")
 @click.pass_context
-def build(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, check: bool, quiet: bool) -> None:
+def build(
+    ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, check: bool, quiet: bool
+) -> None:
     """Generate one Python package per capability spec (files or folders of *.yaml)."""
     ctx.exit(_guarded(ctx.obj["debug"], lambda: _build(list(paths), out_dir, check, quiet)))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out_dir", default=Path("generated"), type=click.Path(path_type=Path), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    default=Path("generated"),
+    type=click.Path(path_type=Path),
+    show_default=True,
+)
 @click.pass_context
 def diff(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path) -> None:
     """Show what build would change in OUTPUT (same as build --check)."""
@@ -124,7 +133,9 @@ def _build(paths: list[Path], out_dir: Path, check: bool, quiet: bool) -> int:
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.pass_context
 def validate_cmd(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:

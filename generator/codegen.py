@@ -69,7 +69,9 @@ def analyse(spec: Path, out_dir: Path, report: Report) -> Plan | None:
     if cap is None:
         return None
     run_checks(cap, report)
-    plan = Planner(cap, package_name(spec.stem), out_dir / package_name(spec.stem), report).plan(display)
+    plan = Planner(cap, package_name(spec.stem), out_dir / package_name(spec.stem), report).plan(
+        display
+    )
     return None if report.has_errors() else plan
 
 

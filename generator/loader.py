@@ -42,6 +42,10 @@ class Node:
     def pos_of(self, key: str) -> Pos:
         return self.key_pos.get(key, self.pos)
 
+    def value_pos(self, key: str) -> Pos:
+        found = self.get(key)
+        return found.pos if found is not None else self.pos
+
     def plain(self) -> Any:
         """The value without positions (for literal data such as body templates)."""
         if isinstance(self.value, dict):
@@ -59,7 +63,9 @@ def _pos(display: str, mark: Any) -> Pos:
     return Pos(display, mark.line + 1, mark.column + 1)
 
 
-def _convert(node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int) -> Node:
+def _convert(
+    node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int
+) -> Node:
     pos = _pos(display, node.start_mark)
     if depth > 200:
         report.error("naftiko-yaml-syntax", "YAML nesting is too deep (over 200 levels)", pos)
@@ -111,7 +117,9 @@ def parse_yaml(text: str, display: str, report: Report) -> Node | None:
         report.error("naftiko-yaml-syntax", "YAML nesting is too deep", Pos(display))
         return None
     if composed is None:
-        report.error("naftiko-yaml-empty", "the file is empty; a capability spec is expected", Pos(display))
+        report.error(
+            "naftiko-yaml-empty", "the file is empty; a capability spec is expected", Pos(display)
+        )
         return None
     loader = _Constructor("")
     try:
@@ -126,7 +134,9 @@ def load_file(path: Path, display: str, report: Report) -> Node | None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        report.error("naftiko-file-unreadable", f"cannot read file: {exc.strerror or exc}", Pos(display))
+        report.error(
+            "naftiko-file-unreadable", f"cannot read file: {exc.strerror or exc}", Pos(display)
+        )
         return None
     if len(data) > MAX_SPEC_BYTES:
         report.error("naftiko-file-too-large", "spec file is larger than 8 MiB", Pos(display))

@@ -62,7 +62,11 @@ class PlannedInput:
     key: str = ""  # aiohttp route variable for path inputs
 
     def runtime(self) -> str:
-        kwargs: dict[str, Any] = {"type": self.type, "required": self.required, "location": self.location}
+        kwargs: dict[str, Any] = {
+            "type": self.type,
+            "required": self.required,
+            "location": self.location,
+        }
         if self.pattern is not None:
             kwargs["pattern"] = self.pattern
         if self.body_path is not None:
@@ -197,7 +201,9 @@ class Secrets:
         if secret_name not in self.sources:
             file_rel = None
             if bind.location_path is not None:
-                file_rel = Path(os.path.relpath(bind.location_path.resolve(), self.package_dir.resolve())).as_posix()
+                file_rel = Path(
+                    os.path.relpath(bind.location_path.resolve(), self.package_dir.resolve())
+                ).as_posix()
             self.sources[secret_name] = call(
                 "rt.SecretSource", secret_name, bind.namespace, bind.keys[var], file_rel
             ).source
@@ -262,7 +268,11 @@ class Planner:
                     out.append(self.consumed_var(p.name, pos))
                 else:
                     out.append(p)
-            if len(out) == 1 and not isinstance(out[0], str) and not isinstance(value, QuotedTemplate):
+            if (
+                len(out) == 1
+                and not isinstance(out[0], str)
+                and not isinstance(value, QuotedTemplate)
+            ):
                 return out[0]
             return TextTemplate(tuple(out))
         if isinstance(value, dict):
@@ -328,7 +338,9 @@ class Planner:
 
     def upstream_auth(self, a: Auth) -> Code:
         if a.kind == "bearer":
-            return call("rt.Auth", "bearer", token=self.secret_template(a.token, a.pos, "the bearer token"))
+            return call(
+                "rt.Auth", "bearer", token=self.secret_template(a.token, a.pos, "the bearer token")
+            )
         if a.kind in ("basic", "digest"):
             return call(
                 "rt.Auth",
@@ -348,7 +360,9 @@ class Planner:
         if a is None:
             return None
         if a.kind == "bearer":
-            return call("rt.InboundAuth", "bearer", secret=self.secret_template(a.token, a.pos, "the token")).source
+            return call(
+                "rt.InboundAuth", "bearer", secret=self.secret_template(a.token, a.pos, "the token")
+            ).source
         if a.kind == "apikey":
             return call(
                 "rt.InboundAuth",
@@ -408,7 +422,12 @@ class Planner:
         if co.op.output_format != "json":
             kwargs["output_format"] = co.op.output_format
         return call(
-            "rt.Operation", co.consumes.namespace, co.op.name, co.op.method, tuple(path_parts), **kwargs
+            "rt.Operation",
+            co.consumes.namespace,
+            co.op.name,
+            co.op.method,
+            tuple(path_parts),
+            **kwargs,
         ).source
 
     def body(self, co: ConsumedOp) -> Code | None:
@@ -416,7 +435,9 @@ class Planner:
         if spec is not None:
             if co.op.method == "GET":
                 self.report.warning(
-                    "naftiko-get-with-body", "a GET operation never sends a body; 'body' is ignored", spec.pos
+                    "naftiko-get-with-body",
+                    "a GET operation never sends a body; 'body' is ignored",
+                    spec.pos,
                 )
                 return None
             return self.body_template(spec.kind, spec.data, spec.pos)
@@ -459,15 +480,23 @@ class Planner:
                         k, _, v = chunk.partition("=")
                         pairs.append((k, v))
             else:
-                self.error("naftiko-body-template", "formUrlEncoded 'data' must be a map or a string", pos)
+                self.error(
+                    "naftiko-body-template", "formUrlEncoded 'data' must be a map or a string", pos
+                )
                 return None
             return call(
-                "rt.Body", "form", template=tuple((k, self.consumed_template(v, pos)) for k, v in pairs)
+                "rt.Body",
+                "form",
+                template=tuple((k, self.consumed_template(v, pos)) for k, v in pairs),
             )
         if kind == "multipartForm":
-            if not isinstance(data, list) or not all(isinstance(p, dict) and "name" in p for p in data):
+            if not isinstance(data, list) or not all(
+                isinstance(p, dict) and "name" in p for p in data
+            ):
                 self.error(
-                    "naftiko-body-template", "multipartForm 'data' must be a list of {name, value}", pos
+                    "naftiko-body-template",
+                    "multipartForm 'data' must be a list of {name, value}",
+                    pos,
                 )
                 return None
             return call("rt.Body", "multipart", template=self.consumed_template(data, pos))
@@ -519,14 +548,22 @@ class Planner:
         prefixes = set(CALLER_PREFIXES) | {adapter_ns}
         consumed_params = {p.name: p for p in co.all_params()} if co else {}
 
-        def ensure_input(name: str, hint: ConsumedParam | None, pos: Pos, path: bool = False) -> PlannedInput:
+        def ensure_input(
+            name: str, hint: ConsumedParam | None, pos: Pos, path: bool = False
+        ) -> PlannedInput:
             found = by_name.get(name)
             if found is not None:
                 return found
-            typ = (hint.type if hint and hint.type else None) or ("object" if name == "body" and (hint is None or hint.location == "body") else "string")
+            typ = (hint.type if hint and hint.type else None) or (
+                "object"
+                if name == "body" and (hint is None or hint.location == "body")
+                else "string"
+            )
             if rest_path_vars is None:
                 required = path or bool(hint and hint.required)
-                new = PlannedInput(name, typ, required, "argument", hint.description if hint else None)
+                new = PlannedInput(
+                    name, typ, required, "argument", hint.description if hint else None
+                )
             else:
                 if path:
                     location = "path"
@@ -554,9 +591,13 @@ class Planner:
 
         with_keys = {wv.key for wv in target.with_values}
         if co is not None:
-            self.wire_path(target, co, args, with_keys, by_name, by_lower, ensure_input, rest_path_vars)
+            self.wire_path(
+                target, co, args, with_keys, by_name, by_lower, ensure_input, rest_path_vars
+            )
         for wv in target.with_values:
-            args[wv.key] = self.with_value(wv.value, wv.pos, prefixes, ensure_input, consumed_params.get(wv.key))
+            args[wv.key] = self.with_value(
+                wv.value, wv.pos, prefixes, ensure_input, consumed_params.get(wv.key)
+            )
         if co is None:
             return args
         # Other consumed parameters the spec does not fix: the caller supplies them by name.
@@ -572,7 +613,9 @@ class Planner:
                 name = _strip_caller_prefix(var, self.exposed_ns)
                 if name in args or self.secrets.lookup(var, co.op.body.pos) is not None:
                     continue
-                args[name] = ArgRef(ensure_input(name, consumed_params.get(name), co.op.body.pos).name)
+                args[name] = ArgRef(
+                    ensure_input(name, consumed_params.get(name), co.op.body.pos).name
+                )
         return args
 
     def wire_path(
@@ -615,9 +658,18 @@ class Planner:
                     target.pos,
                 )
                 continue
-            args[name] = ArgRef(ensure_input(name, consumed_params.get(name), target.pos, path=True).name)
+            args[name] = ArgRef(
+                ensure_input(name, consumed_params.get(name), target.pos, path=True).name
+            )
 
-    def with_value(self, value: Any, pos: Pos, prefixes: set[str], ensure_input: Any, hint: ConsumedParam | None) -> Any:
+    def with_value(
+        self,
+        value: Any,
+        pos: Pos,
+        prefixes: set[str],
+        ensure_input: Any,
+        hint: ConsumedParam | None,
+    ) -> Any:
         if isinstance(value, str):
             head, dot, rest = value.partition(".")
             if dot and head in prefixes and re.fullmatch(r"[A-Za-z0-9_\-\[\]]+", rest):
@@ -643,7 +695,10 @@ class Planner:
                 return out[0]
             return TextTemplate(tuple(out))
         if isinstance(value, dict):
-            return {str(k): self.with_value(v, pos, prefixes, ensure_input, None) for k, v in value.items()}
+            return {
+                str(k): self.with_value(v, pos, prefixes, ensure_input, None)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.with_value(v, pos, prefixes, ensure_input, None) for v in value]
         return value
@@ -659,7 +714,9 @@ class Planner:
                         try:
                             body_path = steps_literal(compile_path(p.value))
                         except JsonPathError as exc:
-                            self.error("naftiko-jsonpath", f"{exc}; use $.field.sub or $.list[0]", p.pos)
+                            self.error(
+                                "naftiko-jsonpath", f"{exc}; use $.field.sub or $.list[0]", p.pos
+                            )
                             body_path = (p.name,)
                     else:
                         body_path = (p.name,) if p.name != "body" else None
@@ -668,7 +725,9 @@ class Planner:
                 loc = "argument"
                 body_path = None
                 required = p.required is not False
-            out.append(PlannedInput(p.name, p.type, required, loc, p.description, p.pattern, body_path))
+            out.append(
+                PlannedInput(p.name, p.type, required, loc, p.description, p.pattern, body_path)
+            )
         return out
 
     def action(
@@ -721,12 +780,16 @@ class Planner:
             ipaddress.ip_address(address)
         except ValueError:
             if not re.fullmatch(r"[A-Za-z0-9.\-]+", address):
-                self.error("naftiko-address", f"address '{address}' is not a host name or IP address", pos)
+                self.error(
+                    "naftiko-address", f"address '{address}' is not a host name or IP address", pos
+                )
                 return "127.0.0.1"
         return address
 
     def rest_server(self, adapter: RestAdapter, first: bool) -> PlannedRestServer | None:
-        module = self.module_names.take("rest_server" if first else f"rest_server_{snake(adapter.namespace)}")
+        module = self.module_names.take(
+            "rest_server" if first else f"rest_server_{snake(adapter.namespace)}"
+        )
         names = Names(("create_app", "main", "ROUTES", "ACTIONS"))
         routes: list[PlannedRoute] = []
         seen: dict[tuple[str, str], Pos] = {}
@@ -749,7 +812,13 @@ class Planner:
                 func = names.take("op_" + base)
                 inputs = self.rest_inputs(res, op, path_vars)
                 action = self.action(
-                    op, func, names.take("_out_" + base), inputs, adapter.namespace, path_vars, f"operation {op.method} {res.path}"
+                    op,
+                    func,
+                    names.take("_out_" + base),
+                    inputs,
+                    adapter.namespace,
+                    path_vars,
+                    f"operation {op.method} {res.path}",
                 )
                 if action is None:
                     continue
@@ -780,16 +849,22 @@ class Planner:
                 out.append("{" + (p.name if _IDENT.match(p.name) else f"p{i}") + "}")
             else:
                 if "{" in p or "}" in p:
-                    self.error("naftiko-rest-path", f"path '{res.path}' has an unbalanced brace", res.pos)
+                    self.error(
+                        "naftiko-rest-path", f"path '{res.path}' has an unbalanced brace", res.pos
+                    )
                     return None, []
                 out.append(p)
         path = "".join(out)
         if not path.startswith("/"):
-            self.report.warning("naftiko-rest-path", f"path '{res.path}' should start with '/'", res.pos)
+            self.report.warning(
+                "naftiko-rest-path", f"path '{res.path}' should start with '/'", res.pos
+            )
             path = "/" + path
         return path, names
 
-    def rest_inputs(self, res: RestResource, op: RestOperation, path_vars: list[str]) -> list[PlannedInput]:
+    def rest_inputs(
+        self, res: RestResource, op: RestOperation, path_vars: list[str]
+    ) -> list[PlannedInput]:
         inputs = self.exposed_inputs(res.params + op.params, rest=True)
         declared = {i.name for i in inputs}
         parts = mustache.parse_path(res.path)
@@ -814,7 +889,9 @@ class Planner:
         return inputs
 
     def mcp_server(self, adapter: McpAdapter, first: bool) -> PlannedMcpServer:
-        module = self.module_names.take("mcp_server" if first else f"mcp_server_{snake(adapter.namespace)}")
+        module = self.module_names.take(
+            "mcp_server" if first else f"mcp_server_{snake(adapter.namespace)}"
+        )
         names = Names(("create_app", "main", "TOOLS", "ACTIONS", "build_server"))
         tools: list[PlannedTool] = []
         seen: dict[str, Pos] = {}
@@ -831,7 +908,13 @@ class Planner:
             base = snake(tool.name)
             inputs = self.exposed_inputs(tool.params, rest=False)
             action = self.action(
-                tool, names.take("tool_" + base), names.take("_out_" + base), inputs, adapter.namespace, None, f"tool '{tool.name}'"
+                tool,
+                names.take("tool_" + base),
+                names.take("_out_" + base),
+                inputs,
+                adapter.namespace,
+                None,
+                f"tool '{tool.name}'",
             )
             if action is None:
                 continue
@@ -841,7 +924,7 @@ class Planner:
                     title=tool.label,
                     description=tool.description,
                     schema=input_schema(action.inputs),
-                    annotations=annotations(tool),
+                    annotations=tool_annotations(tool),
                     action=action,
                 )
             )
@@ -1000,7 +1083,9 @@ class OutputCompiler:
                 )
                 return False
             if o.name in fields:
-                self.planner.error("naftiko-output-name", f"output '{o.name}' is declared twice", o.pos)
+                self.planner.error(
+                    "naftiko-output-name", f"output '{o.name}' is declared twice", o.pos
+                )
                 return False
             fields[o.name] = self.expr(o, "data")
         return "{" + ", ".join(f"{py(k)}: {v}" for k, v in fields.items()) + "}"
@@ -1020,7 +1105,9 @@ class OutputCompiler:
         try:
             steps = compile_path(o.mapping)
         except JsonPathError as exc:
-            self.planner.error("naftiko-jsonpath", f"{exc}; naftiko-gen supports $.a.b, $[0], $.a[*].b", o.pos)
+            self.planner.error(
+                "naftiko-jsonpath", f"{exc}; naftiko-gen supports $.a.b, $[0], $.a[*].b", o.pos
+            )
             return ()
         if steps and self.fmt not in PARSEABLE_FORMATS:
             self.planner.error(
@@ -1038,13 +1125,21 @@ class OutputCompiler:
     def expr(self, o: OutputParam, var: str) -> str:
         if o.value is not None:
             template = self.planner.with_value(
-                o.value, o.pos, set(CALLER_PREFIXES) | self.planner.exposed_ns, lambda n, h, p: _Named(n), None
+                o.value,
+                o.pos,
+                set(CALLER_PREFIXES) | self.planner.exposed_ns,
+                lambda n, h, p: _Named(n),
+                None,
             )
             if isinstance(template, (str, int, float, bool)) or template is None:
                 return py(_static_typed(o.type, template))
             return f"rt.coerce({o.type!r}, rt.resolve({py(template)}, inputs, {{}}))"
         if o.type == "object" and o.properties:
-            return "{" + ", ".join(f"{py(k)}: {self.expr(v, var)}" for k, v in o.properties.items()) + "}"
+            return (
+                "{"
+                + ", ".join(f"{py(k)}: {self.expr(v, var)}" for k, v in o.properties.items())
+                + "}"
+            )
         if o.type == "array":
             source = self.select(o, var)
             if o.items is None or self.is_identity_item(o.items):
@@ -1056,7 +1151,11 @@ class OutputCompiler:
         return self.select(o, var)
 
     def is_identity_item(self, o: OutputParam) -> bool:
-        return o.value is None and not o.properties and (o.mapping is None or o.mapping.strip() in ("$", "$."))
+        return (
+            o.value is None
+            and not o.properties
+            and (o.mapping is None or o.mapping.strip() in ("$", "$."))
+        )
 
 
 @dataclass
@@ -1088,7 +1187,7 @@ def input_schema(inputs: list[PlannedInput]) -> dict[str, Any]:
     return schema
 
 
-def annotations(tool: McpTool) -> dict[str, bool]:
+def tool_annotations(tool: McpTool) -> dict[str, bool]:
     h = tool.hints
     out: dict[str, bool] = {}
     for key, value in (
@@ -1102,15 +1201,21 @@ def annotations(tool: McpTool) -> dict[str, bool]:
     return out
 
 
-def openapi_document(cap: Capability, adapter: RestAdapter, server: PlannedRestServer) -> dict[str, Any]:
+def openapi_document(
+    cap: Capability, adapter: RestAdapter, server: PlannedRestServer
+) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in server.routes:
         action = route.action
         spec_path = mustache.parse_path(route.spec_path)
-        oas_path = "".join("{" + p.name + "}" if isinstance(p, mustache.Var) else p for p in spec_path)
+        oas_path = "".join(
+            "{" + p.name + "}" if isinstance(p, mustache.Var) else p for p in spec_path
+        )
         op: dict[str, Any] = {}
         res = next((r for r in adapter.resources if r.path == route.spec_path), None)
-        rest_op = next((o for o in res.operations if o.method == route.method), None) if res else None
+        rest_op = (
+            next((o for o in res.operations if o.method == route.method), None) if res else None
+        )
         if route.name:
             op["operationId"] = route.name
         if rest_op is not None and (rest_op.label or rest_op.description):
@@ -1124,7 +1229,12 @@ def openapi_document(cap: Capability, adapter: RestAdapter, server: PlannedRestS
         whole_body = False
         for i in action.inputs:
             if i.location in ("path", "query", "header", "cookie"):
-                p: dict[str, Any] = {"name": i.name, "in": i.location, "required": i.required, "schema": {"type": i.type}}
+                p: dict[str, Any] = {
+                    "name": i.name,
+                    "in": i.location,
+                    "required": i.required,
+                    "schema": {"type": i.type},
+                }
                 if i.pattern:
                     p["schema"]["pattern"] = i.pattern
                 if i.description:
@@ -1145,12 +1255,24 @@ def openapi_document(cap: Capability, adapter: RestAdapter, server: PlannedRestS
                 schema["properties"] = body_props
                 if body_required:
                     schema["required"] = body_required
-            op["requestBody"] = {"required": bool(body_required), "content": {"application/json": {"schema": schema}}}
+            op["requestBody"] = {
+                "required": bool(body_required),
+                "content": {"application/json": {"schema": schema}},
+            }
         op["responses"] = {
             "default": {"description": "The upstream response, relayed or mapped"},
-            "400": {"description": "Invalid input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "502": {"description": "Upstream unreachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "504": {"description": "Upstream timeout", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "400": {
+                "description": "Invalid input",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "502": {
+                "description": "Upstream unreachable",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "504": {
+                "description": "Upstream timeout",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
         }
         paths.setdefault(oas_path, {})[route.method.lower()] = op
     doc: dict[str, Any] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from generator.diagnostics import Pos, Report
 from generator.loader import Node, load_file
@@ -123,7 +122,9 @@ class Reader:
             return None
         return value
 
-    def check_keys(self, node: Node, allowed: tuple[str, ...], what: str, lenient: tuple[str, ...] = ()) -> None:
+    def check_keys(
+        self, node: Node, allowed: tuple[str, ...], what: str, lenient: tuple[str, ...] = ()
+    ) -> None:
         for key in node.value:
             if key in allowed:
                 continue
@@ -147,7 +148,9 @@ class Reader:
             self.error("naftiko-schema-type", "a Naftiko document must be a mapping", root.pos)
             return None
         self.version(root)
-        self.check_keys(root, ("naftiko", "info", "binds", "capability", "consumes"), "the document")
+        self.check_keys(
+            root, ("naftiko", "info", "binds", "capability", "consumes"), "the document"
+        )
         cap_node = root.get("capability")
         if cap_node is None:
             if root.get("consumes") is not None:
@@ -172,9 +175,7 @@ class Reader:
         if info is not None:
             cap.label = self.text(info, "label", "'info'")
             cap.description = self.text(info, "description", "'info'")
-        self.check_keys(
-            cap_node, ("exposes", "consumes", "aggregates", "binds"), "'capability'"
-        )
+        self.check_keys(cap_node, ("exposes", "consumes", "aggregates", "binds"), "'capability'")
         for b in self.expect_list(root, "binds", "the document"):
             bind = self.bind(b, source.parent)
             if bind:
@@ -229,15 +230,23 @@ class Reader:
         keys: dict[str, str] = {}
         if keys_node is not None:
             for var, provider in keys_node.value.items():
-                if not provider.is_scalar or provider.value is None or isinstance(provider.value, bool):
-                    self.error("naftiko-schema-type", f"bind key '{var}' must map to a string", provider.pos)
+                if (
+                    not provider.is_scalar
+                    or provider.value is None
+                    or isinstance(provider.value, bool)
+                ):
+                    self.error(
+                        "naftiko-schema-type",
+                        f"bind key '{var}' must map to a string",
+                        provider.pos,
+                    )
                     continue
                 keys[var] = str(provider.value)
         location = self.text(node, "location", "a bind")
         location_path = None
         if location is not None:
             if location.startswith("file://"):
-                raw = location[len("file://"):]
+                raw = location[len("file://") :]
                 if raw.startswith("/./") or raw.startswith("/../"):
                     raw = raw[1:]
                 location_path = (base / raw) if not raw.startswith("/") else Path(raw)
@@ -258,7 +267,11 @@ class Reader:
     def consumes_entry(self, node: Node, source: Path) -> list[Consumes]:
         if self.expect_map(node, "a consumes entry") is None:
             return []
-        if node.get("import") is not None or node.get("location") is not None and node.get("type") is None:
+        if (
+            node.get("import") is not None
+            or node.get("location") is not None
+            and node.get("type") is None
+        ):
             return self.imported(node, source)
         c = self.consumes(node)
         return [c] if c else []
@@ -270,7 +283,11 @@ class Reader:
         alias = self.text(node, "as", "an imported consumes")
         if name is None or location is None:
             return []
-        path = (source.parent / location).resolve() if not Path(location).is_absolute() else Path(location)
+        path = (
+            (source.parent / location).resolve()
+            if not Path(location).is_absolute()
+            else Path(location)
+        )
         display = _display_path(path)
         sub = Report()
         root = load_file(path, display, sub) if path.is_file() else None
@@ -306,12 +323,25 @@ class Reader:
         what = "a consumes adapter"
         self.check_keys(
             node,
-            ("type", "namespace", "baseUri", "description", "inputParameters", "authentication", "resources", "label"),
+            (
+                "type",
+                "namespace",
+                "baseUri",
+                "description",
+                "inputParameters",
+                "authentication",
+                "resources",
+                "label",
+            ),
             what,
         )
         kind = self.text(node, "type", what)
         if kind is None:
-            self.warn("naftiko-schema-required", "consumes adapter has no 'type'; 'http' is assumed", node.pos)
+            self.warn(
+                "naftiko-schema-required",
+                "consumes adapter has no 'type'; 'http' is assumed",
+                node.pos,
+            )
         elif kind != "http":
             self.error(
                 "naftiko-unsupported-consumes",
@@ -328,7 +358,11 @@ class Reader:
         c.params = self.consumed_params(node, what)
         resources = self.expect_list(node, "resources", what)
         if not resources:
-            self.error("naftiko-schema-required", f"consumes '{ns}' declares no resources; add some", node.pos)
+            self.error(
+                "naftiko-schema-required",
+                f"consumes '{ns}' declares no resources; add some",
+                node.pos,
+            )
         for r in resources:
             res = self.consumed_resource(r)
             if res is not None:
@@ -339,16 +373,22 @@ class Reader:
         what = "a consumed resource"
         if self.expect_map(node, what) is None:
             return None
-        self.check_keys(node, ("name", "path", "operations", "label", "description", "inputParameters"), what)
+        self.check_keys(
+            node, ("name", "path", "operations", "label", "description", "inputParameters"), what
+        )
         name = self.text(node, "name", what, required=True) or "?"
         path = self.text(node, "path", what, required=True)
         if path is None:
             return None
-        res = ConsumedResource(name, path, node.pos, node.get("path").pos if node.get("path") else node.pos)
+        res = ConsumedResource(name, path, node.pos, node.value_pos("path"))
         res.params = self.consumed_params(node, what)
         ops = self.expect_list(node, "operations", what)
         if not ops:
-            self.error("naftiko-schema-required", f"resource '{name}' has no operations; add some", node.pos)
+            self.error(
+                "naftiko-schema-required",
+                f"resource '{name}' has no operations; add some",
+                node.pos,
+            )
         for o in ops:
             op = self.consumed_operation(o)
             if op is not None:
@@ -371,7 +411,9 @@ class Reader:
         method = self.method(node, what, default=None)
         if name is None or method is None:
             return None
-        op = ConsumedOperation(name, method, node.pos, description=self.text(node, "description", what))
+        op = ConsumedOperation(
+            name, method, node.pos, description=self.text(node, "description", what)
+        )
         op.params = self.consumed_params(node, what)
         fmt = self.text(node, "outputRawFormat", what)
         if fmt is not None:
@@ -399,17 +441,27 @@ class Reader:
             )
             return None
         if raw != raw.upper():
-            self.warn("naftiko-lenient-method", f"method '{raw}' should be upper case", node.pos_of("method"))
+            self.warn(
+                "naftiko-lenient-method",
+                f"method '{raw}' should be upper case",
+                node.pos_of("method"),
+            )
         return raw.upper()
 
     def body(self, node: Node) -> BodySpec | None:
         if node.is_scalar:
             if not isinstance(node.value, str):
-                self.error("naftiko-schema-type", "'body' must be a template string or {type, data}", node.pos)
+                self.error(
+                    "naftiko-schema-type",
+                    "'body' must be a template string or {type, data}",
+                    node.pos,
+                )
                 return None
             return BodySpec("raw", node.value, node.pos)
         if not node.is_map:
-            self.error("naftiko-schema-type", "'body' must be a template string or {type, data}", node.pos)
+            self.error(
+                "naftiko-schema-type", "'body' must be a template string or {type, data}", node.pos
+            )
             return None
         self.check_keys(node, ("type", "data"), "a request body")
         kind = self.text(node, "type", "a request body", required=True)
@@ -423,7 +475,9 @@ class Reader:
             )
             return None
         data = node.get("data")
-        return BodySpec(kind, data.plain() if data is not None else None, data.pos if data else node.pos)
+        return BodySpec(
+            kind, data.plain() if data is not None else None, data.pos if data else node.pos
+        )
 
     def consumed_params(self, parent: Node, what: str) -> list[ConsumedParam]:
         out: list[ConsumedParam] = []
@@ -431,7 +485,9 @@ class Reader:
             w = "a consumed input parameter"
             if self.expect_map(p, w) is None:
                 continue
-            self.check_keys(p, ("name", "in", "value"), w, lenient=("type", "required", "description"))
+            self.check_keys(
+                p, ("name", "in", "value"), w, lenient=("type", "required", "description")
+            )
             name = self.text(p, "name", w, required=True)
             loc = self.text(p, "in", w, required=True)
             if name is None or loc is None:
@@ -492,7 +548,9 @@ class Reader:
             a.password = self.text(node, "password", w, required=True)
         elif kind_l == "apikey":
             # Real specs spell apikey three ways: {key, value, placement}, {in, name, value}, {header, key}.
-            self.check_keys(node, ("type", "key", "value", "placement"), w, lenient=("in", "name", "header"))
+            self.check_keys(
+                node, ("type", "key", "value", "placement"), w, lenient=("in", "name", "header")
+            )
             header_alias = self.text(node, "header", w)
             name_alias = self.text(node, "name", w)
             if header_alias is not None:
@@ -509,7 +567,11 @@ class Reader:
                     )
                 a.placement = placement
             if a.key is None or a.value is None:
-                self.error("naftiko-schema-required", "apikey auth needs 'key' and 'value'; add them", node.pos)
+                self.error(
+                    "naftiko-schema-required",
+                    "apikey auth needs 'key' and 'value'; add them",
+                    node.pos,
+                )
                 return None
         elif kind_l == "oauth2":
             if consumes_side:
@@ -573,7 +635,9 @@ class Reader:
         ns = self.text(node, "namespace", w, required=True)
         port = self.integer(node, "port", w)
         if port is None and node.get("port") is None:
-            self.error("naftiko-schema-required", "a rest adapter needs a 'port'; add one", node.pos)
+            self.error(
+                "naftiko-schema-required", "a rest adapter needs a 'port'; add one", node.pos
+            )
         if ns is None or port is None:
             return None
         r = RestAdapter(ns, port, node.pos, address=self.text(node, "address", w))
@@ -584,7 +648,11 @@ class Reader:
             if res:
                 r.resources.append(res)
         if not r.resources:
-            self.error("naftiko-schema-required", f"rest adapter '{ns}' has no resources; add some", node.pos)
+            self.error(
+                "naftiko-schema-required",
+                f"rest adapter '{ns}' has no resources; add some",
+                node.pos,
+            )
         return r
 
     def rest_resource(self, node: Node) -> RestResource | None:
@@ -592,7 +660,9 @@ class Reader:
         if self.expect_map(node, w) is None:
             return None
         self.check_keys(
-            node, ("path", "name", "label", "description", "inputParameters", "operations", "forward"), w
+            node,
+            ("path", "name", "label", "description", "inputParameters", "operations", "forward"),
+            w,
         )
         path = self.text(node, "path", w, required=True)
         if path is None:
@@ -660,10 +730,16 @@ class Reader:
             return None
         m.port = self.integer(node, "port", w)
         if m.transport == "http" and m.port is None and node.get("port") is None:
-            self.error("naftiko-schema-required", "an http mcp adapter needs a 'port'; add one", node.pos)
+            self.error(
+                "naftiko-schema-required", "an http mcp adapter needs a 'port'; add one", node.pos
+            )
             return None
         if m.transport == "stdio" and node.get("port") is not None:
-            self.warn("naftiko-mcp-stdio-port", "a stdio mcp adapter takes no port; it is ignored", node.pos_of("port"))
+            self.warn(
+                "naftiko-mcp-stdio-port",
+                "a stdio mcp adapter takes no port; it is ignored",
+                node.pos_of("port"),
+            )
             m.port = None
         m.description = self.text(node, "description", w)
         m.auth = self.auth(node.get("authentication"), consumes_side=False)
@@ -676,7 +752,9 @@ class Reader:
                 )
         tools = self.expect_list(node, "tools", w)
         if not tools:
-            self.error("naftiko-schema-required", f"mcp adapter '{ns}' has no tools; add some", node.pos)
+            self.error(
+                "naftiko-schema-required", f"mcp adapter '{ns}' has no tools; add some", node.pos
+            )
         for t in tools:
             tool = self.mcp_tool(t)
             if tool:
@@ -704,7 +782,9 @@ class Reader:
         tool.params = self.exposed_params(node, w, rest=False)
         hints = self.expect_map(node.get("hints"), "'hints'")
         if hints is not None:
-            self.check_keys(hints, ("readOnly", "destructive", "idempotent", "openWorld"), "'hints'")
+            self.check_keys(
+                hints, ("readOnly", "destructive", "idempotent", "openWorld"), "'hints'"
+            )
             tool.hints = McpHints(
                 read_only=self.boolean(hints, "readOnly", "'hints'"),
                 destructive=self.boolean(hints, "destructive", "'hints'"),
@@ -715,7 +795,10 @@ class Reader:
         return tool
 
     def callable_body(self, node: Node, target: RestOperation | McpTool, what: str) -> None:
-        for key, feature in (("steps", "orchestration with 'steps'"), ("ref", "'ref' to an aggregate function")):
+        for key, feature in (
+            ("steps", "orchestration with 'steps'"),
+            ("ref", "'ref' to an aggregate function"),
+        ):
             if node.get(key) is not None:
                 target.unsupported = True
                 self.error(
@@ -734,11 +817,15 @@ class Reader:
                 )
             else:
                 ns, _, op = call.rpartition(".")
-                target.call = CallRef(ns, op, node.get("call").pos if node.get("call") else node.pos)
+                target.call = CallRef(ns, op, node.value_pos("call"))
         with_node = node.get("with")
         if with_node is not None and with_node.value is not None:
             if not with_node.is_map:
-                self.error("naftiko-schema-type", "'with' must be a mapping of parameter: value", with_node.pos)
+                self.error(
+                    "naftiko-schema-type",
+                    "'with' must be a mapping of parameter: value",
+                    with_node.pos,
+                )
             else:
                 for key, v in with_node.value.items():
                     target.with_values.append(WithValue(key, v.plain(), v.pos))
@@ -755,17 +842,26 @@ class Reader:
                 continue
             if rest:
                 self.check_keys(
-                    p, ("name", "in", "type", "description", "pattern", "value"), w, lenient=("required",)
+                    p,
+                    ("name", "in", "type", "description", "pattern", "value"),
+                    w,
+                    lenient=("required",),
                 )
             else:
-                self.check_keys(p, ("name", "type", "description", "required"), w, lenient=("pattern", "in"))
+                self.check_keys(
+                    p, ("name", "type", "description", "required"), w, lenient=("pattern", "in")
+                )
             name = self.text(p, "name", w, required=True)
             if name is None:
                 continue
             loc = self.text(p, "in", w)
             if rest:
                 if loc is None:
-                    self.warn("naftiko-schema-required", f"parameter '{name}' has no 'in'; query is assumed", p.pos)
+                    self.warn(
+                        "naftiko-schema-required",
+                        f"parameter '{name}' has no 'in'; query is assumed",
+                        p.pos,
+                    )
                     loc = "query"
                 elif loc not in EXPOSED_LOCATIONS:
                     self.error(
@@ -775,7 +871,11 @@ class Reader:
                     )
                     continue
             if p.get("type") is None:
-                self.warn("naftiko-schema-required", f"parameter '{name}' has no 'type'; string is assumed", p.pos)
+                self.warn(
+                    "naftiko-schema-required",
+                    f"parameter '{name}' has no 'type'; string is assumed",
+                    p.pos,
+                )
             value = p.get("value")
             out.append(
                 ExposedParam(
@@ -798,13 +898,25 @@ class Reader:
                 return OutputParam("string", node.pos, name=name, mapping=node.value)
             self.error("naftiko-schema-type", f"{w} must be a mapping", node.pos)
             return None
-        self.check_keys(node, ("name", "type", "mapping", "value", "properties", "items", "const", "description"), w)
+        self.check_keys(
+            node,
+            ("name", "type", "mapping", "value", "properties", "items", "const", "description"),
+            w,
+        )
         kind = self.text(node, "type", w)
         if kind is None:
-            self.warn("naftiko-schema-required", "output parameter has no 'type'; string is assumed", node.pos)
+            self.warn(
+                "naftiko-schema-required",
+                "output parameter has no 'type'; string is assumed",
+                node.pos,
+            )
             kind = "string"
         elif kind not in PARAM_TYPES:
-            self.error("naftiko-schema-enum", f"output type '{kind}' is unknown; use one of {', '.join(PARAM_TYPES)}", node.pos_of("type"))
+            self.error(
+                "naftiko-schema-enum",
+                f"output type '{kind}' is unknown; use one of {', '.join(PARAM_TYPES)}",
+                node.pos_of("type"),
+            )
             return None
         out = OutputParam(kind, node.pos, name=self.text(node, "name", w) or name)
         mapping = node.get("mapping")
@@ -841,7 +953,13 @@ class Reader:
                 out.items = obj
             else:
                 out.items = self.output(items, top=False)
-        if kind == "object" and top and not out.properties and out.mapping is not None and out.value is None:
+        if (
+            kind == "object"
+            and top
+            and not out.properties
+            and out.mapping is not None
+            and out.value is None
+        ):
             self.warn(
                 "naftiko-object-without-properties",
                 f"object output with mapping '{out.mapping}' and no 'properties' is read as the whole "

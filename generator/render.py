@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import black
+import black.mode
+import black.parsing
 import jinja2
 
 from generator.plan import Plan
 from generator.pyliteral import py
 
-TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "templates", Path(__file__).resolve().parent / "templates")
-BLACK_MODE = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
+TEMPLATE_DIRS = (
+    Path(__file__).resolve().parent.parent / "templates",
+    Path(__file__).resolve().parent / "templates",
+)
+BLACK_MODE = black.Mode(line_length=100, target_versions={black.mode.TargetVersion.PY311})
 
 
 def _pydoc(value: Any, limit: int = 160) -> str:
@@ -69,7 +74,7 @@ def header(spec: str) -> str:
 def format_python(source: str, name: str) -> str:
     try:
         return black.format_str(source, mode=BLACK_MODE)
-    except black.InvalidInput as exc:  # a generator bug, never a spec problem
+    except black.parsing.InvalidInput as exc:  # a generator bug, never a spec problem
         raise RuntimeError(f"generated {name} is not valid Python: {exc}") from exc
 
 

@@ -47,9 +47,7 @@ def _owned_files(out_dir: Path, package: str) -> list[str]:
     return out
 
 
-def plan_changes(
-    files: dict[str, str], specs: dict[str, str], out_dir: Path
-) -> Changes:
+def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) -> Changes:
     """What build must do so that out_dir holds `files`; `specs` maps package → spec path."""
     old = read_manifest(out_dir)
     packages: dict[str, dict[str, object]] = {}
@@ -70,11 +68,14 @@ def plan_changes(
         for rel in _owned_files(out_dir, package):
             if rel not in files:
                 changes.remove.append(rel)
-    manifest_text = json.dumps(
-        {"generator": "naftiko-gen", "packages": dict(sorted(packages.items()))},
-        indent=2,
-        sort_keys=True,
-    ) + "\n"
+    manifest_text = (
+        json.dumps(
+            {"generator": "naftiko-gen", "packages": dict(sorted(packages.items()))},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
     wanted = dict(files)
     wanted[MANIFEST] = manifest_text
     for rel, text in sorted(wanted.items()):

@@ -1,0 +1,39 @@
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s regen`, `nox -s golden`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "regen"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: unit, golden, end-to-end (real servers on 127.0.0.1), property-based."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy on the generator and on the committed generated code."""
+    session.install("-e", ".[test]")
+    session.run("ruff", "check", "generator", "generated", "tests", "noxfile.py")
+    session.run("black", "--check", "generator", "generated")
+    session.run("mypy", "generator")
+    session.run("mypy", "generated/qovery_containers")
+
+
+@nox.session
+def regen(session: nox.Session) -> None:
+    """The CI regeneration check: generated/ must be exactly what specs/ produce."""
+    session.install(".")
+    session.run("naftiko-gen", "build", "specs/", "--check")
+
+
+@nox.session
+def golden(session: nox.Session) -> None:
+    """Refresh the golden snapshots after an intended change; review the diff before committing."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/test_golden.py", env={"NAFTIKO_UPDATE_GOLDEN": "1"})
