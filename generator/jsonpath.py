@@ -59,7 +59,12 @@ def compile_path(expr: str) -> tuple[Step, ...]:
                 steps.append(Step("each"))
             elif re.fullmatch(r"-?\d+", inner):
                 steps.append(Step("index", int(inner)))
-            elif len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+            elif (
+                len(inner) >= 2
+                and inner[0] == inner[-1]
+                and inner[0] in "'\""
+                and inner[0] not in inner[1:-1]
+            ):
                 steps.append(Step("key", inner[1:-1]))
             else:
                 raise JsonPathError(

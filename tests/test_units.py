@@ -1,0 +1,164 @@
+"""Unit tests of the generator's pieces: JSONPath, Mustache, literals, body templates, wiring."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from generator import mustache
+from generator.codegen import analyse
+from generator.diagnostics import Report
+from generator.jsonpath import JsonPathError, Step, compile_path
+from generator.plan import QuotedTemplate, parse_json_template
+from generator.pyliteral import ArgRef, TextTemplate, py
+
+
+@pytest.mark.parametrize(
+    ("expr", "steps"),
+    [
+        ("$", ()),
+        ("$.", ()),
+        ("$.a.b", (Step("key", "a"), Step("key", "b"))),
+        ("$['a b']", (Step("key", "a b"),)),
+        ("$[0]", (Step("index", 0),)),
+        ("$[-1].x", (Step("index", -1), Step("key", "x"))),
+        ("$.items[*].id", (Step("key", "items"), Step("each"), Step("key", "id"))),
+        ("$.a.*", (Step("key", "a"), Step("each"))),
+        (
+            "$.deployment.termination_grace_period_seconds",
+            (Step("key", "deployment"), Step("key", "termination_grace_period_seconds")),
+        ),
+    ],
+)
+def test_jsonpath_subset_compiles(expr: str, steps: tuple[Step, ...]) -> None:
+    assert compile_path(expr) == steps
+
+
+@pytest.mark.parametrize(
+    "expr", ["a.b", "$..a", "$[?(@.x)]", "$[0:2]", "$['a','b']", "$.a[", "$.!"]
+)
+def test_jsonpath_outside_the_subset_is_rejected(expr: str) -> None:
+    with pytest.raises(JsonPathError):
+        compile_path(expr)
+
+
+def test_mustache_and_single_brace_placeholders() -> None:
+    assert mustache.path_vars("/a/{id}/b/{{tools.user_id}}/c") == ["id", "tools.user_id"]
+    assert mustache.parse("Bearer {{ env.TOKEN }}") == ("Bearer ", mustache.Var("env.TOKEN"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"""',
+        "'''",
+        "\\",
+        "a\nb",
+        "{{ x }}",
+        "{% if %}",
+        "</script>",
+        "# DO NOT EDIT",
+        "é✓🚢",
+        "x" * 10_000,
+        float("inf"),
+        None,
+        True,
+        [1, {"k": "v"}],
+    ],
+)
+def test_py_literals_round_trip(value: object) -> None:
+    source = py(value)
+    assert ast.literal_eval(source) == value if value != float("inf") else source == "float('inf')"
+
+
+def test_py_renders_markers_as_calls_never_as_code() -> None:
+    text = py(TextTemplate(("a'); import os; ('", ArgRef('x"y'))))
+    tree = ast.parse(text, mode="eval")
+    assert isinstance(tree.body, ast.Call)
+    assert text == "rt.Text((\"a'); import os; ('\", rt.Arg('x\"y'), ))"
+    assert ast.literal_eval(ast.unparse(tree.body.args[0].elts[0])) == "a'); import os; ('"  # type: ignore[attr-defined]
+
+
+def test_json_template_is_parsed_structurally() -> None:
+    data = parse_json_template(
+        '{"imo": "{{shipImo}}", "crew": {{crewIds}}, "note": "by {{who}}", "n": 1}'
+    )
+    assert data == {"imo": "{{shipImo}}", "crew": "{{crewIds}}", "note": "by {{who}}", "n": 1}
+    assert isinstance(data["imo"], QuotedTemplate)  # quoted: always text
+    assert not isinstance(data["crew"], QuotedTemplate)  # bare: the value itself
+    assert parse_json_template('{"a": {{x}') is None
+
+
+def _plan(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    spec = tmp_path / "cap.yaml"
+    spec.write_text(text)
+    report = Report()
+    return analyse(spec, tmp_path / "out", report), report
+
+
+SPEC = """
+naftiko: 1.0.0-alpha2
+capability:
+  consumes:
+    - type: http
+      namespace: up
+      baseUri: https://up.example.com
+      resources:
+        - name: r
+          path: /orgs/{organizationId}/things/{thingId}
+          operations:
+            - name: get-thing
+              method: GET
+              inputParameters:
+                - name: verbose
+                  in: query
+  exposes:
+    - type: rest
+      namespace: api
+      port: 8000
+      resources:
+        - path: /o/{org}/t/{thing}
+          operations:
+            - method: GET
+              call: up.get-thing
+    - type: mcp
+      namespace: tools
+      port: 8001
+      tools:
+        - name: get-thing
+          call: up.get-thing
+          with:
+            verbose: true
+"""
+
+
+def test_rest_path_params_match_by_position_and_mcp_advertises_consumed_names(
+    tmp_path: Path,
+) -> None:
+    plan, report = _plan(tmp_path, SPEC)
+    assert plan is not None, [d.format() for d in report.errors]
+    action = plan.rest[0].routes[0].action
+    assert action.args["organizationId"] == ArgRef("org")
+    assert action.args["thingId"] == ArgRef("thing")
+    assert [i.name for i in action.inputs] == ["org", "thing", "verbose"]
+    tool = plan.mcp[0].tools[0]
+    assert tool.schema == {
+        "type": "object",
+        "properties": {"organizationId": {"type": "string"}, "thingId": {"type": "string"}},
+        "required": ["organizationId", "thingId"],
+    }
+    assert tool.action.args["verbose"] is True
+
+
+def test_call_to_unknown_operation_is_a_located_error(tmp_path: Path) -> None:
+    plan, report = _plan(
+        tmp_path,
+        SPEC.replace("call: up.get-thing\n    - type: mcp", "call: up.nope\n    - type: mcp"),
+    )
+    assert plan is None
+    [error] = report.errors
+    assert error.rule == "naftiko-call-resolves"
+    assert (error.pos.line, error.pos.col) == (25, 21)
+    assert "up.nope" in error.message and "up.get-thing" in error.message
