@@ -62,16 +62,23 @@ def py(value: Any) -> str:
     if isinstance(value, EnvRef):
         return f"rt.Env({value.name!r})"
     if isinstance(value, TextTemplate):
-        return "rt.Text((" + "".join(py(p) + ", " for p in value.parts) + "))"
+        return f"rt.Text({_tuple(value.parts)})"
     if isinstance(value, EachStep):
         return "rt.EACH"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(str(k))}: {py(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):
-        return "(" + "".join(py(v) + ", " for v in value) + ")"
+        return _tuple(value)
     if isinstance(value, list):
         return "[" + ", ".join(py(v) for v in value) + "]"
     raise TypeError(f"cannot render {type(value).__name__} as a Python literal")
+
+
+def _tuple(items: tuple[Any, ...]) -> str:
+    # No trailing comma beyond the one a 1-tuple needs: black would explode the literal.
+    if len(items) == 1:
+        return f"({py(items[0])},)"
+    return "(" + ", ".join(py(v) for v in items) + ")"
 
 
 def call(func: str, *args: Any, **kwargs: Any) -> Code:

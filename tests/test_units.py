@@ -77,7 +77,7 @@ def test_py_renders_markers_as_calls_never_as_code() -> None:
     text = py(TextTemplate(("a'); import os; ('", ArgRef('x"y'))))
     tree = ast.parse(text, mode="eval")
     assert isinstance(tree.body, ast.Call)
-    assert text == "rt.Text((\"a'); import os; ('\", rt.Arg('x\"y'), ))"
+    assert text == "rt.Text((\"a'); import os; ('\", rt.Arg('x\"y')))"
     assert ast.literal_eval(ast.unparse(tree.body.args[0].elts[0])) == "a'); import os; ('"  # type: ignore[attr-defined]
 
 

@@ -45,9 +45,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["containerId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False
         ),
     ),
     types.Tool(
@@ -55,9 +53,7 @@ TOOLS: tuple[types.Tool, ...] = (
         description="List default container advanced settings",
         input_schema={"type": "object", "properties": {}},
         annotations=types.ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True
         ),
     ),
     types.Tool(
@@ -69,9 +65,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["environmentId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True
         ),
     ),
     types.Tool(
@@ -86,9 +80,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["environmentId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False
         ),
     ),
     types.Tool(
@@ -100,9 +92,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["environmentId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True
         ),
     ),
     types.Tool(
@@ -117,9 +107,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["organizationId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False
         ),
     ),
     types.Tool(
@@ -134,9 +122,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["organizationId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False
         ),
     ),
     types.Tool(
@@ -151,9 +137,7 @@ TOOLS: tuple[types.Tool, ...] = (
             "required": ["organizationId", "containerRegistryId"],
         },
         annotations=types.ToolAnnotations(
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True
         ),
     ),
 )

@@ -40,33 +40,21 @@ OPERATIONS: dict[str, rt.Operation] = {
         "qovery-containers",
         "autodeploycontainerenvironments",
         "POST",
-        (
-            "/organization/",
-            rt.Arg("organizationId"),
-            "/container/deploy",
-        ),
+        ("/organization/", rt.Arg("organizationId"), "/container/deploy"),
         body=rt.Body("params", whole="body"),
     ),
     "qovery-containers.clonecontainer": rt.Operation(
         "qovery-containers",
         "clonecontainer",
         "POST",
-        (
-            "/container/",
-            rt.Arg("containerId"),
-            "/clone",
-        ),
+        ("/container/", rt.Arg("containerId"), "/clone"),
         body=rt.Body("params", whole="body"),
     ),
     "qovery-containers.createcontainer": rt.Operation(
         "qovery-containers",
         "createcontainer",
         "POST",
-        (
-            "/environment/",
-            rt.Arg("environmentId"),
-            "/container",
-        ),
+        ("/environment/", rt.Arg("environmentId"), "/container"),
         body=rt.Body("params", whole="body"),
     ),
     "qovery-containers.getcontainerregistrycontainerstatus": rt.Operation(
@@ -91,31 +79,19 @@ OPERATIONS: dict[str, rt.Operation] = {
         "qovery-containers",
         "getenvironmentcontainerstatus",
         "GET",
-        (
-            "/environment/",
-            rt.Arg("environmentId"),
-            "/container/status",
-        ),
+        ("/environment/", rt.Arg("environmentId"), "/container/status"),
     ),
     "qovery-containers.listcontainer": rt.Operation(
         "qovery-containers",
         "listcontainer",
         "GET",
-        (
-            "/environment/",
-            rt.Arg("environmentId"),
-            "/container",
-        ),
+        ("/environment/", rt.Arg("environmentId"), "/container"),
     ),
     "qovery-containers.previewcontainerenvironments": rt.Operation(
         "qovery-containers",
         "previewcontainerenvironments",
         "POST",
-        (
-            "/organization/",
-            rt.Arg("organizationId"),
-            "/container/preview",
-        ),
+        ("/organization/", rt.Arg("organizationId"), "/container/preview"),
         body=rt.Body("params", whole="body"),
     ),
 }
