@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -50,6 +51,10 @@ def _guarded(debug: bool, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("naftiko-gen: interrupted", err=True)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, like other command-line tools.
+        sys.stderr = sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
             traceback.print_exc()

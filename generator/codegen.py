@@ -113,7 +113,14 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
 def validate(paths: list[Path]) -> tuple[Report, bool]:
     """All diagnostics for the specs; the flag says whether some input could not be read."""
     report = Report()
-    for spec in find_specs(paths, report):
+    specs = find_specs(paths, report)
+    if not specs and not report.has_errors():
+        report.error(
+            "naftiko-no-specs",
+            "no *.yaml or *.yml capability specs found",
+            Pos(", ".join(display_path(p) for p in paths)),
+        )
+    for spec in specs:
         analyse(spec, Path("generated"), report)
     unreadable = any(d.rule in UNREADABLE_RULES for d in report.items)
     return report, unreadable

@@ -105,8 +105,19 @@ def parse_yaml(text: str, display: str, report: Report) -> Node | None:
         composed = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        pos = _pos(display, mark) if mark is not None else Pos(display)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark is not None:
+            # "while scanning a quoted scalar" says where the trouble began; an unclosed quote
+            # is otherwise reported at the end of the file.
+            started = exc.context_mark
+            problem = f"{problem} ({exc.context} that starts at line {started.line + 1}, column {started.column + 1})"
+            if (
+                exc.problem_mark is not None
+                and exc.problem_mark.line != started.line
+                and "end of stream" in (exc.problem or "")
+            ):
+                mark = started
+        pos = _pos(display, mark) if mark is not None else Pos(display)
         report.error("naftiko-yaml-syntax", f"YAML syntax error: {problem}; fix the YAML", pos)
         return None
     except yaml.YAMLError as exc:

@@ -16,6 +16,7 @@ PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")
 class Auth:
     kind: str  # bearer | basic | digest | apikey | oauth2
     pos: Pos
+    positions: dict[str, Pos] = field(default_factory=dict)  # value positions by key
     token: str | None = None
     username: str | None = None
     password: str | None = None
@@ -82,6 +83,7 @@ class Consumes:
     params: list[ConsumedParam] = field(default_factory=list)
     resources: list[ConsumedResource] = field(default_factory=list)
     alias_of: str | None = None  # imported namespace name when imported under another alias
+    positions: dict[str, Pos] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,6 +176,7 @@ class RestAdapter:
     description: str | None = None
     auth: Auth | None = None
     resources: list[RestResource] = field(default_factory=list)
+    positions: dict[str, Pos] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,6 +189,7 @@ class McpAdapter:
     description: str | None = None
     auth: Auth | None = None
     tools: list[McpTool] = field(default_factory=list)
+    positions: dict[str, Pos] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +202,8 @@ class Capability:
     consumes: list[Consumes] = field(default_factory=list)
     rest: list[RestAdapter] = field(default_factory=list)
     mcp: list[McpAdapter] = field(default_factory=list)
+    # Namespaces and operations already reported as broken: calls to them raise no second error.
+    broken: set[str] = field(default_factory=set)
 
     def consumes_by_namespace(self) -> dict[str, Consumes]:
         return {c.namespace: c for c in self.consumes}

@@ -339,20 +339,28 @@ class Planner:
     def upstream_auth(self, a: Auth) -> Code:
         if a.kind == "bearer":
             return call(
-                "rt.Auth", "bearer", token=self.secret_template(a.token, a.pos, "the bearer token")
+                "rt.Auth",
+                "bearer",
+                token=self.secret_template(
+                    a.token, a.positions.get("token", a.pos), "the bearer token"
+                ),
             )
         if a.kind in ("basic", "digest"):
             return call(
                 "rt.Auth",
                 a.kind,
-                username=self.secret_template(a.username, a.pos, "the username"),
-                password=self.secret_template(a.password, a.pos, "the password"),
+                username=self.secret_template(
+                    a.username, a.positions.get("username", a.pos), "the username"
+                ),
+                password=self.secret_template(
+                    a.password, a.positions.get("password", a.pos), "the password"
+                ),
             )
         return call(
             "rt.Auth",
             "apikey",
             key=a.key or "",
-            value=self.secret_template(a.value, a.pos, "the api key"),
+            value=self.secret_template(a.value, a.positions.get("value", a.pos), "the api key"),
             placement=a.placement,
         )
 
@@ -361,13 +369,17 @@ class Planner:
             return None
         if a.kind == "bearer":
             return call(
-                "rt.InboundAuth", "bearer", secret=self.secret_template(a.token, a.pos, "the token")
+                "rt.InboundAuth",
+                "bearer",
+                secret=self.secret_template(a.token, a.positions.get("token", a.pos), "the token"),
             ).source
         if a.kind == "apikey":
             return call(
                 "rt.InboundAuth",
                 "apikey",
-                secret=self.secret_template(a.value, a.pos, "the api key"),
+                secret=self.secret_template(
+                    a.value, a.positions.get("value", a.pos), "the api key"
+                ),
                 key=a.key or "",
                 placement=a.placement,
             ).source
@@ -375,8 +387,12 @@ class Planner:
             return call(
                 "rt.InboundAuth",
                 "basic",
-                secret=self.secret_template(a.password, a.pos, "the password"),
-                username=self.secret_template(a.username, a.pos, "the username"),
+                secret=self.secret_template(
+                    a.password, a.positions.get("password", a.pos), "the password"
+                ),
+                username=self.secret_template(
+                    a.username, a.positions.get("username", a.pos), "the username"
+                ),
             ).source
         self.error(
             "naftiko-unsupported-auth",
@@ -396,6 +412,13 @@ class Planner:
     def operation(self, co: ConsumedOp) -> str:
         path_parts: list[Any] = []
         for part in mustache.parse_path(co.resource.path):
+            if isinstance(part, str) and ("{" in part or "}" in part):
+                self.error(
+                    "naftiko-consumed-path",
+                    f"consumed path '{co.resource.path}' has a brace that is not a {{name}} placeholder",
+                    co.resource.path_pos,
+                )
+                continue
             if isinstance(part, mustache.Var):
                 ref = self.consumed_var(part.name, co.resource.path_pos)
                 if not isinstance(ref, ArgRef):
@@ -461,6 +484,9 @@ class Planner:
                 return None
             return call("rt.Body", "json", template=self.consumed_template(structure, pos))
         if kind == "json":
+            if data is None:
+                self.error("naftiko-body-template", "a json body needs 'data'", pos)
+                return None
             if isinstance(data, str):
                 structure = parse_json_template(data)
                 if structure is None:
@@ -469,7 +495,10 @@ class Planner:
                 data = structure
             return call("rt.Body", "json", template=self.consumed_template(data, pos))
         if kind in ("text", "xml", "sparql"):
-            return call("rt.Body", kind, template=self.consumed_template(str(data or ""), pos))
+            if not isinstance(data, str):
+                self.error("naftiko-body-template", f"a {kind} body needs 'data' as a string", pos)
+                return None
+            return call("rt.Body", kind, template=self.consumed_template(data, pos))
         if kind == "formUrlEncoded":
             pairs: list[tuple[str, Any]] = []
             if isinstance(data, dict):
@@ -510,6 +539,8 @@ class Planner:
             return None
         key = f"{target.call.namespace}.{target.call.operation}"
         co = self.ops.get(key)
+        if co is None and (key in self.cap.broken or target.call.namespace in self.cap.broken):
+            return None  # the broken operation or adapter was reported where it stands
         if co is None:
             known = sorted(self.ops)
             hint = f"; known operations: {', '.join(known[:8])}" if known else ""
@@ -705,7 +736,26 @@ class Planner:
 
     def exposed_inputs(self, params: list[ExposedParam], rest: bool) -> list[PlannedInput]:
         out: list[PlannedInput] = []
+        seen: set[str] = set()
         for p in params:
+            if p.name in seen:
+                self.error(
+                    "naftiko-input-names-unique",
+                    f"input parameter '{p.name}' is declared twice; remove one",
+                    p.pos,
+                )
+                continue
+            seen.add(p.name)
+            if p.pattern is not None:
+                try:
+                    re.compile(p.pattern)
+                except (re.error, RecursionError, OverflowError):
+                    self.error(
+                        "naftiko-pattern",
+                        f"pattern '{p.pattern}' of '{p.name}' is not a valid regular expression",
+                        p.pos,
+                    )
+                    continue
             if rest:
                 loc = p.location or "query"
                 body_path = None
@@ -745,7 +795,7 @@ class Planner:
         co = self.resolve_call(target, kind)
         if target.call is not None and co is None:
             return None
-        if target.call is None and not target.outputs:
+        if target.call is None and not _has_values(target.outputs):
             self.error(
                 "naftiko-nothing-to-do",
                 f"{kind} has no 'call' and no outputParameters with 'value'; add a 'call: namespace.operation'",
@@ -827,7 +877,7 @@ class Planner:
         server = PlannedRestServer(
             module=module,
             namespace=adapter.namespace,
-            host=self.host(adapter.address, adapter.pos),
+            host=self.host(adapter.address, adapter.positions.get("address", adapter.pos)),
             port=adapter.port,
             routes=routes,
             auth=auth,
@@ -850,7 +900,10 @@ class Planner:
             else:
                 if "{" in p or "}" in p:
                     self.error(
-                        "naftiko-rest-path", f"path '{res.path}' has an unbalanced brace", res.pos
+                        "naftiko-rest-path",
+                        f"path '{res.path}' has a brace that is not a {{name}} placeholder "
+                        "(names are letters, digits, '_', '.' and '-')",
+                        res.pos,
                     )
                     return None, []
                 out.append(p)
@@ -932,7 +985,7 @@ class Planner:
             module=module,
             namespace=adapter.namespace,
             transport=adapter.transport,
-            host=self.host(adapter.address, adapter.pos),
+            host=self.host(adapter.address, adapter.positions.get("address", adapter.pos)),
             port=adapter.port,
             instructions=adapter.description,
             tools=tools,
@@ -966,6 +1019,15 @@ class Planner:
 
     def _used(self, c: Consumes) -> bool:
         return any(self.ops[key].consumes is c for key in self.used_ops)
+
+
+def _has_values(outputs: list[OutputParam]) -> bool:
+    return any(
+        o.value is not None
+        or _has_values(list(o.properties.values()))
+        or (o.items is not None and _has_values([o.items]))
+        for o in outputs
+    )
 
 
 def _secret_names(source: str | None) -> list[str]:

@@ -46,6 +46,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 class Reader:
     def __init__(self, report: Report) -> None:
         self.report = report
+        self.broken_ops: list[str] = []
 
     # -- small typed accessors -------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class Reader:
             if bind:
                 cap.binds.append(bind)
         for c in self.expect_list(cap_node, "consumes", "'capability'"):
-            cap.consumes.extend(self.consumes_entry(c, source))
+            cap.consumes.extend(self.consumes_entry(c, source, cap))
         if cap_node.get("aggregates") is not None:
             self.warn(
                 "naftiko-unsupported-aggregates",
@@ -264,17 +265,28 @@ class Reader:
 
     # -- consumes ------------------------------------------------------------------------------
 
-    def consumes_entry(self, node: Node, source: Path) -> list[Consumes]:
+    def consumes_entry(self, node: Node, source: Path, cap: Capability) -> list[Consumes]:
         if self.expect_map(node, "a consumes entry") is None:
             return []
+        plain = node.plain()
         if (
-            node.get("import") is not None
-            or node.get("location") is not None
-            and node.get("type") is None
+            plain.get("import") is not None
+            or plain.get("location") is not None
+            and "type" not in plain
         ):
-            return self.imported(node, source)
+            found = self.imported(node, source)
+            name = plain.get("as") or plain.get("import")
+            if not found and isinstance(name, str):
+                cap.broken.add(name)
+            return found
+        self.broken_ops = []
         c = self.consumes(node)
-        return [c] if c else []
+        if c is None:
+            if isinstance(plain.get("namespace"), str):
+                cap.broken.add(plain["namespace"])
+            return []
+        cap.broken.update(f"{c.namespace}.{op}" for op in self.broken_ops)
+        return [c]
 
     def imported(self, node: Node, source: Path) -> list[Consumes]:
         self.check_keys(node, ("import", "location", "as", "description"), "an imported consumes")
@@ -292,10 +304,11 @@ class Reader:
         sub = Report()
         root = load_file(path, display, sub) if path.is_file() else None
         if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
             self.error(
                 "naftiko-import-not-found",
-                f"imported consumes file '{location}' does not exist (looked for {display})",
-                node.pos_of("location"),
+                f"imported consumes file '{location}' {what} (looked for {display})",
+                node.value_pos("location"),
             )
             return []
         self.report.extend(sub)
@@ -354,6 +367,7 @@ class Reader:
         if ns is None or base is None:
             return None
         c = Consumes(ns, base, node.pos, description=self.text(node, "description", what))
+        c.positions = {k: node.value_pos(k) for k in node.value}
         c.auth = self.auth(node.get("authentication"), consumes_side=True)
         c.params = self.consumed_params(node, what)
         resources = self.expect_list(node, "resources", what)
@@ -410,6 +424,8 @@ class Reader:
         name = self.text(node, "name", what, required=True)
         method = self.method(node, what, default=None)
         if name is None or method is None:
+            if name is not None:
+                self.broken_ops.append(name)
             return None
         op = ConsumedOperation(
             name, method, node.pos, description=self.text(node, "description", what)
@@ -538,7 +554,7 @@ class Reader:
         if kind is None:
             return None
         kind_l = kind.lower()
-        a = Auth(kind_l, node.pos)
+        a = Auth(kind_l, node.pos, {k: node.value_pos(k) for k in node.value})
         if kind_l == "bearer":
             self.check_keys(node, ("type", "token"), w)
             a.token = self.text(node, "token", w, required=True)
@@ -568,7 +584,7 @@ class Reader:
                 a.placement = placement
             if a.key is None or a.value is None:
                 self.error(
-                    "naftiko-schema-required",
+                    "naftiko-auth-incomplete",
                     "apikey auth needs 'key' and 'value'; add them",
                     node.pos,
                 )
@@ -641,6 +657,7 @@ class Reader:
         if ns is None or port is None:
             return None
         r = RestAdapter(ns, port, node.pos, address=self.text(node, "address", w))
+        r.positions = {k: node.value_pos(k) for k in node.value}
         r.description = self.text(node, "description", w)
         r.auth = self.auth(node.get("authentication"), consumes_side=False)
         for rn in self.expect_list(node, "resources", w):
@@ -720,6 +737,7 @@ class Reader:
         if ns is None:
             return None
         m = McpAdapter(ns, node.pos, address=self.text(node, "address", w))
+        m.positions = {k: node.value_pos(k) for k in node.value}
         m.transport = self.text(node, "transport", w) or "http"
         if m.transport not in ("http", "stdio"):
             self.error(
@@ -807,16 +825,20 @@ class Reader:
                     "with 'call' and 'with' instead",
                     node.pos_of(key),
                 )
+        call_node = node.get("call")
         call = self.text(node, "call", what)
+        if call is None and call_node is not None and call_node.value is not None:
+            target.unsupported = True  # its type error is reported; nothing more to say
         if call is not None:
-            if "." not in call:
+            ns, _, op = call.rpartition(".")
+            if not ns or not op:
+                target.unsupported = True
                 self.error(
                     "naftiko-call-format",
                     f"call '{call}' must be 'namespace.operation'",
-                    node.pos_of("call"),
+                    node.value_pos("call"),
                 )
             else:
-                ns, _, op = call.rpartition(".")
                 target.call = CallRef(ns, op, node.value_pos("call"))
         with_node = node.get("with")
         if with_node is not None and with_node.value is not None:
@@ -833,6 +855,13 @@ class Reader:
             out = self.output(o, top=True)
             if out:
                 target.outputs.append(out)
+                if call is not None and out.name is not None and o.is_map:
+                    self.warn(
+                        "naftiko-schema-deviation",
+                        f"'name' is not part of a mapped output in the alpha2 schema; outputs named "
+                        f"'{out.name}' become the keys of one JSON object",
+                        o.pos_of("name"),
+                    )
 
     def exposed_params(self, parent: Node, what: str, rest: bool) -> list[ExposedParam]:
         out: list[ExposedParam] = []
@@ -874,6 +903,12 @@ class Reader:
                 self.warn(
                     "naftiko-schema-required",
                     f"parameter '{name}' has no 'type'; string is assumed",
+                    p.pos,
+                )
+            if p.get("description") is None:
+                self.warn(
+                    "naftiko-schema-required",
+                    f"parameter '{name}' has no 'description'; agents and API users rely on it",
                     p.pos,
                 )
             value = p.get("value")
@@ -919,6 +954,19 @@ class Reader:
             )
             return None
         out = OutputParam(kind, node.pos, name=self.text(node, "name", w) or name)
+        if kind == "integer":
+            self.warn(
+                "naftiko-schema-deviation",
+                "output type 'integer' is not in the alpha2 schema (use number); it is accepted",
+                node.pos_of("type"),
+            )
+        if kind == "array" and node.get("items") is None:
+            self.warn(
+                "naftiko-schema-deviation",
+                "an array output without 'items' is not valid in the alpha2 schema; its elements "
+                "are passed through as they are",
+                node.pos,
+            )
         mapping = node.get("mapping")
         if mapping is not None:
             if isinstance(mapping.value, str):

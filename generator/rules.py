@@ -165,6 +165,12 @@ RULES: tuple[Rule, ...] = (
         "use bearer, basic, digest or apikey",
     ),
     Rule(
+        "naftiko-auth-incomplete",
+        _E,
+        "an auth block lacks a value it needs (apikey key/value)",
+        "add it",
+    ),
+    Rule(
         "naftiko-secret-unresolved",
         _E,
         "an auth value uses {{VAR}} that no bind declares",
@@ -337,6 +343,24 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-unsupported-mcp-prompts", _W, "MCP prompts are skipped", "none; tools still build"
+    ),
+    Rule(
+        "naftiko-consumed-path",
+        _E,
+        "a consumed path has a brace that is not a {name} placeholder",
+        "fix the placeholder",
+    ),
+    Rule(
+        "naftiko-input-names-unique",
+        _E,
+        "an operation or tool declares an input twice",
+        "remove one",
+    ),
+    Rule(
+        "naftiko-pattern",
+        _E,
+        "an input 'pattern' is not a valid regular expression",
+        "fix the regex",
     ),
     # imports
     Rule(

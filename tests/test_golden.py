@@ -92,7 +92,7 @@ def test_diagnostics_match_snapshot(spec: Path, monkeypatch: pytest.MonkeyPatch)
     text = "".join(d.format() + "\n" for d in report.sorted())
     expected = GOLDEN / "diagnostics" / f"{spec.stem}.txt"
     rule = spec.stem.split("--")[0]
-    assert rule in text, f"{spec.name} does not trigger {rule}:\n{text}"
+    assert f" {rule}: " in text, f"{spec.name} does not trigger {rule}:\n{text}"
     if UPDATE:
         expected.parent.mkdir(parents=True, exist_ok=True)
         expected.write_text(text, encoding="utf-8")
