@@ -24,7 +24,9 @@ import pytest
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 # The override lets the suite run against a package generated elsewhere.
-GENERATED_DIR = Path(os.environ.get("NAFTIKO_E2E_GENERATED_DIR") or REPO_ROOT / "generated").resolve()
+GENERATED_DIR = Path(
+    os.environ.get("NAFTIKO_E2E_GENERATED_DIR") or REPO_ROOT / "generated"
+).resolve()
 PACKAGE_DIR = GENERATED_DIR / "qovery_containers"
 
 if str(TESTS_DIR) not in sys.path:
@@ -62,7 +64,13 @@ ENV_TIMEOUT = "QOVERY_CONTAINERS_TIMEOUT"
 
 # (REST method, exposed path template, upstream operationId, MCP tool name, spec description)
 ROUTES: list[tuple[str, str, str, str, str]] = [
-    ("POST", "/v1/container/{containerid}/clone", "cloneContainer", "clone-container", "Clone container"),
+    (
+        "POST",
+        "/v1/container/{containerid}/clone",
+        "cloneContainer",
+        "clone-container",
+        "Clone container",
+    ),
     (
         "GET",
         "/v1/defaultcontaineradvancedsettings",
@@ -70,7 +78,13 @@ ROUTES: list[tuple[str, str, str, str, str]] = [
         "list-default-container-advanced-settings",
         "List default container advanced settings",
     ),
-    ("GET", "/v1/environment/{environmentid}/container", "listContainer", "list-containers", "List containers"),
+    (
+        "GET",
+        "/v1/environment/{environmentid}/container",
+        "listContainer",
+        "list-containers",
+        "List containers",
+    ),
     (
         "POST",
         "/v1/environment/{environmentid}/container",
@@ -111,7 +125,10 @@ ROUTES: list[tuple[str, str, str, str, str]] = [
 
 def require_generated() -> None:
     """Skip the calling module unless generated/qovery_containers is importable."""
-    if not (PACKAGE_DIR / "__init__.py").is_file() or not (PACKAGE_DIR / "rest_server.py").is_file():
+    if (
+        not (PACKAGE_DIR / "__init__.py").is_file()
+        or not (PACKAGE_DIR / "rest_server.py").is_file()
+    ):
         pytest.skip(
             f"generated package absent ({PACKAGE_DIR}); run the generator first",
             allow_module_level=True,
@@ -123,7 +140,19 @@ def require_generated() -> None:
 def import_generated(module: str) -> Any:
     """Import ``qovery_containers.<module>`` (after require_generated())."""
     require_generated()
-    return importlib.import_module(f"qovery_containers.{module}")
+    pkg = sys.modules.get("qovery_containers")
+    if pkg is not None and Path(getattr(pkg, "__file__", "") or "").resolve().parent != PACKAGE_DIR:
+        # Another test imported a same-named package from elsewhere (e.g. a tmp dir): drop it.
+        for name in [
+            n for n in sys.modules if n == "qovery_containers" or n.startswith("qovery_containers.")
+        ]:
+            del sys.modules[name]
+    if str(GENERATED_DIR) in sys.path:
+        sys.path.remove(str(GENERATED_DIR))
+    sys.path.insert(0, str(GENERATED_DIR))
+    mod = importlib.import_module(f"qovery_containers.{module}")
+    assert Path(mod.__file__ or "").resolve().parent == PACKAGE_DIR, mod.__file__
+    return mod
 
 
 @asynccontextmanager
@@ -169,7 +198,7 @@ async def run_asgi_app(app: Any, *, startup_timeout: float = 10.0) -> AsyncItera
         server.should_exit = True
         try:
             await asyncio.wait_for(task, 10)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()
         sock.close()
 
@@ -180,7 +209,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_for_port(port: int, timeout: float = 15.0, proc: Any = None, errlog: Any = None) -> None:
+async def wait_for_port(
+    port: int, timeout: float = 15.0, proc: Any = None, errlog: Any = None
+) -> None:
     """Wait until something accepts connections on 127.0.0.1:port (or the process dies)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -44,60 +44,176 @@ TOOLS: dict[str, tuple[list[str], bool, tuple[bool, bool, bool]]] = {
     "auto-deploy-containers": (["organizationId"], True, (False, False, False)),
     "preview-container-environments": (["organizationId"], True, (False, False, False)),
     "list-all-container-registry-container": (
-        ["organizationId", "containerRegistryId"], False, (True, False, True)
+        ["organizationId", "containerRegistryId"],
+        False,
+        (True, False, True),
     ),
 }
 DESCRIPTIONS = {tool: desc for _, _, _, tool, desc in ROUTES}
 
-CREATE_BODY = {"name": "web", "registry_id": REG, "image_name": "library/nginx", "tag": "1.27",
-               "healthchecks": {}}
+CREATE_BODY = {
+    "name": "web",
+    "registry_id": REG,
+    "image_name": "library/nginx",
+    "tag": "1.27",
+    "healthchecks": {},
+}
 
 # (id, tool, arguments, upstream method, upstream raw path, operationId, status, upstream JSON body)
 CASES: list[tuple[str, str, dict[str, Any], str, str, str, int, Any]] = [
-    ("clone", "clone-container", {"containerId": CTR, "body": {"name": "copy", "environment_id": ENV}},
-     "POST", f"/container/{CTR}/clone", "cloneContainer", 202, {"name": "copy", "environment_id": ENV}),
-    ("clone-no-body", "clone-container", {"containerId": CTR},
-     "POST", f"/container/{CTR}/clone", "cloneContainer", 202, None),
-    ("default-settings", "list-default-container-advanced-settings", {},
-     "GET", "/defaultContainerAdvancedSettings", "getDefaultContainerAdvancedSettings", 200, None),
-    ("list-containers", "list-containers", {"environmentId": ENV},
-     "GET", f"/environment/{ENV}/container", "listContainer", 200, None),
-    ("create-container", "create-container", {"environmentId": ENV, "body": CREATE_BODY},
-     "POST", f"/environment/{ENV}/container", "createContainer", 201, CREATE_BODY),
-    ("env-status", "list-all-environment-container-statuses", {"environmentId": ENV},
-     "GET", f"/environment/{ENV}/container/status", "getEnvironmentContainerStatus", 200, None),
-    ("auto-deploy", "auto-deploy-containers", {"organizationId": ORG, "body": {"tag": "1.28"}},
-     "POST", f"/organization/{ORG}/container/deploy", "autoDeployContainerEnvironments", 202, {"tag": "1.28"}),
-    ("auto-deploy-no-body", "auto-deploy-containers", {"organizationId": ORG},
-     "POST", f"/organization/{ORG}/container/deploy", "autoDeployContainerEnvironments", 202, None),
-    ("preview", "preview-container-environments", {"organizationId": ORG, "body": {"image_name": "nginx"}},
-     "POST", f"/organization/{ORG}/container/preview", "previewContainerEnvironments", 202,
-     {"image_name": "nginx"}),
-    ("registry-status", "list-all-container-registry-container",
-     {"organizationId": ORG, "containerRegistryId": REG},
-     "GET", f"/organization/{ORG}/containerRegistry/{REG}/container/status",
-     "getContainerRegistryContainerStatus", 200, None),
+    (
+        "clone",
+        "clone-container",
+        {"containerId": CTR, "body": {"name": "copy", "environment_id": ENV}},
+        "POST",
+        f"/container/{CTR}/clone",
+        "cloneContainer",
+        202,
+        {"name": "copy", "environment_id": ENV},
+    ),
+    (
+        "clone-no-body",
+        "clone-container",
+        {"containerId": CTR},
+        "POST",
+        f"/container/{CTR}/clone",
+        "cloneContainer",
+        202,
+        None,
+    ),
+    (
+        "default-settings",
+        "list-default-container-advanced-settings",
+        {},
+        "GET",
+        "/defaultContainerAdvancedSettings",
+        "getDefaultContainerAdvancedSettings",
+        200,
+        None,
+    ),
+    (
+        "list-containers",
+        "list-containers",
+        {"environmentId": ENV},
+        "GET",
+        f"/environment/{ENV}/container",
+        "listContainer",
+        200,
+        None,
+    ),
+    (
+        "create-container",
+        "create-container",
+        {"environmentId": ENV, "body": CREATE_BODY},
+        "POST",
+        f"/environment/{ENV}/container",
+        "createContainer",
+        201,
+        CREATE_BODY,
+    ),
+    (
+        "env-status",
+        "list-all-environment-container-statuses",
+        {"environmentId": ENV},
+        "GET",
+        f"/environment/{ENV}/container/status",
+        "getEnvironmentContainerStatus",
+        200,
+        None,
+    ),
+    (
+        "auto-deploy",
+        "auto-deploy-containers",
+        {"organizationId": ORG, "body": {"tag": "1.28"}},
+        "POST",
+        f"/organization/{ORG}/container/deploy",
+        "autoDeployContainerEnvironments",
+        202,
+        {"tag": "1.28"},
+    ),
+    (
+        "auto-deploy-no-body",
+        "auto-deploy-containers",
+        {"organizationId": ORG},
+        "POST",
+        f"/organization/{ORG}/container/deploy",
+        "autoDeployContainerEnvironments",
+        202,
+        None,
+    ),
+    (
+        "preview",
+        "preview-container-environments",
+        {"organizationId": ORG, "body": {"image_name": "nginx"}},
+        "POST",
+        f"/organization/{ORG}/container/preview",
+        "previewContainerEnvironments",
+        202,
+        {"image_name": "nginx"},
+    ),
+    (
+        "registry-status",
+        "list-all-container-registry-container",
+        {"organizationId": ORG, "containerRegistryId": REG},
+        "GET",
+        f"/organization/{ORG}/containerRegistry/{REG}/container/status",
+        "getContainerRegistryContainerStatus",
+        200,
+        None,
+    ),
 ]
 
 
+# The cases exercise every tool.
+assert {c[1] for c in CASES} == set(TOOLS)
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    # Module scope, so one fake upstream and one uvicorn-served MCP app serve the module.
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def shared() -> AsyncIterator[tuple[FakeQovery, str]]:
+    async with run_fake_qovery(token=TOKEN) as f:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(ENV_TOKEN, TOKEN)
+            mp.setenv(ENV_BASE_URL, f.base_url)
+            mp.delenv(ENV_TIMEOUT, raising=False)
+            async with run_asgi_app(mcp_server.create_app()) as base:
+                yield f, base + "/mcp"
+
+
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeQovery]:
+def fake(shared: tuple[FakeQovery, str]) -> FakeQovery:
+    f = shared[0]
+    f.requests.clear()
+    f.rules.clear()
+    f.delays.clear()
+    f.delay = 0.0
+    assert f.running
+    return f
+
+
+@pytest.fixture
+def mcp_url(shared: tuple[FakeQovery, str], fake: FakeQovery) -> str:
+    return shared[1]
+
+
+@pytest.fixture
+async def own_fake() -> AsyncIterator[FakeQovery]:
+    """A fake of the test's own, for tests that stop it or need their own configuration."""
     async with run_fake_qovery(token=TOKEN) as f:
         yield f
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, fake: FakeQovery) -> pytest.MonkeyPatch:
+def env(monkeypatch: pytest.MonkeyPatch, own_fake: FakeQovery) -> pytest.MonkeyPatch:
     monkeypatch.setenv(ENV_TOKEN, TOKEN)
-    monkeypatch.setenv(ENV_BASE_URL, fake.base_url)
+    monkeypatch.setenv(ENV_BASE_URL, own_fake.base_url)
     monkeypatch.delenv(ENV_TIMEOUT, raising=False)
     return monkeypatch
-
-
-@pytest.fixture
-async def mcp_url(env: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    async with run_asgi_app(mcp_server.create_app()) as base:
-        yield base + "/mcp"
 
 
 def text_of(result: Any) -> str:
@@ -134,7 +250,11 @@ async def test_list_tools(fake: FakeQovery, mcp_url: str) -> None:
         assert tool.description and DESCRIPTIONS[name] in tool.description, (name, tool.description)
         ann = tool.annotations
         assert ann is not None, name
-        assert (ann.read_only_hint, ann.destructive_hint, ann.idempotent_hint) == (ro, destructive, idempotent), (
+        assert (ann.read_only_hint, ann.destructive_hint, ann.idempotent_hint) == (
+            ro,
+            destructive,
+            idempotent,
+        ), (
             name,
             ann,
         )
@@ -142,7 +262,9 @@ async def test_list_tools(fake: FakeQovery, mcp_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "tool,args,method,raw_path,operation,status,body", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+    "tool,args,method,raw_path,operation,status,body",
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
 )
 async def test_tool_call(
     fake: FakeQovery,
@@ -169,18 +291,17 @@ async def test_tool_call(
     assert json.loads(result.content[0].text) == rec.response_json
 
 
-def test_cases_cover_every_tool() -> None:
-    assert {c[1] for c in CASES} == set(TOOLS)
-
-
 @pytest.mark.parametrize(
     "tool,args,culprit",
     [
         ("list-containers", {}, "environmentId"),
         ("list-containers", {"environmentId": 5}, "environmentId"),
         ("list-all-container-registry-container", {"organizationId": ORG}, "containerRegistryId"),
-        ("list-all-container-registry-container", {"organizationId": ORG, "containerRegistryId": None},
-         "containerRegistryId"),
+        (
+            "list-all-container-registry-container",
+            {"organizationId": ORG, "containerRegistryId": None},
+            "containerRegistryId",
+        ),
         ("clone-container", {"body": {"name": "x", "environment_id": ENV}}, "containerId"),
         ("clone-container", {"containerId": CTR, "body": "not an object"}, "body"),
         ("create-container", {"environmentId": ENV, "body": [1, 2]}, "body"),
@@ -221,8 +342,9 @@ async def test_upstream_400_is_error_with_body(fake: FakeQovery, mcp_url: str) -
     assert "400" in text and "body.name is required" in text
 
 
-async def test_upstream_down_is_error(fake: FakeQovery, mcp_url: str) -> None:
-    async with Client(mcp_url) as client:
+async def test_upstream_down_is_error(own_fake: FakeQovery, env: pytest.MonkeyPatch) -> None:
+    fake = own_fake
+    async with run_asgi_app(mcp_server.create_app()) as base, Client(base + "/mcp") as client:
         ok = await client.call_tool("list-default-container-advanced-settings", {})
         assert not ok.is_error and len(fake.requests) == 1
         await fake.stop()
@@ -232,7 +354,8 @@ async def test_upstream_down_is_error(fake: FakeQovery, mcp_url: str) -> None:
     assert len(fake.requests) == 1
 
 
-async def test_upstream_timeout_is_error(fake: FakeQovery, env: pytest.MonkeyPatch) -> None:
+async def test_upstream_timeout_is_error(own_fake: FakeQovery, env: pytest.MonkeyPatch) -> None:
+    fake = own_fake
     env.setenv(ENV_TIMEOUT, "0.3")
     fake.delay = 3.0
     async with run_asgi_app(mcp_server.create_app()) as base, Client(base + "/mcp") as client:
@@ -243,15 +366,51 @@ async def test_upstream_timeout_is_error(fake: FakeQovery, env: pytest.MonkeyPat
     assert_upstream(fake.last, "GET", f"/environment/{ENV}/container", None)
 
 
-async def test_path_traversal_stays_one_segment(fake: FakeQovery, mcp_url: str) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        "../../organization/x",
+        "..",
+        ".",
+        "a%2Fb",
+        "a b?c#d",
+        "caf\u00e9",
+        "..%2F..%2Forganization%2Fx",
+    ],
+)
+async def test_path_values_stay_one_segment(fake: FakeQovery, mcp_url: str, value: str) -> None:
     async with Client(mcp_url) as client:
-        result = await client.call_tool("clone-container", {"containerId": "../../organization/x"})
-    for rec in fake.requests:
+        result = await client.call_tool("clone-container", {"containerId": value})
+    # The value reached the clone route, as one encoded segment, decoded back exactly.
+    assert len(fake.requests) == 1, [r.raw_path for r in fake.requests]
+    rec = fake.last
+    assert rec.operation == "cloneContainer", rec.raw_path
+    assert rec.path_params == {"containerId": value}
+    segments = rec.raw_path_only.split("/")
+    assert len(segments) == 4 and segments[1] == "container" and segments[3] == "clone", (
+        rec.raw_path
+    )
+    assert segments[2] not in (".", ".."), rec.raw_path
+    if value == "../../organization/x":
         assert rec.raw_path == "/container/..%2F..%2Forganization%2Fx/clone"
-        assert rec.operation == "cloneContainer"
-        assert rec.path_params == {"containerId": "../../organization/x"}
-        assert rec.status == 422
-    assert result.is_error
+    assert rec.status == 422
+    assert result.is_error and "422" in text_of(result)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_non_object_upstream_json_is_text_only(
+    fake: FakeQovery, mcp_url: str, mode: str
+) -> None:
+    # A bare array is valid JSON but not an object: it must come back as text, and must not
+    # become structured_content (a protocol error on 2025-era connections).
+    fake.force(200, "[1, 2, 3]", operation="listContainer")
+    async with Client(mcp_url, mode=mode) as client:
+        result = await client.call_tool("list-containers", {"environmentId": ENV})
+    assert len(fake.requests) == 1 and fake.last.status == 200
+    assert_upstream(fake.last, "GET", f"/environment/{ENV}/container", None)
+    assert not result.is_error, text_of(result)
+    assert json.loads(result.content[0].text) == [1, 2, 3]
+    assert not isinstance(result.structured_content, list)
 
 
 async def test_legacy_mode(fake: FakeQovery, mcp_url: str) -> None:
@@ -267,11 +426,12 @@ async def test_legacy_mode(fake: FakeQovery, mcp_url: str) -> None:
         bad = await client.call_tool("list-containers", {"environmentId": 5})
         missing = await client.call_tool("list-containers", {"environmentId": NOT_FOUND_ID})
     assert len(fake.requests) == 2
-    assert_upstream(fake.requests[0], "POST", f"/container/{CTR}/clone", {"name": "copy", "environment_id": ENV})
+    assert_upstream(
+        fake.requests[0], "POST", f"/container/{CTR}/clone", {"name": "copy", "environment_id": ENV}
+    )
     assert not result.is_error
     assert result.structured_content == fake.requests[0].response_json
     assert json.loads(result.content[0].text) == fake.requests[0].response_json
     assert bad.is_error and "environmentId" in text_of(bad)
     assert fake.requests[1].status == 404
     assert missing.is_error and "404" in text_of(missing)
-

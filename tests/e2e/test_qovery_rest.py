@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import pytest
@@ -101,37 +102,107 @@ def assert_upstream_auth(rec: RecordedRequest) -> None:
 
 # (id, REST method, REST path, JSON body or None, upstream operationId, upstream raw path, status)
 CASES = [
-    ("clone", "POST", f"/v1/container/{CTR}/clone", CLONE_BODY, "cloneContainer",
-     f"/container/{CTR}/clone", 202),
-    ("clone-no-body", "POST", f"/v1/container/{CTR}/clone", None, "cloneContainer",
-     f"/container/{CTR}/clone", 202),
-    ("default-settings", "GET", "/v1/defaultcontaineradvancedsettings", None,
-     "getDefaultContainerAdvancedSettings", "/defaultContainerAdvancedSettings", 200),
-    ("list-containers", "GET", f"/v1/environment/{ENV}/container", None, "listContainer",
-     f"/environment/{ENV}/container", 200),
-    ("create-container", "POST", f"/v1/environment/{ENV}/container", CREATE_BODY, "createContainer",
-     f"/environment/{ENV}/container", 201),
-    ("env-status", "GET", f"/v1/environment/{ENV}/container/status", None,
-     "getEnvironmentContainerStatus", f"/environment/{ENV}/container/status", 200),
-    ("auto-deploy", "POST", f"/v1/organization/{ORG}/container/deploy", DEPLOY_BODY,
-     "autoDeployContainerEnvironments", f"/organization/{ORG}/container/deploy", 202),
-    ("auto-deploy-no-body", "POST", f"/v1/organization/{ORG}/container/deploy", None,
-     "autoDeployContainerEnvironments", f"/organization/{ORG}/container/deploy", 202),
-    ("preview", "POST", f"/v1/organization/{ORG}/container/preview", {"tag": "pr-42"},
-     "previewContainerEnvironments", f"/organization/{ORG}/container/preview", 202),
-    ("registry-status", "GET", f"/v1/organization/{ORG}/containerregistry/{REG}/container/status", None,
-     "getContainerRegistryContainerStatus",
-     f"/organization/{ORG}/containerRegistry/{REG}/container/status", 200),
+    (
+        "clone",
+        "POST",
+        f"/v1/container/{CTR}/clone",
+        CLONE_BODY,
+        "cloneContainer",
+        f"/container/{CTR}/clone",
+        202,
+    ),
+    (
+        "clone-no-body",
+        "POST",
+        f"/v1/container/{CTR}/clone",
+        None,
+        "cloneContainer",
+        f"/container/{CTR}/clone",
+        202,
+    ),
+    (
+        "default-settings",
+        "GET",
+        "/v1/defaultcontaineradvancedsettings",
+        None,
+        "getDefaultContainerAdvancedSettings",
+        "/defaultContainerAdvancedSettings",
+        200,
+    ),
+    (
+        "list-containers",
+        "GET",
+        f"/v1/environment/{ENV}/container",
+        None,
+        "listContainer",
+        f"/environment/{ENV}/container",
+        200,
+    ),
+    (
+        "create-container",
+        "POST",
+        f"/v1/environment/{ENV}/container",
+        CREATE_BODY,
+        "createContainer",
+        f"/environment/{ENV}/container",
+        201,
+    ),
+    (
+        "env-status",
+        "GET",
+        f"/v1/environment/{ENV}/container/status",
+        None,
+        "getEnvironmentContainerStatus",
+        f"/environment/{ENV}/container/status",
+        200,
+    ),
+    (
+        "auto-deploy",
+        "POST",
+        f"/v1/organization/{ORG}/container/deploy",
+        DEPLOY_BODY,
+        "autoDeployContainerEnvironments",
+        f"/organization/{ORG}/container/deploy",
+        202,
+    ),
+    (
+        "auto-deploy-no-body",
+        "POST",
+        f"/v1/organization/{ORG}/container/deploy",
+        None,
+        "autoDeployContainerEnvironments",
+        f"/organization/{ORG}/container/deploy",
+        202,
+    ),
+    (
+        "preview",
+        "POST",
+        f"/v1/organization/{ORG}/container/preview",
+        {"tag": "pr-42"},
+        "previewContainerEnvironments",
+        f"/organization/{ORG}/container/preview",
+        202,
+    ),
+    (
+        "registry-status",
+        "GET",
+        f"/v1/organization/{ORG}/containerregistry/{REG}/container/status",
+        None,
+        "getContainerRegistryContainerStatus",
+        f"/organization/{ORG}/containerRegistry/{REG}/container/status",
+        200,
+    ),
 ]
 
 
-def test_cases_cover_every_route() -> None:
-    covered = {(c[1], c[4]) for c in CASES}
-    assert covered == {(m, op) for m, _, op, _, _ in ROUTES}
+# The cases exercise every exposed route.
+assert {(c[1], c[4]) for c in CASES} == {(m, op) for m, _, op, _, _ in ROUTES}
 
 
 @pytest.mark.parametrize(
-    "method,path,body,operation,upstream_path,status", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+    "method,path,body,operation,upstream_path,status",
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
 )
 async def test_operation_roundtrip(
     fake: FakeQovery,
@@ -165,7 +236,11 @@ async def test_operation_roundtrip(
     assert got_status == status, raw
     assert ctype == "application/json"
     assert json.loads(raw) == rec.response_json
-    if operation in ("listContainer", "getEnvironmentContainerStatus", "getContainerRegistryContainerStatus"):
+    if operation in (
+        "listContainer",
+        "getEnvironmentContainerStatus",
+        "getContainerRegistryContainerStatus",
+    ):
         assert set(json.loads(raw)) == {"results"}
     if operation == "getDefaultContainerAdvancedSettings":
         assert json.loads(raw)["deployment.termination_grace_period_seconds"] == 60
@@ -175,7 +250,9 @@ async def test_caller_authorization_is_not_forwarded(
     fake: FakeQovery, rest: str, http: aiohttp.ClientSession
 ) -> None:
     status, _, raw, _ = await call(
-        http, "GET", rest + f"/v1/environment/{ENV}/container",
+        http,
+        "GET",
+        rest + f"/v1/environment/{ENV}/container",
         headers={"Authorization": "Bearer caller-supplied-token"},
     )
     assert status == 200, raw
@@ -186,8 +263,9 @@ async def test_caller_authorization_is_not_forwarded(
 async def test_get_never_sends_a_body_upstream(
     fake: FakeQovery, rest: str, http: aiohttp.ClientSession
 ) -> None:
-    status, _, raw, _ = await call(http, "GET", rest + f"/v1/environment/{ENV}/container/status",
-                                   json={"unexpected": True})
+    status, _, raw, _ = await call(
+        http, "GET", rest + f"/v1/environment/{ENV}/container/status", json={"unexpected": True}
+    )
     for rec in fake.requests:
         assert rec.body == b"", "a GET reached the upstream with a body"
         assert rec.status == 200
@@ -197,8 +275,12 @@ async def test_get_never_sends_a_body_upstream(
         assert status in (400, 415), raw
 
 
-async def test_upstream_404_is_relayed(fake: FakeQovery, rest: str, http: aiohttp.ClientSession) -> None:
-    status, ctype, raw, _ = await call(http, "GET", rest + f"/v1/environment/{NOT_FOUND_ID}/container")
+async def test_upstream_404_is_relayed(
+    fake: FakeQovery, rest: str, http: aiohttp.ClientSession
+) -> None:
+    status, ctype, raw, _ = await call(
+        http, "GET", rest + f"/v1/environment/{NOT_FOUND_ID}/container"
+    )
     assert len(fake.requests) == 1
     rec = fake.last
     assert rec.operation == "listContainer" and rec.status == 404
@@ -211,8 +293,12 @@ async def test_upstream_404_is_relayed(fake: FakeQovery, rest: str, http: aiohtt
 async def test_upstream_error_body_and_content_type_are_relayed(
     fake: FakeQovery, rest: str, http: aiohttp.ClientSession
 ) -> None:
-    fake.force(409, "Operation is in progress", content_type="text/plain", operation="cloneContainer")
-    status, ctype, raw, _ = await call(http, "POST", rest + f"/v1/container/{CTR}/clone", json=CLONE_BODY)
+    fake.force(
+        409, "Operation is in progress", content_type="text/plain", operation="cloneContainer"
+    )
+    status, ctype, raw, _ = await call(
+        http, "POST", rest + f"/v1/container/{CTR}/clone", json=CLONE_BODY
+    )
     assert len(fake.requests) == 1
     assert fake.last.operation == "cloneContainer" and fake.last.status == 409
     assert fake.last.json == CLONE_BODY
@@ -248,7 +334,9 @@ async def test_wrong_token_upstream_401_relayed_without_leaking(
     assert json.loads(raw) == fake.last.response_json
 
 
-async def test_upstream_down_is_502(fake: FakeQovery, rest: str, http: aiohttp.ClientSession) -> None:
+async def test_upstream_down_is_502(
+    fake: FakeQovery, rest: str, http: aiohttp.ClientSession
+) -> None:
     # Prove the wiring first, then take the upstream down.
     status, _, _, _ = await call(http, "GET", rest + "/v1/defaultcontaineradvancedsettings")
     assert status == 200 and len(fake.requests) == 1
@@ -283,10 +371,17 @@ async def test_slow_upstream_is_504(
 async def test_invalid_json_is_400_and_not_forwarded(
     fake: FakeQovery, rest: str, http: aiohttp.ClientSession
 ) -> None:
-    for path in (f"/v1/container/{CTR}/clone", f"/v1/environment/{ENV}/container",
-                 f"/v1/organization/{ORG}/container/deploy"):
+    for path in (
+        f"/v1/container/{CTR}/clone",
+        f"/v1/environment/{ENV}/container",
+        f"/v1/organization/{ORG}/container/deploy",
+    ):
         status, ctype, raw, _ = await call(
-            http, "POST", rest + path, data=b'{"name": "x",', headers={"Content-Type": "application/json"}
+            http,
+            "POST",
+            rest + path,
+            data=b'{"name": "x",',
+            headers={"Content-Type": "application/json"},
         )
         assert status == 400, (path, raw)
         assert_error_body(status, ctype, raw)
@@ -314,7 +409,9 @@ async def test_wrong_method_is_405(
     assert fake.requests == []
 
 
-async def test_405_body_is_json_error(fake: FakeQovery, rest: str, http: aiohttp.ClientSession) -> None:
+async def test_405_body_is_json_error(
+    fake: FakeQovery, rest: str, http: aiohttp.ClientSession
+) -> None:
     status, ctype, raw, _ = await call(http, "DELETE", rest + f"/v1/container/{CTR}/clone")
     assert status == 405
     assert_error_body(status, ctype, raw)
@@ -328,7 +425,14 @@ TRAVERSAL_ENCODED = "..%2F..%2Forganization%2Fx"
     "method,rest_path,upstream_prefix,upstream_suffix",
     [
         ("POST", f"/v1/container/{TRAVERSAL_ENCODED}/clone", "/container/", "/clone"),
-        ("GET", f"/v1/environment/{TRAVERSAL_ENCODED}/container/status", "/environment/", "/container/status"),
+        (
+            "GET",
+            f"/v1/environment/{TRAVERSAL_ENCODED}/container/status",
+            "/environment/",
+            "/container/status",
+        ),
+        ("POST", "/v1/container/%2E%2E/clone", "/container/", "/clone"),
+        ("POST", "/v1/container/a%252Fb/clone", "/container/", "/clone"),
     ],
 )
 async def test_path_traversal_stays_one_segment(
@@ -341,13 +445,18 @@ async def test_path_traversal_stays_one_segment(
     upstream_suffix: str,
 ) -> None:
     status, _, raw, _ = await call(http, method, URL(rest + rest_path, encoded=True))
+    sent_value = unquote(rest_path.split("/")[3])
     for rec in fake.requests:
         # Whatever reached the upstream, it is the same route with the value as ONE encoded segment.
         assert rec.raw_path_only.startswith(upstream_prefix), rec.raw_path
         assert rec.raw_path_only.endswith(upstream_suffix), rec.raw_path
-        assert TRAVERSAL_ENCODED.lower() in rec.raw_path_only.lower(), rec.raw_path
-        assert rec.operation in (None, "cloneContainer", "getEnvironmentContainerStatus")
-        assert rec.status in (404, 422)
+        value_segment = rec.raw_path_only[len(upstream_prefix) : -len(upstream_suffix)]
+        assert "/" not in value_segment and value_segment not in (".", ".."), rec.raw_path
+        assert unquote(value_segment) == sent_value, rec.raw_path
+        if TRAVERSAL_ENCODED in rest_path:
+            assert TRAVERSAL_ENCODED.lower() in rec.raw_path_only.lower(), rec.raw_path
+        assert rec.operation in ("cloneContainer", "getEnvironmentContainerStatus")
+        assert rec.status == 422
     assert not any(r.raw_path.startswith("/organization") for r in fake.requests)
     assert status in (400, 404, 422), raw
     assert TOKEN.encode() not in raw
@@ -356,7 +465,11 @@ async def test_path_traversal_stays_one_segment(
 async def test_unknown_rest_path_is_404_and_not_forwarded(
     fake: FakeQovery, rest: str, http: aiohttp.ClientSession
 ) -> None:
-    for path in ("/v1/nothing", f"/container/{CTR}/clone", "/v1/defaultContainerAdvancedSettings/x"):
+    for path in (
+        "/v1/nothing",
+        f"/container/{CTR}/clone",
+        "/v1/defaultContainerAdvancedSettings/x",
+    ):
         status, _, raw, _ = await call(http, "POST", rest + path)
         assert status == 404, (path, raw)
     assert fake.requests == []
@@ -379,6 +492,15 @@ async def test_openapi_document(fake: FakeQovery, rest: str, http: aiohttp.Clien
     }
     assert expected <= listed
     assert set(doc["paths"]) - {"/openapi.json"} == {p for _, p, _, _, _ in ROUTES}
+    for method, path, _, _, _ in ROUTES:
+        item = doc["paths"][path]
+        declared = {
+            prm["name"]
+            for prm in item.get("parameters", []) + item[method.lower()].get("parameters", [])
+            if prm.get("in") == "path"
+        }
+        templated = {seg[1:-1] for seg in path.split("/") if seg.startswith("{")}
+        assert declared == templated, (method, path, declared)
     assert TOKEN.encode() not in raw
     assert fake.requests == []
 
@@ -399,12 +521,14 @@ async def test_concurrent_requests_share_one_app(
         assert json.loads(raw) == rec.response_json
 
 
-def test_create_app_without_token_raises_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_TOKEN, raising=False)
-    monkeypatch.setenv(ENV_BASE_URL, "http://127.0.0.1:9")
+async def test_create_app_without_token_raises_config_error(
+    fake: FakeQovery, env: pytest.MonkeyPatch
+) -> None:
+    env.delenv(ENV_TOKEN, raising=False)
     with pytest.raises(upstream_mod.ConfigError) as info:
         rest_server.create_app()
     assert isinstance(info.value, RuntimeError)
     message = str(info.value)
     assert "QOVERY_API_KEY" in message
     assert "\n" not in message.strip()
+    assert fake.requests == []

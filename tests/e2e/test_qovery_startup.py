@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from .harness import (
 
 require_generated()
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 TOKEN = "qv-startup-e2e-0b5e7a"
 ENV = str(uuid.uuid4())
@@ -41,21 +40,32 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("module", ["qovery_containers.rest_server", "qovery_containers.mcp_server"])
-def test_missing_token_exits_with_one_line(module: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", module, "--port", str(free_port())],
+@pytest.mark.parametrize(
+    "module", ["qovery_containers.rest_server", "qovery_containers.mcp_server"]
+)
+async def test_missing_token_exits_with_one_line(fake: FakeQovery, module: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        "--port",
+        str(free_port()),
         cwd=GENERATED_DIR,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
+        env=child_env(**{ENV_BASE_URL: fake.base_url}),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert proc.returncode != 0, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "QOVERY_API_KEY" in proc.stderr, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        await _stop(proc)
+    stderr = err.decode(errors="replace")
+    assert proc.returncode != 0, (out, stderr)
+    assert "Traceback" not in stderr, stderr
+    assert "QOVERY_API_KEY" in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert fake.requests == []
 
 
 @pytest.fixture
@@ -69,7 +79,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         proc.terminate()
         try:
             await asyncio.wait_for(proc.wait(), 10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             await proc.wait()
 
@@ -78,7 +88,13 @@ async def test_rest_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -
     errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115 - closed by the fixture's tmp dir
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "qovery_containers.rest_server", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable,
+        "-m",
+        "qovery_containers.rest_server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         cwd=GENERATED_DIR,
         env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
         stdout=asyncio.subprocess.DEVNULL,
@@ -106,7 +122,13 @@ async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) ->
     errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "qovery_containers.mcp_server", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable,
+        "-m",
+        "qovery_containers.mcp_server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         cwd=GENERATED_DIR,
         env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
         stdout=asyncio.subprocess.DEVNULL,
@@ -116,7 +138,9 @@ async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) ->
         await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            result = await client.call_tool("list-all-environment-container-statuses", {"environmentId": ENV})
+            result = await client.call_tool(
+                "list-all-environment-container-statuses", {"environmentId": ENV}
+            )
     finally:
         await _stop(proc)
         errlog.close()

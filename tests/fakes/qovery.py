@@ -58,7 +58,9 @@ DEFAULT_TOKEN = "qovery-test-token-5f1c0d"
 #: Any path parameter equal to this UUID makes the fake answer 404 (resource not found).
 NOT_FOUND_ID = "00000000-0000-4000-8000-000000000404"
 
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 # Fixed timestamps keep answers deterministic.
 _CREATED_AT = "2026-05-19T10:00:00Z"
@@ -95,12 +97,30 @@ class Operation:
 OPERATIONS: dict[str, Operation] = {
     op.operation_id: op
     for op in [
-        Operation("cloneContainer", "POST", "/container/{containerId}/clone", "CloneServiceRequest", 202),
-        Operation("getDefaultContainerAdvancedSettings", "GET", "/defaultContainerAdvancedSettings", None, 200),
-        Operation("listContainer", "GET", "/environment/{environmentId}/container", None, 200),
-        Operation("createContainer", "POST", "/environment/{environmentId}/container", "ContainerRequest", 201),
         Operation(
-            "getEnvironmentContainerStatus", "GET", "/environment/{environmentId}/container/status", None, 200
+            "cloneContainer", "POST", "/container/{containerId}/clone", "CloneServiceRequest", 202
+        ),
+        Operation(
+            "getDefaultContainerAdvancedSettings",
+            "GET",
+            "/defaultContainerAdvancedSettings",
+            None,
+            200,
+        ),
+        Operation("listContainer", "GET", "/environment/{environmentId}/container", None, 200),
+        Operation(
+            "createContainer",
+            "POST",
+            "/environment/{environmentId}/container",
+            "ContainerRequest",
+            201,
+        ),
+        Operation(
+            "getEnvironmentContainerStatus",
+            "GET",
+            "/environment/{environmentId}/container/status",
+            None,
+            200,
         ),
         Operation(
             "autoDeployContainerEnvironments",
@@ -240,7 +260,12 @@ def container_response(
         "image_name": image_name,
         "tag": tag,
         "registry_id": registry_id,
-        "registry": {"id": registry_id, "name": "Docker Hub", "url": "https://docker.io", "kind": "DOCKER_HUB"},
+        "registry": {
+            "id": registry_id,
+            "name": "Docker Hub",
+            "url": "https://docker.io",
+            "kind": "DOCKER_HUB",
+        },
         "environment": {"id": environment_id},
         "maximum_cpu": 16000,
         "maximum_memory": 16384,
@@ -264,8 +289,19 @@ def container_response(
         "service_type": "CONTAINER",
     }
     if extra:
-        for key in ("description", "cpu", "memory", "gpu", "min_running_instances", "max_running_instances",
-                    "auto_preview", "auto_deploy", "arguments", "entrypoint", "cpu_architecture"):
+        for key in (
+            "description",
+            "cpu",
+            "memory",
+            "gpu",
+            "min_running_instances",
+            "max_running_instances",
+            "auto_preview",
+            "auto_deploy",
+            "arguments",
+            "entrypoint",
+            "cpu_architecture",
+        ):
             if key in extra:
                 out[key] = extra[key]
     return out
@@ -343,8 +379,14 @@ def _validate_body(schema: str, body: Any) -> None:
             errors.append("body.healthchecks is required")
         elif not isinstance(body["healthchecks"], dict):
             errors.append("body.healthchecks must be an object")
-        for key in ("cpu", "memory", "gpu", "min_running_instances", "max_running_instances",
-                    "ephemeral_storage_in_gib"):
+        for key in (
+            "cpu",
+            "memory",
+            "gpu",
+            "min_running_instances",
+            "max_running_instances",
+            "ephemeral_storage_in_gib",
+        ):
             if key in body and (not isinstance(body[key], int) or isinstance(body[key], bool)):
                 errors.append(f"body.{key} must be an integer")
         for key in ("storage", "ports", "arguments"):
@@ -352,11 +394,31 @@ def _validate_body(schema: str, body: Any) -> None:
                 errors.append(f"body.{key} must be an array")
         for key in ("description", "entrypoint", "icon_uri"):
             _require_str(body, key, errors, required=False)
-    elif schema in ("OrganizationContainerAutoDeployRequest", "OrganizationContainerPreviewRequest"):
+    elif schema in (
+        "OrganizationContainerAutoDeployRequest",
+        "OrganizationContainerPreviewRequest",
+    ):
         _require_str(body, "image_name", errors, required=False)
         _require_str(body, "tag", errors, required=False)
     if errors:
         raise _BodyError(400, "; ".join(errors))
+
+
+def _remove_dot_segments(segments: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return out
 
 
 # --------------------------------------------------------------------------- the server
@@ -416,7 +478,9 @@ class FakeQovery:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.2)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=0.2
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -439,10 +503,15 @@ class FakeQovery:
 
     @staticmethod
     def _match(raw_path: str) -> tuple[list[Operation], dict[str, str]]:
-        """Operations whose template matches the raw path (any method), and decoded params."""
-        segments = raw_path.split("/")[1:] if raw_path.startswith("/") else None
-        if segments is None:
+        """Operations whose template matches the raw path (any method), and decoded params.
+
+        Literal ``.``/``..`` segments are resolved first (RFC 3986 remove_dot_segments), as
+        real servers and proxies do, so an unencoded ``..`` in a value really changes the
+        route here too. Encoded ones (``%2E%2E``, ``%2F``) stay inside their segment.
+        """
+        if not raw_path.startswith("/"):
             return [], {}
+        segments = _remove_dot_segments(raw_path.split("/")[1:])
         found: list[Operation] = []
         params: dict[str, str] = {}
         for op in OPERATIONS.values():
@@ -505,11 +574,15 @@ class FakeQovery:
         self, rec: RecordedRequest, ops: list[Operation], op: Operation | None, request: web.Request
     ) -> web.Response:
         if not ops:
-            return web.json_response(_problem(404, f"no route for {rec.method} {rec.raw_path_only}"), status=404)
+            return web.json_response(
+                _problem(404, f"no route for {rec.method} {rec.raw_path_only}"), status=404
+            )
         if op is None:
             allowed = ",".join(sorted({o.method for o in ops}))
             return web.json_response(
-                _problem(405, f"{rec.method} not allowed here"), status=405, headers={"Allow": allowed}
+                _problem(405, f"{rec.method} not allowed here"),
+                status=405,
+                headers={"Allow": allowed},
             )
 
         # Security: exactly "Bearer <token>".
@@ -520,10 +593,15 @@ class FakeQovery:
         has_body = bool(rec.body)
         if op.body is None:
             if has_body:
-                return web.json_response(_problem(415, f"{op.operation_id} takes no request body"), status=415)
+                return web.json_response(
+                    _problem(415, f"{op.operation_id} takes no request body"), status=415
+                )
         elif has_body and content_type != "application/json":
             return web.json_response(
-                _problem(415, f"request body must be application/json, got {content_type or 'none'}"), status=415
+                _problem(
+                    415, f"request body must be application/json, got {content_type or 'none'}"
+                ),
+                status=415,
             )
 
         if rec.query:
@@ -539,7 +617,9 @@ class FakeQovery:
         body: Any = None
         if has_body:
             if rec.json is None and rec.body.strip() != b"null":
-                return web.json_response(_problem(400, "request body is not valid JSON"), status=400)
+                return web.json_response(
+                    _problem(400, "request body is not valid JSON"), status=400
+                )
             body = rec.json
             try:
                 _validate_body(op.body or "", body)
@@ -547,7 +627,9 @@ class FakeQovery:
                 return web.json_response(_problem(exc.status, exc.message), status=exc.status)
 
         if NOT_FOUND_ID in rec.path_params.values():
-            return web.json_response(_problem(404, "resource not found", id=NOT_FOUND_ID), status=404)
+            return web.json_response(
+                _problem(404, "resource not found", id=NOT_FOUND_ID), status=404
+            )
 
         if self.hook is not None:
             hooked = self.hook(rec)
@@ -582,7 +664,9 @@ class FakeQovery:
             return {
                 "results": [
                     container_response(_uuid_for("container", env, "1"), env, name="web"),
-                    container_response(_uuid_for("container", env, "2"), env, name="worker", tag="2.0"),
+                    container_response(
+                        _uuid_for("container", env, "2"), env, name="worker", tag="2.0"
+                    ),
                 ]
             }
         if oid == "createContainer":
