@@ -92,20 +92,28 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
 
 
 def apply_changes(changes: Changes, out_dir: Path) -> None:
-    """Write each file through a temporary sibling and os.replace, so none is half-written."""
+    """Stage every file as a temporary sibling first, then move them all into place.
+
+    A failure while staging (disk full, permissions) removes the staged files and leaves the
+    output folder as it was; the moves themselves are renames within one folder.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in changes.write.items():
-        target = out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".naftiko-", dir=target.parent)
-        try:
+    staged: list[tuple[str, Path]] = []
+    try:
+        for rel, text in changes.write.items():
+            target = out_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".naftiko-", dir=target.parent)
+            staged.append((tmp, target))
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, target)
-        except BaseException:
+    except BaseException:
+        for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
-            raise
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
     for rel in changes.remove:
         (out_dir / rel).unlink(missing_ok=True)
     for name in changes.remove_dirs:
