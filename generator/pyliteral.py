@@ -54,7 +54,7 @@ def py(value: Any) -> str:
             return f"float({str(value)!r})"
         return repr(value)
     if isinstance(value, str):
-        return repr(value)
+        return _string(value)
     if isinstance(value, ArgRef):
         return f"rt.Arg({value.name!r})"
     if isinstance(value, SecretRef):
@@ -72,6 +72,17 @@ def py(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(py(v) for v in value) + "]"
     raise TypeError(f"cannot render {type(value).__name__} as a Python literal")
+
+
+STRING_CHUNK = 48
+
+
+def _string(value: str) -> str:
+    """A string literal; long ones as implicit concatenation, so no generated line is too long."""
+    if len(value) <= STRING_CHUNK:
+        return repr(value)
+    chunks = [value[i : i + STRING_CHUNK] for i in range(0, len(value), STRING_CHUNK)]
+    return "(" + " ".join(repr(c) for c in chunks) + ")"
 
 
 def _tuple(items: tuple[Any, ...]) -> str:
