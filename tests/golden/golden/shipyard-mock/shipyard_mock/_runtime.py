@@ -545,7 +545,7 @@ class UpstreamClient:
         raise InputError(f"unsupported body kind {body.kind}")
 
     async def call(self, op: Operation, args: Mapping[str, Any]) -> Result:
-        """Send one upstream request; InputError, UpstreamTimeout, UpstreamUnavailable on failure."""
+        """Send one upstream request; raises InputError or an UpstreamError subclass."""
         if self._session is None:
             raise RuntimeError("UpstreamClient used outside 'async with'")
         request = _Request(self._url(op, args))
