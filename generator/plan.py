@@ -419,6 +419,20 @@ class Planner:
                     co.resource.path_pos,
                 )
                 continue
+            fixed = next(
+                (
+                    p
+                    for p in co.all_params()
+                    if isinstance(part, mustache.Var)
+                    and p.location == "path"
+                    and p.name == _strip_caller_prefix(part.name, self.exposed_ns)
+                    and p.value is not None
+                ),
+                None,
+            )
+            if fixed is not None:
+                path_parts.append(self.consumed_template(fixed.value, fixed.pos))
+                continue
             if isinstance(part, mustache.Var):
                 ref = self.consumed_var(part.name, co.resource.path_pos)
                 if not isinstance(ref, ArgRef):
@@ -638,15 +652,20 @@ class Planner:
             if p.location == "body" and co.op.method == "GET":
                 continue
             args[p.name] = ArgRef(ensure_input(p.name, p, p.pos).name)
-        # Variables of the body template that are neither secrets nor set by `with`.
+        # Variables of templates (body, fixed parameter values) that are neither secrets, nor
+        # environment parameters, nor set by `with`: the caller supplies them by name.
+        templates: list[tuple[Any, Pos]] = [
+            (p.value, p.pos) for p in co.all_params() if p.value is not None
+        ]
         if co.op.body is not None:
-            for var in sorted(_template_vars(co.op.body.data)):
+            templates.append((co.op.body.data, co.op.body.pos))
+        environment = {p.name for p in co.all_params() if p.location == "environment"}
+        for data, pos in templates:
+            for var in sorted(_template_vars(data)):
                 name = _strip_caller_prefix(var, self.exposed_ns)
-                if name in args or self.secrets.lookup(var, co.op.body.pos) is not None:
+                if name in args or name in environment or self.secrets.lookup(var, pos) is not None:
                     continue
-                args[name] = ArgRef(
-                    ensure_input(name, consumed_params.get(name), co.op.body.pos).name
-                )
+                args[name] = ArgRef(ensure_input(name, consumed_params.get(name), pos).name)
         return args
 
     def wire_path(
@@ -667,10 +686,13 @@ class Planner:
         pending: list[str] = []
         for var in path_vars:
             name = _strip_caller_prefix(var, self.exposed_ns)
-            if name in with_keys:
+            fixed = consumed_params.get(name)
+            if name in with_keys or (fixed is not None and fixed.value is not None):
                 continue
             found = by_name.get(name) or by_lower.get(name.lower())
             if found is not None:
+                if found.description is None and fixed is not None:
+                    found.description = fixed.description
                 args[name] = ArgRef(found.name)
                 if found.name in unmatched_exposed:
                     unmatched_exposed.remove(found.name)
@@ -679,7 +701,12 @@ class Planner:
         for name in pending:
             if rest_path_vars is not None:
                 if unmatched_exposed:
-                    args[name] = ArgRef(unmatched_exposed.pop(0))
+                    exposed = unmatched_exposed.pop(0)
+                    found = by_name.get(exposed)
+                    hint = consumed_params.get(name)
+                    if found is not None and found.description is None and hint is not None:
+                        found.description = hint.description
+                    args[name] = ArgRef(exposed)
                     continue
                 self.error(
                     "naftiko-path-param-unfilled",
@@ -1000,9 +1027,13 @@ class Planner:
         upstreams = {c.namespace: self.upstream(c) for c in self.cap.consumes if self._used(c)}
         operations = {key: self.operation(self.ops[key]) for key in sorted(self.used_ops)}
         for server in rest_servers:
-            server.secrets = _secret_names(server.auth)
+            server.secrets = _secret_names(
+                " ".join([server.auth or "", *(r.action.runtime() for r in server.routes)])
+            )
         for m in mcp:
-            m.secrets = _secret_names(m.auth)
+            m.secrets = _secret_names(
+                " ".join([m.auth or "", *(t.action.runtime() for t in m.tools)])
+            )
         upstream_secrets = _secret_names(" ".join([*upstreams.values(), *operations.values()]))
         return Plan(
             package=self.package,
@@ -1159,6 +1190,8 @@ class OutputCompiler:
             and o.items is None
             and (o.mapping is None or o.mapping.strip() in ("$", "$."))
             and not self.mock
+            # xml, csv, yaml … mapped at the root still become JSON
+            and (self.fmt == "json" or self.fmt not in PARSEABLE_FORMATS)
         )
 
     def steps(self, o: OutputParam) -> tuple[Any, ...]:
@@ -1210,6 +1243,9 @@ class OutputCompiler:
             return f"[{item} for item in rt.as_list({source})]"
         if self.mock:
             return "None"
+        if o.type in ("number", "integer", "boolean"):
+            # XML and CSV carry every value as text; JSON numbers pass through unchanged.
+            return f"rt.coerce({o.type!r}, {self.select(o, var)})"
         return self.select(o, var)
 
     def is_identity_item(self, o: OutputParam) -> bool:
@@ -1305,10 +1341,19 @@ def openapi_document(
             elif i.location == "body":
                 if i.body_path is None:
                     whole_body = True
-                else:
-                    body_props[i.name] = i.schema()
-                    if i.required:
-                        body_required.append(i.name)
+                    continue
+                # The field sits where its JSONPath says: $.item.sku → {item: {sku: …}}.
+                keys = [k for k in i.body_path if isinstance(k, str)] or [i.name]
+                node_props, node_required = body_props, body_required
+                for key in keys[:-1]:
+                    holder = node_props.setdefault(key, {"type": "object", "properties": {}})
+                    if i.required and key not in node_required:
+                        node_required.append(key)
+                    node_props = holder.setdefault("properties", {})
+                    node_required = holder.setdefault("required", [])
+                node_props[keys[-1]] = i.schema()
+                if i.required:
+                    node_required.append(keys[-1])
         if params:
             op["parameters"] = params
         if whole_body or body_props:

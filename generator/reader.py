@@ -795,6 +795,13 @@ class Reader:
         if name is None:
             return None
         tool = McpTool(pos=node.pos, name=name)
+        if re.fullmatch(r"[A-Za-z0-9._-]+", name) and not re.fullmatch(r"[A-Za-z0-9-]+", name):
+            self.warn(
+                "naftiko-schema-deviation",
+                f"tool name '{name}' has '.' or '_', which the alpha2 schema does not allow "
+                "(MCP does); it is kept as written",
+                node.value_pos("name"),
+            )
         tool.label = self.text(node, "label", w)
         tool.description = self.text(node, "description", w)
         tool.params = self.exposed_params(node, w, rest=False)
@@ -850,12 +857,23 @@ class Reader:
                 )
             else:
                 for key, v in with_node.value.items():
+                    if not isinstance(v.value, (str, int, float)) or isinstance(v.value, bool):
+                        self.warn(
+                            "naftiko-schema-deviation",
+                            f"'with' value of '{key}' is a {type(v.plain()).__name__}; the alpha2 "
+                            "schema allows strings and numbers, but it is sent as the JSON value",
+                            v.pos,
+                        )
                     target.with_values.append(WithValue(key, v.plain(), v.pos))
         for o in self.expect_list(node, "outputParameters", what):
             out = self.output(o, top=True)
             if out:
                 target.outputs.append(out)
-                if call is not None and out.name is not None and o.is_map:
+                orchestrated = node.get("steps") is not None
+                mapped = (
+                    call is not None or isinstance(target, RestOperation)
+                ) and not orchestrated
+                if mapped and out.name is not None and o.is_map:
                     self.warn(
                         "naftiko-schema-deviation",
                         f"'name' is not part of a mapped output in the alpha2 schema; outputs named "

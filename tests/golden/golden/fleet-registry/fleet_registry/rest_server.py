@@ -36,7 +36,7 @@ def _out_list_ships(data: Any, inputs: Mapping[str, Any]) -> Any:
 def _out_get_ship(data: Any, inputs: Mapping[str, Any]) -> Any:
     return {
         "imo": rt.select(data, ("imo_number",)),
-        "length": rt.select(data, ("dimensions", "length_overall")),
+        "length": rt.coerce("number", rt.select(data, ("dimensions", "length_overall"))),
     }
 
 

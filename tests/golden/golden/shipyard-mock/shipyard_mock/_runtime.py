@@ -27,6 +27,8 @@ from yarl import URL
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# RFC 6265 cookie-octets go as they are; space, '"', ',', ';', '\\' and controls are encoded.
+COOKIE_SAFE = "!#$%&'()*+-./:<=>?@[]^_`{|}~"
 
 
 class ConfigError(RuntimeError):
@@ -315,7 +317,7 @@ class Operation:
     upstream: str
     name: str
     method: str
-    path: tuple[str | Arg, ...]
+    path: tuple[Any, ...]  # literal pieces and value markers (Arg, Text)
     params: tuple[Param, ...] = ()
     body: Body | None = None
     output_format: str = "json"
@@ -495,13 +497,14 @@ class UpstreamClient:
     def _url(self, op: Operation, args: Mapping[str, Any]) -> str:
         pieces = []
         for part in op.path:
-            if isinstance(part, Arg):
-                value = args.get(part.name)
-                if value is None or value == "":
-                    raise InputError(f"missing path parameter '{part.name}'")
-                pieces.append(encode_segment(value))
-            else:
+            if isinstance(part, str):
                 pieces.append(part)
+                continue
+            value = resolve(part, args, self._config.secrets)
+            if value is None or value == "":
+                name = part.name if isinstance(part, Arg) else "path"
+                raise InputError(f"missing path parameter '{name}'")
+            pieces.append(encode_segment(value))
         return self._config.base_urls[op.upstream] + "".join(pieces)
 
     def _body(self, op: Operation, args: Mapping[str, Any], headers: dict[str, str]) -> Any:
@@ -557,7 +560,7 @@ class UpstreamClient:
             url += "?" + urlencode(request.query, quote_via=quote)
         if request.cookies:
             request.headers["Cookie"] = "; ".join(
-                f"{k}={quote(v, safe='')}" for k, v in request.cookies.items()
+                f"{k}={quote(v, safe=COOKIE_SAFE)}" for k, v in request.cookies.items()
             )
         timeout = self._config.timeouts[op.upstream]
         try:
@@ -606,7 +609,12 @@ class UpstreamClient:
             if param.location == "query":
                 request.query.extend(_query_pairs(param.name, value))
             elif param.location == "header":
-                request.headers[param.name] = to_text(value)
+                text = to_text(value)
+                if "\r" in text or "\n" in text:
+                    raise InputError(
+                        f"header parameter '{param.name}' must not contain line breaks"
+                    )
+                request.headers[param.name] = text
             elif param.location == "cookie":
                 request.cookies[param.name] = to_text(value)
         return scope
@@ -625,7 +633,8 @@ class UpstreamClient:
         elif auth.kind == "basic":
             user = to_text(resolve(auth.username, scope, secrets))
             password = to_text(resolve(auth.password, scope, secrets))
-            request.headers["Authorization"] = aiohttp.BasicAuth(user, password).encode()
+            credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            request.headers["Authorization"] = "Basic " + credentials
         elif auth.kind == "digest":
             request.middlewares = (self._digest_middleware(upstream, scope),)
         elif auth.kind == "apikey":

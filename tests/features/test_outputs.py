@@ -1,0 +1,145 @@
+"""Output mapping: `$.` passthrough, `$.data.items`, `$[0]`, `$.items[*].id`, typed objects
+with properties, arrays with items, several named outputs → one object, and mocks (`value`,
+no call)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.features.upstream import (
+    FIXTURES,
+    FakeUpstream,
+    Harness,
+    build_package,
+    harness,
+    mcp_json,
+    mcp_text,
+)
+
+pytestmark = pytest.mark.anyio
+
+SPEC = FIXTURES / "feat_outputs.yaml"
+FLEET = {
+    "data": {
+        "items": [
+            {
+                "id": "s-1",
+                "name": "Aurora",
+                "specs": {"length": 120.5, "year": 2001},
+                "crew": [{"name": "Ann", "role": "captain"}, {"name": "Bo", "role": "cook"}],
+            },
+            {"id": "s-2", "name": "Borealis", "specs": {"length": 98, "year": 2015}, "crew": []},
+        ]
+    },
+    "total": 2,
+    "page": {"next": None, "size": 50},
+}
+SHIPS = [{"imo": "9321483", "name": "Aurora"}, {"imo": "9334129", "name": "Borealis"}]
+
+# (case, REST path, tool, upstream path, upstream reply, expected mapped output)
+CASES: list[tuple[str, str, str, str, Any, Any]] = [
+    ("passthrough", "/passthrough", "passthrough", "/fleet", FLEET, FLEET),
+    ("subtree-array", "/items", "items", "/fleet", FLEET, FLEET["data"]["items"]),
+    ("index", "/first", "first", "/ships", SHIPS, SHIPS[0]),
+    ("wildcard", "/ids", "ids", "/fleet", FLEET, ["s-1", "s-2"]),
+    (
+        "typed-object",
+        "/summary",
+        "summary",
+        "/fleet",
+        FLEET,
+        {
+            "total": 2,
+            "firstName": "Aurora",
+            "firstLength": 120.5,
+            "missing": None,
+            "page": {"next": None, "size": 50},
+        },
+    ),
+    (
+        "array-items",
+        "/ships",
+        "ships",
+        "/fleet",
+        FLEET,
+        [
+            {"id": "s-1", "name": "Aurora", "year": 2001, "crew": ["Ann", "Bo"]},
+            {"id": "s-2", "name": "Borealis", "year": 2015, "crew": []},
+        ],
+    ),
+    (
+        "named",
+        "/named",
+        "named",
+        "/fleet",
+        FLEET,
+        {"total": 2, "names": ["Aurora", "Borealis"], "next": None},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return build_package(SPEC, tmp_path_factory.mktemp("outputs"))
+
+
+@pytest.fixture(scope="module")
+async def h(built: Any) -> Any:
+    async with harness(built, {"FLEET": FakeUpstream(name="fleet")}) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _reset(h: Harness) -> None:
+    h.reset()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+async def test_mapping_through_rest(h: Harness, case: tuple[Any, ...]) -> None:
+    _, path, _, up_path, reply, expected = case
+    h.fake.expect("GET", up_path, query=[], reply=reply)
+    got = await h.rest("GET", path)
+    seen = h.fake.only()
+    assert (seen.method, seen.raw_path) == ("GET", up_path)
+    assert got.status == 200
+    assert got.content_type.startswith("application/json")
+    assert got.json == expected
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+async def test_mapping_through_mcp(h: Harness, case: tuple[Any, ...]) -> None:
+    _, _, tool, up_path, reply, expected = case
+    h.fake.expect("GET", up_path, query=[], reply=reply)
+    result = await h.tool(tool)
+    assert h.fake.only().raw_path == up_path
+    assert mcp_json(result) == expected
+    if isinstance(expected, dict):
+        assert result.structured_content == expected
+
+
+MOCK = {"status": "ok", "version": 3, "live": True, "echo": 'hello Ann "A"'}
+
+
+async def test_mock_rest_operation(h: Harness) -> None:
+    got = await h.rest("GET", "/mock/Ann%20%22A%22")
+    assert (got.status, got.json) == (200, MOCK)
+    assert h.fake.requests == []
+
+
+async def test_mock_mcp_tool(h: Harness) -> None:
+    result = await h.tool("mock-status", {"who": 'Ann "A"'})
+    assert mcp_json(result) == MOCK
+    assert result.structured_content == MOCK
+    assert h.fake.requests == []
+
+
+async def test_upstream_error_is_relayed(h: Harness) -> None:
+    h.fake.expect("GET", "/fleet", status=404, reply={"message": "no fleet"})
+    got = await h.rest("GET", "/summary")
+    assert got.status == 404
+    assert got.json == {"message": "no fleet"}
+    result = await h.tool("summary")
+    assert result.is_error
+    assert "404" in mcp_text(result) and "no fleet" in mcp_text(result)
