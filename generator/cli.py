@@ -127,7 +127,15 @@ def _build(paths: list[Path], out_dir: Path, check: bool, quiet: bool) -> int:
             err=True,
         )
         return EXIT_DIFF
-    apply_changes(changes, out_dir)
+    try:
+        apply_changes(changes, out_dir)
+    except OSError as exc:
+        click.echo(
+            f"naftiko-gen: cannot write {out_dir.as_posix()}/: {exc.strerror or exc} "
+            f"({exc.filename or out_dir})",
+            err=True,
+        )
+        return EXIT_INVALID
     written = len(changes.write) + len(changes.remove) + len(changes.remove_dirs)
     click.echo(
         f"built {len(result.packages)} package(s) into {out_dir.as_posix()}/: "

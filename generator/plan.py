@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from generator import mustache
 from generator.diagnostics import Pos, Report
@@ -43,6 +44,8 @@ from generator.pyliteral import (
 )
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
+# Characters a URL path may carry as they are; '%' too, so spec paths already encoded stay so.
+PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 PARSEABLE_FORMATS = ("json", "xml", "csv", "tsv", "psv", "yaml")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -330,7 +333,7 @@ class Planner:
         return call(
             "rt.Upstream",
             c.namespace,
-            c.base_uri.rstrip("/"),
+            _encode_base_uri(c.base_uri.rstrip("/")),
             env_name(c.namespace) + "_BASE_URL",
             env_name(c.namespace) + "_TIMEOUT",
             **kwargs,
@@ -444,7 +447,7 @@ class Planner:
                     continue
                 path_parts.append(ref)
             else:
-                path_parts.append(part)
+                path_parts.append(quote(part, safe=PATH_SAFE))
         params = [
             self.runtime_param(p)
             for p in co.resource.params + co.op.params
@@ -933,6 +936,14 @@ class Planner:
                         res.pos,
                     )
                     return None, []
+                if quote(p, safe=PATH_SAFE) != p:
+                    self.error(
+                        "naftiko-rest-path",
+                        f"path '{res.path}' has characters that need percent-encoding (spaces, "
+                        "non-ASCII); use ASCII letters, digits and - . _ ~",
+                        res.pos,
+                    )
+                    return None, []
                 out.append(p)
         path = "".join(out)
         if not path.startswith("/"):
@@ -1050,6 +1061,12 @@ class Planner:
 
     def _used(self, c: Consumes) -> bool:
         return any(self.ops[key].consumes is c for key in self.used_ops)
+
+
+def _encode_base_uri(uri: str) -> str:
+    scheme, sep, rest = uri.partition("://")
+    host, slash, path = rest.partition("/")
+    return scheme + sep + host + (slash + quote(path, safe=PATH_SAFE) if slash else "")
 
 
 def _has_values(outputs: list[OutputParam]) -> bool:

@@ -56,7 +56,7 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
         if name in specs:
             continue
         # A package whose spec is gone is removed; one merely not built this time is kept.
-        if isinstance(spec, str) and Path(spec).exists():
+        if isinstance(spec, str) and (out_dir / spec).exists():
             packages[name] = entry
     changes = Changes()
     for name in sorted(set(old) - set(packages) - set(specs)):
@@ -64,7 +64,9 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
             changes.remove_dirs.append(name)
     for package, spec in sorted(specs.items()):
         produced = sorted(p for p in files if p.startswith(package + "/"))
-        packages[package] = {"spec": spec, "files": [p.split("/", 1)[1] for p in produced]}
+        # Relative to the output folder, so a later build from any working folder finds it.
+        spec_rel = Path(os.path.relpath(Path(spec).resolve(), out_dir.resolve())).as_posix()
+        packages[package] = {"spec": spec_rel, "files": [p.split("/", 1)[1] for p in produced]}
         for rel in _owned_files(out_dir, package):
             if rel not in files:
                 changes.remove.append(rel)
@@ -112,8 +114,15 @@ def apply_changes(changes: Changes, out_dir: Path) -> None:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
+    try:
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:  # name the file the user knows, not the staged one
+                raise OSError(exc.errno, exc.strerror, str(target)) from None
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
     for rel in changes.remove:
         (out_dir / rel).unlink(missing_ok=True)
     for name in changes.remove_dirs:
