@@ -7,6 +7,7 @@ capability (call targets, path parameters) while planning (plan.py). These are t
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from generator import mustache
 from generator.diagnostics import Pos, Report
@@ -58,7 +59,7 @@ def consumes(cap: Capability, report: Report) -> None:
                 f"baseUri '{c.base_uri}' ends with '/'; it is removed (resource paths start with '/')",
                 c.pos,
             )
-        if not BASE_URI.match(c.base_uri.rstrip("/") or c.base_uri):
+        if not _valid_base_uri(c.base_uri.rstrip("/") or c.base_uri):
             report.error(
                 "naftiko-consumes-baseuri-format",
                 f"baseUri '{c.base_uri}' must be an absolute http(s) URL without placeholders",
@@ -89,6 +90,25 @@ def consumes(cap: Capability, report: Report) -> None:
                         o.pos,
                     )
                 ops.setdefault(o.name, o.pos)
+
+
+def _valid_base_uri(uri: str) -> bool:
+    """What the generated server can parse: scheme, host, optional port and path; nothing else."""
+    if not BASE_URI.match(uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        return False
+    return (
+        bool(parts.hostname)
+        and port_ok
+        and not parts.query
+        and not parts.fragment
+        and "?" not in uri
+        and "#" not in uri
+    )
 
 
 def rest_paths(cap: Capability, report: Report) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,19 @@ import yaml
 from generator.diagnostics import Pos, Report
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
+# Aliases can make a 1 KB file expand to billions of nodes; no real spec comes close to this.
+MAX_NODES = 200_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+
+
+class _TooLarge(Exception):
+    def __init__(self, pos: Pos) -> None:
+        self.pos = pos
 
 
 @dataclass
@@ -64,9 +78,12 @@ def _pos(display: str, mark: Any) -> Pos:
 
 
 def _convert(
-    node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int
+    node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int, budget: _Budget
 ) -> Node:
     pos = _pos(display, node.start_mark)
+    budget.left -= 1
+    if budget.left < 0:
+        raise _TooLarge(pos)
     if depth > 200:
         report.error("naftiko-yaml-syntax", "YAML nesting is too deep (over 200 levels)", pos)
         return Node(None, pos)
@@ -80,6 +97,11 @@ def _convert(
                 report.error("naftiko-yaml-syntax", "mapping keys must be plain strings", kpos)
                 continue
             key = loader.construct_object(key_node)
+            if isinstance(key, str) and _SURROGATE.search(key):
+                report.error(
+                    "naftiko-yaml-syntax", "a key has a lone surrogate escape; remove it", kpos
+                )
+                continue
             key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
             if key in items:
                 report.error(
@@ -88,14 +110,23 @@ def _convert(
                     kpos,
                 )
                 continue
-            items[key] = _convert(value_node, display, loader, report, depth + 1)
+            items[key] = _convert(value_node, display, loader, report, depth + 1, budget)
             key_pos[key] = kpos
         return Node(items, pos, key_pos)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(n, display, loader, report, depth + 1) for n in node.value], pos)
+        return Node(
+            [_convert(n, display, loader, report, depth + 1, budget) for n in node.value], pos
+        )
     value = loader.construct_object(node)
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         value = str(node.value)  # dates and other tagged scalars stay text
+    if isinstance(value, str) and _SURROGATE.search(value):
+        report.error(
+            "naftiko-yaml-syntax",
+            "the string has a lone surrogate escape (\\uD800-\\uDFFF), which is not text; remove it",
+            pos,
+        )
+        value = _SURROGATE.sub("\ufffd", value)
     return Node(value, pos)
 
 
@@ -134,7 +165,14 @@ def parse_yaml(text: str, display: str, report: Report) -> Node | None:
         return None
     loader = _Constructor("")
     try:
-        return _convert(composed, display, loader, report, 0)
+        return _convert(composed, display, loader, report, 0, _Budget())
+    except _TooLarge as exc:
+        report.error(
+            "naftiko-yaml-syntax",
+            f"the YAML expands to more than {MAX_NODES} values (aliases?); a spec is far smaller",
+            exc.pos,
+        )
+        return None
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         report.error("naftiko-yaml-syntax", f"YAML value error: {first}", Pos(display))

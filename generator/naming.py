@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 
 
 def snake(text: str) -> str:
@@ -23,9 +24,19 @@ def env_name(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").upper() or "X"
 
 
+# Package names that would shadow a module the generated servers (or Python) import.
+SHADOWED = frozenset(sys.stdlib_module_names) | {
+    "aiohttp", "aiosignal", "annotated_types", "anyio", "attr", "attrs", "click", "frozenlist",
+    "generator", "h11", "httpcore2", "httpx2", "idna", "jsonschema", "mcp", "mcp_types",
+    "multidict", "propcache", "pydantic", "pydantic_core", "sniffio", "sse_starlette",
+    "starlette", "tests", "typing_extensions", "uvicorn", "yaml", "yarl",
+}  # fmt: skip
+
+
 def package_name(stem: str) -> str:
+    """specs/NAME.yaml → NAME in snake case; `_capability` is added where NAME would shadow a module."""
     s = snake(stem)
-    return s if not s[0].isdigit() else "cap_" + s
+    return s + "_capability" if s in SHADOWED else s
 
 
 class Names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import ipaddress
 import json
 import os
@@ -1039,13 +1040,11 @@ class Planner:
         operations = {key: self.operation(self.ops[key]) for key in sorted(self.used_ops)}
         for server in rest_servers:
             server.secrets = _secret_names(
-                " ".join([server.auth or "", *(r.action.runtime() for r in server.routes)])
+                server.auth, *(r.action.runtime() for r in server.routes)
             )
         for m in mcp:
-            m.secrets = _secret_names(
-                " ".join([m.auth or "", *(t.action.runtime() for t in m.tools)])
-            )
-        upstream_secrets = _secret_names(" ".join([*upstreams.values(), *operations.values()]))
+            m.secrets = _secret_names(m.auth, *(t.action.runtime() for t in m.tools))
+        upstream_secrets = _secret_names(*upstreams.values(), *operations.values())
         return Plan(
             package=self.package,
             spec=spec_display,
@@ -1078,10 +1077,20 @@ def _has_values(outputs: list[OutputParam]) -> bool:
     )
 
 
-def _secret_names(source: str | None) -> list[str]:
-    if not source:
-        return []
-    return sorted(set(re.findall(r"rt\.Secret\('((?:[^'\\]|\\.)*)'\)", source)))
+def _secret_names(*sources: str | None) -> list[str]:
+    """The secrets generated expressions refer to, read back with ast (never a regex on repr)."""
+    names: set[str] = set()
+    for source in sources:
+        if not source or "rt.Secret(" not in source:
+            continue
+        for node in ast.walk(ast.parse(source, mode="eval")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "Secret"
+            ):
+                names.add(ast.literal_eval(node.args[0]))
+    return sorted(names)
 
 
 def _template_vars(data: Any) -> set[str]:
