@@ -1249,7 +1249,8 @@ class OutputCompiler:
                 o.value,
                 o.pos,
                 set(CALLER_PREFIXES) | self.planner.exposed_ns,
-                lambda n, h, p: _Named(n),
+                # Mock values read the caller's inputs by name; nothing is synthesized.
+                lambda name, hint, pos: PlannedInput(name, "string", False, "argument"),
                 None,
             )
             if isinstance(template, (str, int, float, bool)) or template is None:
@@ -1280,11 +1281,6 @@ class OutputCompiler:
             and not o.properties
             and (o.mapping is None or o.mapping.strip() in ("$", "$."))
         )
-
-
-@dataclass
-class _Named:
-    name: str
 
 
 def _static_typed(kind: str, value: Any) -> Any:
