@@ -10,7 +10,7 @@ from pathlib import Path
 from generator.checks import run_checks
 from generator.diagnostics import Pos, Report
 from generator.naming import package_name
-from generator.plan import Plan, Planner
+from generator.plan import Plan, make_plan
 from generator.reader import read_capability
 from generator.render import render_plan
 
@@ -69,9 +69,8 @@ def analyse(spec: Path, out_dir: Path, report: Report) -> Plan | None:
     if cap is None:
         return None
     run_checks(cap, report)
-    plan = Planner(cap, package_name(spec.stem), out_dir / package_name(spec.stem), report).plan(
-        display
-    )
+    package = package_name(spec.stem)
+    plan = make_plan(cap, package, out_dir / package, report, display)
     return None if report.has_errors() else plan
 
 

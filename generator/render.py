@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import black.mode
 import black.parsing
 import jinja2
 
-from generator.plan import Plan
+from generator import pyexpr
+from generator.plan import Plan, ir
+from generator.plan.outputs import uses_mapping
 from generator.pyliteral import py
 
 TEMPLATE_DIRS = (
@@ -52,6 +55,12 @@ def _environment() -> jinja2.Environment:
     env.filters["py"] = py
     env.filters["pydoc"] = _pydoc
     env.filters["tuple"] = tuple
+    env.filters["value"] = pyexpr.value
+    env.filters["output"] = pyexpr.output
+    env.filters["path"] = pyexpr.path
+    env.filters["rest_input"] = pyexpr.rest_input
+    env.filters["mcp_input"] = pyexpr.mcp_input
+    env.tests["validates"] = lambda source: source.startswith("_rest.param(")
     return env
 
 
@@ -80,6 +89,56 @@ def format_python(source: str, name: str) -> str:
         raise RuntimeError(f"generated {name} is not valid Python: {exc}") from exc
 
 
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+
+
+@dataclass
+class Uses:
+    """What a generated module imports, and which runtime modules a package gets."""
+
+    os: bool = False
+    binds: bool = False
+    digest: bool = False
+    forms: bool = False
+    formats: bool = False
+    mapping: bool = False
+    inbound: bool = False
+    any: bool = False
+
+    def modules(self, always: list[str]) -> str:
+        """The `from . import ...` names of a module, sorted as isort (ruff) wants them."""
+        optional = {
+            "_binds": self.binds,
+            "_forms": self.forms,
+            "_formats": self.formats,
+            "_inbound": self.inbound,
+        }
+        return ", ".join(sorted([*always, *(name for name, used in optional.items() if used)]))
+
+
+def _actions_uses(actions: list[ir.Action], inbound: bool) -> Uses:
+    uses = Uses(inbound=inbound)
+    for a in actions:
+        if a.output is not None:
+            uses.any |= a.call is not None  # the output function's signature
+            uses.mapping |= uses_mapping(a.output)
+            uses.formats |= a.call is not None and a.output_format != "json"
+        uses.mapping |= any(i.body_path for i in a.inputs)
+    return uses
+
+
+def _upstream_uses(plan: Plan) -> Uses:
+    return Uses(
+        os=any(pyexpr.uses(op, ir.EnvRef) for op in plan.operations)
+        or any(op.environment for op in plan.operations),
+        binds=any(s.file is not None for s in plan.secret_sources.values()),
+        digest=any(u.auth is not None and u.auth.kind == "digest" for u in plan.upstreams),
+        forms=any(
+            op.body is not None and op.body.kind in ("form", "multipart") for op in plan.operations
+        ),
+    )
+
+
 def render_plan(plan: Plan) -> dict[str, str]:
     env = environment()
     head = header(plan.spec)
@@ -92,14 +151,43 @@ def render_plan(plan: Plan) -> dict[str, str]:
         body = env.get_template(template).render(plan=plan, header="", title=title, **ctx)
         files[f"{plan.package}/{out}"] = head + "\n" + format_python(body.lstrip("\n"), out)
 
+    package = _upstream_uses(plan)
     python("__init__.py.j2", "__init__.py")
-    python("_runtime.py.j2", "_runtime.py")
-    python("upstream.py.j2", "upstream.py")
+    python("upstream.py.j2", "upstream.py", uses=package)
     for rest in plan.rest:
-        python("rest_server.py.j2", f"{rest.module}.py", server=rest)
+        uses = _actions_uses([r.action for r in rest.routes], rest.auth is not None)
+        python("rest_server.py.j2", f"{rest.module}.py", server=rest, uses=uses)
         files[f"{plan.package}/{rest.openapi_file}"] = (
             json.dumps(rest.openapi, indent=2, ensure_ascii=False) + "\n"
         )
+        package.mapping |= uses.mapping
+        package.formats |= uses.formats
     for mcp in plan.mcp:
-        python("mcp_server.py.j2", f"{mcp.module}.py", server=mcp)
-    return files
+        uses = _actions_uses([t.action for t in mcp.tools], mcp.auth is not None)
+        python("mcp_server.py.j2", f"{mcp.module}.py", server=mcp, uses=uses)
+        package.mapping |= uses.mapping
+        package.formats |= uses.formats
+    package.inbound = any(r.auth is not None for r in plan.rest) or any(
+        m.auth is not None for m in plan.mcp
+    )
+    # The runtime: the core always, each feature module only when this spec uses it.
+    runtime = {
+        "_runtime.py": True,
+        "_rest.py": bool(plan.rest),
+        "_mcp.py": bool(plan.mcp),
+        "_mapping.py": package.mapping,
+        "_formats.py": package.formats,
+        "_forms.py": package.forms,
+        "_binds.py": package.binds,
+        "_inbound.py": package.inbound,
+    }
+    for name, wanted in runtime.items():
+        if wanted:
+            files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
+    return dict(sorted(files.items()))
+
+
+@functools.lru_cache(maxsize=16)
+def runtime_source(name: str) -> str:
+    """A runtime module as it ships: a real, linted Python file in generator/runtime/."""
+    return (RUNTIME_DIR / name).read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ from generator.diagnostics import Report
 from generator.writer import MANIFEST
 from tests.support import FIXTURES, ROOT
 
+RUNTIME = ROOT / "generator" / "runtime"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("NAFTIKO_UPDATE_GOLDEN") == "1"
 SPEC_DIRS = ("golden", "features")
@@ -74,11 +75,16 @@ def test_fixture_output_matches_snapshot(spec: Path, monkeypatch: pytest.MonkeyP
     result = generate([rel_spec], Path("generated"))
     assert not result.report.has_errors(), [d.format() for d in result.report.errors]
     files = dict(result.files)
-    # _runtime.py is the same for every capability: it is compared with the committed seed
-    # package's copy instead of being snapshotted once per fixture.
-    runtime = files.pop(f"{result.packages[0]}/_runtime.py")
-    seed_runtime = (ROOT / "generated" / "qovery_containers" / "_runtime.py").read_text()
-    assert _body(runtime) == _body(seed_runtime)
+    # Runtime modules are the same for every capability: each is compared with its source in
+    # generator/runtime/, and the snapshot records which ones the package gets.
+    package = result.packages[0]
+    shipped = []
+    for source in sorted(RUNTIME.glob("_[a-z]*.py")):
+        text = files.pop(f"{package}/{source.name}", None)
+        if text is not None:
+            assert _body(text) == source.read_text(encoding="utf-8"), source.name
+            shipped.append(source.name)
+    files[f"{package}/RUNTIME.txt"] = "".join(name + "\n" for name in shipped)
     _compare(GOLDEN / spec.parent.name / spec.stem, files)
 
 

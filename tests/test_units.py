@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import mustache
+from generator import mustache, pyexpr
 from generator.codegen import analyse
 from generator.diagnostics import Report
 from generator.jsonpath import JsonPathError, Step, compile_path
 from generator.plan import QuotedTemplate, parse_json_template
-from generator.pyliteral import ArgRef, TextTemplate, py
+from generator.plan.ir import ArgRef, SecretRef, TextTemplate
+from generator.pyliteral import py
 
 
 @pytest.mark.parametrize(
@@ -73,12 +74,15 @@ def test_py_literals_round_trip(value: object) -> None:
     assert ast.literal_eval(source) == value if value != float("inf") else source == "float('inf')"
 
 
-def test_py_renders_markers_as_calls_never_as_code() -> None:
-    text = py(TextTemplate(("a'); import os; ('", ArgRef('x"y'))))
-    tree = ast.parse(text, mode="eval")
-    assert isinstance(tree.body, ast.Call)
-    assert text == "rt.Text((\"a'); import os; ('\", rt.Arg('x\"y')))"
-    assert ast.literal_eval(ast.unparse(tree.body.args[0].elts[0])) == "a'); import os; ('"  # type: ignore[attr-defined]
+def test_text_templates_render_spec_text_as_literals_never_as_code() -> None:
+    hostile = "a'); import os; ('\"{x}"
+    source = pyexpr.value(TextTemplate((hostile, ArgRef("x"), SecretRef("env.K"))))
+    tree = ast.parse(source, mode="eval")
+    literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert hostile in literals
+    assert calls == {"rt.text", "client.secret"}
+    assert source == repr(hostile) + " + rt.text(x) + client.secret('env.K')"
 
 
 def test_json_template_is_parsed_structurally() -> None:
@@ -140,8 +144,10 @@ def test_rest_path_params_match_by_position_and_mcp_advertises_consumed_names(
     plan, report = _plan(tmp_path, SPEC)
     assert plan is not None, [d.format() for d in report.errors]
     action = plan.rest[0].routes[0].action
-    assert action.args["organizationId"] == ArgRef("org")
-    assert action.args["thingId"] == ArgRef("thing")
+    assert action.call is not None
+    kwargs = dict(action.call.kwargs)
+    assert kwargs["organization_id"] == ArgRef("org")
+    assert kwargs["thing_id"] == ArgRef("thing")
     assert [i.name for i in action.inputs] == ["org", "thing", "verbose"]
     tool = plan.mcp[0].tools[0]
     assert tool.schema == {
@@ -149,7 +155,8 @@ def test_rest_path_params_match_by_position_and_mcp_advertises_consumed_names(
         "properties": {"organizationId": {"type": "string"}, "thingId": {"type": "string"}},
         "required": ["organizationId", "thingId"],
     }
-    assert tool.action.args["verbose"] is True
+    assert tool.action.call is not None
+    assert dict(tool.action.call.kwargs)["verbose"] is True
 
 
 def test_call_to_unknown_operation_is_a_located_error(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import ast
 import json
 import sys
 from pathlib import Path
@@ -96,7 +96,6 @@ def check_diagnostics(report: Report, display: str, text: str | None) -> None:
 def secrets_environ(out_dir: Path, package: str, work: Path) -> dict[str, str]:
     """Every environment variable the package's secrets need (bind files through overrides)."""
     upstream = import_module(out_dir, package, "upstream")
-    rt = sys.modules[f"{package}._runtime"]
     env: dict[str, str] = {}
     files: dict[str, dict[str, str]] = {}
     for source in upstream.SECRETS.values():
@@ -104,41 +103,42 @@ def secrets_environ(out_dir: Path, package: str, work: Path) -> dict[str, str]:
             env[source.key] = f"secret-{source.key}"
         else:
             files.setdefault(source.bind, {})[source.key] = f"secret-{source.key}"
-    for bind, keys in files.items():
-        path = work / f"bind-{len(env)}-{abs(hash(bind))}.json"
-        path.write_text(json.dumps(keys), encoding="utf-8")
-        env[rt._bind_file_env(bind)] = str(path)
+    if files:
+        binds = import_module(out_dir, package, "_binds")
+        for bind, keys in files.items():
+            path = work / f"bind-{len(env)}-{abs(hash(bind))}.json"
+            path.write_text(json.dumps(keys), encoding="utf-8")
+            env[binds.file_env(bind)] = str(path)
     for name in upstream.UPSTREAM_SECRETS:
         assert name in upstream.SECRETS, name
     return env
 
 
-def used_secrets(obj: Any, rt: ModuleType) -> set[str]:
-    """Names of every rt.Secret reachable from a runtime table (upstreams, operations, auth)."""
-    if isinstance(obj, rt.Secret):
-        return {obj.name}
+def used_secrets(source: str) -> set[str]:
+    """Names of every bind value a generated module reads (`<x>.secret("name")` calls)."""
     found: set[str] = set()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            found |= used_secrets(getattr(obj, f.name), rt)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for item in obj:
-            found |= used_secrets(item, rt)
-    elif isinstance(obj, dict):
-        for item in obj.values():
-            found |= used_secrets(item, rt)
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "secret"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.add(node.args[0].value)
     return found
 
 
 def check_secrets_loaded(out_dir: Path, package: str, files: dict[str, str]) -> None:
-    """Each server loads every secret it uses: a secret left out resolves to '' at run time."""
+    """Each server loads every secret it uses: a secret left out would fail at run time."""
     upstream = import_module(out_dir, package, "upstream")
-    rt = sys.modules[f"{package}._runtime"]
+    upstream_used = used_secrets(files[f"{package}/upstream.py"])
+    missing = sorted(upstream_used - set(upstream.UPSTREAM_SECRETS))
+    assert not missing, f"upstream.py uses secrets no server loads: {missing}"
     for module in server_modules(files):
         mod = import_module(out_dir, package, module)
-        rt = sys.modules[f"{package}._runtime"]
         loaded = set(upstream.UPSTREAM_SECRETS) | set(mod.SECRETS)
-        used = used_secrets(mod.AUTH, rt) | used_secrets((upstream.UPSTREAMS, upstream.OPERATIONS), rt)
+        used = used_secrets(files[f"{package}/{module}.py"])
         missing = sorted(used - loaded)
         assert not missing, f"{module} uses secrets it never loads: {missing}"
         unknown = sorted(loaded - set(upstream.SECRETS))

@@ -1,0 +1,57 @@
+"""Typed model → plan: resolution (may fail, with located diagnostics) into typed plan data.
+
+- consumed.py: consumed operations → upstream functions (path, parameters, body, auth)
+- wiring.py: exposed operations and tools → inputs and the upstream call (`with`)
+- outputs.py: outputParameters → output expressions
+- adapters.py: REST and MCP adapters → planned servers
+- openapi.py: the OpenAPI document of a planned REST server
+- ir.py: the plan itself; the templates (generator/emit) turn it into code
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.diagnostics import Report
+from generator.model import Capability
+from generator.plan.adapters import AdapterPlanner
+from generator.plan.bodies import QuotedTemplate, parse_json_template
+from generator.plan.consumed import ConsumedOp, ConsumedPlanner
+from generator.plan.ir import Plan
+from generator.plan.secrets import Secrets, secret_names
+from generator.plan.wiring import Wiring
+
+__all__ = ["Plan", "QuotedTemplate", "make_plan", "parse_json_template"]
+
+
+def make_plan(
+    cap: Capability, package: str, package_dir: Path, report: Report, spec_display: str
+) -> Plan:
+    secrets = Secrets(cap.binds, package_dir, report)
+    exposed_ns = {a.namespace for a in cap.rest} | {a.namespace for a in cap.mcp}
+    ops: dict[str, ConsumedOp] = {}
+    for c in cap.consumes:
+        for r in c.resources:
+            for o in r.operations:
+                ops.setdefault(f"{c.namespace}.{o.name}", ConsumedOp(c, r, o))
+    consumed = ConsumedPlanner(secrets, exposed_ns, report)
+    wiring = Wiring(cap, ops, consumed, secrets, report)
+    adapters = AdapterPlanner(cap, wiring, consumed, report)
+    rest = [adapters.rest_server(a, i == 0) for i, a in enumerate(cap.rest)]
+    mcp = [adapters.mcp_server(a, i == 0) for i, a in enumerate(cap.mcp)]
+    operations = sorted(wiring.used.values(), key=lambda op: op.key)
+    upstreams = [
+        consumed.upstreams[c.namespace] for c in cap.consumes if c.namespace in consumed.upstreams
+    ]
+    return Plan(
+        package=package,
+        spec=spec_display,
+        label=cap.label,
+        description=cap.description,
+        secret_sources=dict(sorted(secrets.sources.items())),
+        upstream_secrets=secret_names(upstreams, operations),
+        upstreams=upstreams,
+        operations=operations,
+        rest=rest,
+        mcp=mcp,
+    )

@@ -1,0 +1,406 @@
+"""Exposed adapters → planned servers: routes and tools with their actions, hosts, auth."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import quote
+
+from generator import mustache
+from generator.diagnostics import Pos, Report
+from generator.model import (
+    Auth,
+    Callable,
+    Capability,
+    McpAdapter,
+    McpTool,
+    OutputParam,
+    RestAdapter,
+    RestOperation,
+    RestResource,
+)
+from generator.naming import Names, snake
+from generator.plan import ir
+from generator.plan.consumed import CALLER_PREFIXES, PATH_SAFE, ConsumedPlanner
+from generator.plan.openapi import openapi_document
+from generator.plan.outputs import FAILED, OutputCompiler
+from generator.plan.secrets import secret_names
+from generator.plan.wiring import Wiring, bind_names
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Module-level names of the server modules, and the locals a handler already uses.
+REST_MODULE_NAMES = (
+    "create_app", "main", "routes", "rt", "rest", "m", "formats", "forms", "inbound",
+    "upstream", "web", "argparse", "sys", "DEFAULT_HOST", "DEFAULT_PORT", "OPENAPI_FILE",
+    "SECRETS", "CREDENTIALS", "Any", "Mapping", "Path",
+)  # fmt: skip
+MCP_MODULE_NAMES = (
+    "create_app", "main", "build_server", "load_config", "TOOLS", "rt", "mcp", "m", "formats",
+    "inbound", "upstream", "types", "argparse", "sys", "NAME", "VERSION", "INSTRUCTIONS",
+    "DEFAULT_HOST", "DEFAULT_PORT", "SECRETS", "CREDENTIALS", "Any", "Mapping",
+)  # fmt: skip
+HANDLER_LOCALS = ("request", "payload", "answer", "data", "item", "client", "args")
+
+
+class AdapterPlanner:
+    def __init__(
+        self, cap: Capability, wiring: Wiring, consumed: ConsumedPlanner, report: Report
+    ) -> None:
+        self.cap = cap
+        self.wiring = wiring
+        self.consumed = consumed
+        self.report = report
+        self.modules = Names(("__init__", "_runtime", "upstream"))
+
+    def error(self, rule: str, message: str, pos: Pos) -> None:
+        self.report.error(rule, message, pos)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action(
+        self,
+        target: Callable,
+        func: str,
+        inputs: list[ir.Input],
+        adapter_ns: str,
+        rest_path_vars: list[str] | None,
+        kind: str,
+        module_names: tuple[str, ...],
+    ) -> ir.Action | None:
+        if target.unsupported:
+            return None
+        co = self.wiring.resolve_call(target, kind)
+        if target.call is not None and co is None:
+            return None
+        if target.call is None and not _has_values(target.outputs):
+            self.error(
+                "naftiko-nothing-to-do",
+                f"{kind} has no 'call' and no outputParameters with 'value'; "
+                "add a 'call: namespace.operation'",
+                target.pos,
+            )
+            return None
+        call = self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars) if co else None
+        prefixes = set(CALLER_PREFIXES) | self.consumed.exposed_ns
+
+        def template(value: Any, pos: Pos) -> Any:
+            # Output values read the caller's inputs by name; nothing is synthesized.
+            return self.wiring.with_value(
+                value, pos, prefixes, lambda name, hint, pos: ir.Input(name, "", False, ""), None
+            )
+
+        fmt = co.op.output_format if co else "json"
+        output = OutputCompiler(self.report, fmt, co is None, template).compile(
+            target.outputs, target.pos
+        )
+        if output is FAILED:
+            return None
+        names = Names(module_names + HANDLER_LOCALS + (func,))
+        for i in inputs:
+            i.py = names.take(snake(i.name))
+        local = {i.name: i.py for i in inputs}
+        if call is not None:
+            call.kwargs = [(k, bind_names(v, local)) for k, v in call.kwargs]
+        output = _bind_output(output, local)
+        read = pyexpr_names(call.kwargs if call else None, output)
+        for i in inputs:
+            i.used = i.py in read
+        return ir.Action(
+            func=func,
+            inputs=inputs,
+            call=call,
+            output=output,
+            target=call.op.key if call else "mock output",
+        )
+
+    # -- REST ----------------------------------------------------------------------------
+
+    def rest_server(self, adapter: RestAdapter, first: bool) -> ir.RestServer:
+        module = self.modules.take(
+            "rest_server" if first else f"rest_server_{snake(adapter.namespace)}"
+        )
+        names = Names(REST_MODULE_NAMES)
+        routes: list[ir.Route] = []
+        seen: dict[tuple[str, str], Pos] = {}
+        for res in adapter.resources:
+            pattern, path_vars = self.aiohttp_path(res)
+            if pattern is None:
+                continue
+            for op in res.operations:
+                route_key = (op.method, pattern.lower())
+                if route_key in seen:
+                    self.error(
+                        "naftiko-rest-route-unique",
+                        f"{op.method} {res.path} is declared twice (first at line "
+                        f"{seen[route_key].line}); remove or rename one",
+                        op.pos,
+                    )
+                    continue
+                seen[route_key] = op.pos
+                func = names.take(snake(op.name or f"{op.method}_{res.name or res.path}"))
+                inputs = self.rest_inputs(res, op, path_vars)
+                action = self.action(
+                    op,
+                    func,
+                    inputs,
+                    adapter.namespace,
+                    path_vars,
+                    f"operation {op.method} {res.path}",
+                    REST_MODULE_NAMES,
+                )
+                if action is None:
+                    continue
+                routes.append(
+                    ir.Route(
+                        op.method,
+                        pattern,
+                        res.path,
+                        op.name,
+                        op.label,
+                        op.description,
+                        action,
+                    )
+                )
+        auth = self.inbound_auth(adapter.auth)
+        server = ir.RestServer(
+            module=module,
+            namespace=adapter.namespace,
+            host=self.host(adapter.address, adapter.positions.get("address", adapter.pos)),
+            port=adapter.port,
+            routes=routes,
+            auth=auth,
+            secrets=secret_names(auth, [r.action.call.kwargs for r in routes if r.action.call]),
+            openapi_file="openapi.json" if first else f"openapi_{snake(adapter.namespace)}.json",
+            openapi={},
+            description=adapter.description,
+        )
+        server.openapi = openapi_document(
+            self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
+        )
+        return server
+
+    def aiohttp_path(self, res: RestResource) -> tuple[str | None, list[str]]:
+        out: list[str] = []
+        names: list[str] = []
+        for i, p in enumerate(mustache.parse_path(res.path)):
+            if isinstance(p, mustache.Var):
+                names.append(p.name)
+                out.append("{" + (p.name if _IDENT.match(p.name) else f"p{i}") + "}")
+                continue
+            if "{" in p or "}" in p:
+                self.error(
+                    "naftiko-rest-path",
+                    f"path '{res.path}' has a brace that is not a {{name}} placeholder "
+                    "(names are letters, digits, '_', '.' and '-')",
+                    res.pos,
+                )
+                return None, []
+            if quote(p, safe=PATH_SAFE) != p:
+                self.error(
+                    "naftiko-rest-path",
+                    f"path '{res.path}' has characters that need percent-encoding (spaces, "
+                    "non-ASCII); use ASCII letters, digits and - . _ ~",
+                    res.pos,
+                )
+                return None, []
+            out.append(p)
+        path = "".join(out)
+        if not path.startswith("/"):
+            self.report.warning(
+                "naftiko-rest-path", f"path '{res.path}' should start with '/'", res.pos
+            )
+            path = "/" + path
+        return path, names
+
+    def rest_inputs(
+        self, res: RestResource, op: RestOperation, path_vars: list[str]
+    ) -> list[ir.Input]:
+        inputs = self.wiring.exposed_inputs(res.params + op.params, rest=True)
+        declared = {i.name for i in inputs}
+        keys = {
+            p.name: (p.name if _IDENT.match(p.name) else f"p{i}")
+            for i, p in enumerate(mustache.parse_path(res.path))
+            if isinstance(p, mustache.Var)
+        }
+        for var in path_vars:
+            if var not in declared:
+                inputs.append(ir.Input(var, "string", True, "path"))
+        for i in inputs:
+            if i.location == "path":
+                if i.name not in keys:
+                    self.error(
+                        "naftiko-rest-path-param",
+                        f"input '{i.name}' is 'in: path' but '{res.path}' has no "
+                        f"'{{{i.name}}}' placeholder",
+                        op.pos,
+                    )
+                i.key = keys.get(i.name, i.name)
+                i.required = True
+        return inputs
+
+    # -- MCP -----------------------------------------------------------------------------
+
+    def mcp_server(self, adapter: McpAdapter, first: bool) -> ir.McpServer:
+        module = self.modules.take(
+            "mcp_server" if first else f"mcp_server_{snake(adapter.namespace)}"
+        )
+        names = Names(MCP_MODULE_NAMES)
+        constants = Names(MCP_MODULE_NAMES)
+        tools: list[ir.Tool] = []
+        seen: dict[str, Pos] = {}
+        for tool in adapter.tools:
+            assert tool.name is not None
+            if tool.name in seen:
+                self.error(
+                    "naftiko-mcp-tool-name-unique",
+                    f"tool name '{tool.name}' is used twice (first at line "
+                    f"{seen[tool.name].line}); rename one",
+                    tool.pos,
+                )
+                continue
+            seen[tool.name] = tool.pos
+            inputs = self.wiring.exposed_inputs(tool.params, rest=False)
+            action = self.action(
+                tool,
+                names.take(snake(tool.name)),
+                inputs,
+                adapter.namespace,
+                None,
+                f"tool '{tool.name}'",
+                MCP_MODULE_NAMES,
+            )
+            if action is None:
+                continue
+            tools.append(
+                ir.Tool(
+                    name=tool.name,
+                    const=constants.take(snake(tool.name).upper().rstrip("_")),
+                    title=tool.label,
+                    description=tool.description,
+                    schema=input_schema(action.inputs),
+                    annotations=tool_annotations(tool),
+                    action=action,
+                )
+            )
+        auth = self.inbound_auth(adapter.auth)
+        return ir.McpServer(
+            module=module,
+            namespace=adapter.namespace,
+            transport=adapter.transport,
+            host=self.host(adapter.address, adapter.positions.get("address", adapter.pos)),
+            port=adapter.port,
+            instructions=adapter.description,
+            tools=tools,
+            auth=auth,
+            secrets=secret_names(auth, [t.action.call.kwargs for t in tools if t.action.call]),
+        )
+
+    # -- shared --------------------------------------------------------------------------
+
+    def host(self, address: str | None, pos: Pos) -> str:
+        if address is None or address in ("", "localhost"):
+            return "127.0.0.1"
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9.\-]+", address):
+                self.error(
+                    "naftiko-address", f"address '{address}' is not a host name or IP address", pos
+                )
+                return "127.0.0.1"
+        return address
+
+    def inbound_auth(self, a: Auth | None) -> ir.InboundAuth | None:
+        if a is None:
+            return None
+
+        def secret(attr: str, what: str) -> Any:
+            return self.consumed.secret_template(
+                getattr(a, attr), a.positions.get(attr, a.pos), what
+            )
+
+        if a.kind == "bearer":
+            return ir.InboundAuth("bearer", secret("token", "the token"))
+        if a.kind == "apikey":
+            return ir.InboundAuth(
+                "apikey", secret("value", "the api key"), key=a.key or "", placement=a.placement
+            )
+        if a.kind == "basic":
+            return ir.InboundAuth(
+                "basic",
+                secret("password", "the password"),
+                username=secret("username", "the username"),
+            )
+        self.error(
+            "naftiko-unsupported-auth",
+            f"'{a.kind}' authentication of callers is not supported; use bearer, apikey or basic",
+            a.pos,
+        )
+        return None
+
+
+def _bind_output(output: Any, local: dict[str, str]) -> Any:
+    if isinstance(output, ir.Coerce) and not isinstance(output.inner, ir.Select):
+        return ir.Coerce(output.kind, bind_names(output.inner, local, secrets_as_text=True))
+    if isinstance(output, ir.Fields):
+        return ir.Fields(tuple((k, _bind_output(v, local)) for k, v in output.fields))
+    if isinstance(output, ir.Each):
+        return ir.Each(output.source, _bind_output(output.item, local))
+    return output
+
+
+def pyexpr_names(*values: Any) -> set[str]:
+    """The variables (ArgRef names) a piece of the plan reads."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, ir.ArgRef):
+            found.add(value.name)
+        elif isinstance(value, ir.TextTemplate):
+            walk(value.parts)
+        elif isinstance(value, (ir.Fields, ir.Each, ir.Coerce, ir.Select, ir.Const)):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    for v in values:
+        walk(v)
+    return found
+
+
+def _has_values(outputs: list[OutputParam]) -> bool:
+    return any(
+        o.value is not None
+        or _has_values(list(o.properties.values()))
+        or (o.items is not None and _has_values([o.items]))
+        for o in outputs
+    )
+
+
+def input_schema(inputs: list[ir.Input]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": {i.name: i.schema() for i in inputs}}
+    required = [i.name for i in inputs if i.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def tool_annotations(tool: McpTool) -> dict[str, bool]:
+    h = tool.hints
+    out: dict[str, bool] = {}
+    for key, value in (
+        ("read_only_hint", h.read_only),
+        ("destructive_hint", h.destructive),
+        ("idempotent_hint", h.idempotent),
+        ("open_world_hint", h.open_world),
+    ):
+        if value is not None:
+            out[key] = value
+    return out

@@ -1,0 +1,296 @@
+"""The plan: the resolved, typed view of a capability that templates render.
+
+No Python source lives here: values are data (literals, references to variables, secrets,
+environment variables, text templates), and the templates and the expression filter in
+generator/emit decide the syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# -- values ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArgRef:
+    """A variable in scope: an upstream function's keyword argument, or a handler's input."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A bind value, loaded at start-up (name: 'bindNamespace.VAR')."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """A process environment variable read when the call is made."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """Literal pieces and values joined as text (an f-string)."""
+
+    parts: tuple[str | ArgRef | SecretRef | EnvRef, ...]
+
+
+class EachStep:
+    """The JSONPath wildcard `[*]` in a compiled path."""
+
+    def __repr__(self) -> str:
+        return "EACH"
+
+
+EACH = EachStep()
+
+# A value is a JSON literal (None, bool, int, float, str), one of the references above,
+# a TextTemplate, or a dict/list of values.
+Value = Any
+
+
+# -- the upstream side -----------------------------------------------------------------------
+
+
+@dataclass
+class Kwarg:
+    """A keyword argument of an upstream function: a value the caller supplies."""
+
+    name: str  # the consumed parameter name
+    py: str
+    required: bool = False
+
+
+@dataclass
+class Placed:
+    """A query, header or cookie parameter of an upstream request."""
+
+    name: str
+    value: Value
+    required: bool = False
+
+
+@dataclass
+class Body:
+    """How the request body is built.
+
+    kind: json (value is a JSON structure of values), text/xml/sparql (a text value),
+    form (a list of (name, value) pairs), multipart (a list of part dicts).
+    """
+
+    kind: str
+    value: Value
+    content_type: str = ""
+
+
+@dataclass
+class Upstream:
+    namespace: str
+    const: str  # the module-level constant in upstream.py
+    base_url: str
+    env_prefix: str  # <PREFIX>_BASE_URL, <PREFIX>_TIMEOUT
+    auth: Auth | None = None
+    params: list[Placed] = field(default_factory=list)  # adapter-level query/header/cookie
+
+
+@dataclass
+class Auth:
+    """Upstream authentication; every value is a secret or a literal."""
+
+    kind: str  # bearer | basic | digest | apikey
+    token: Value = None
+    username: Value = None
+    password: Value = None
+    key: str = ""
+    value: Value = None
+    placement: str = "header"
+
+
+@dataclass
+class UpstreamOp:
+    key: str  # namespace.operation
+    func: str
+    upstream: Upstream
+    method: str
+    path_display: str  # the consumed path as the spec writes it
+    description: str | None
+    path: tuple[str | Value, ...]  # encoded literal pieces and values (each one segment)
+    kwargs: list[Kwarg] = field(default_factory=list)
+    environment: list[tuple[str, Value]] = field(default_factory=list)  # locals first
+    query: list[Placed] = field(default_factory=list)
+    headers: list[Placed] = field(default_factory=list)
+    cookies: list[Placed] = field(default_factory=list)
+    body: Body | None = None
+    output_format: str = "json"
+
+    def path_names(self) -> list[str]:
+        return [p.name for p in self.path if isinstance(p, ArgRef)]
+
+
+# -- the served side -------------------------------------------------------------------------
+
+
+@dataclass
+class Input:
+    """One input of a route or tool, as advertised and validated."""
+
+    name: str
+    type: str
+    required: bool
+    location: str  # path | query | header | cookie | body | argument
+    description: str | None = None
+    pattern: str | None = None
+    body_path: tuple[Any, ...] | None = None  # REST body field: steps into the JSON body
+    key: str = ""  # the aiohttp route variable, for path inputs
+    py: str = ""  # the handler's local variable
+    used: bool = True  # read by the call or the output (else only validated)
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": self.type}
+        if self.description:
+            s["description"] = self.description
+        if self.pattern:
+            s["pattern"] = self.pattern
+        return s
+
+
+@dataclass
+class Call:
+    op: UpstreamOp
+    kwargs: list[tuple[str, Value]]  # the upstream function's keyword → value over inputs
+
+
+# Outputs: a small expression tree over the upstream data (`data`) and the inputs.
+
+
+@dataclass(frozen=True)
+class Select:
+    source: str  # "data" or "item"
+    steps: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Fields:
+    fields: tuple[tuple[str, Any], ...]  # (key, output)
+
+
+@dataclass(frozen=True)
+class Each:
+    source: Select
+    item: Any  # output over `item`, or None for the elements as they are
+
+
+@dataclass(frozen=True)
+class Coerce:
+    kind: str
+    inner: Any
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+
+@dataclass
+class Action:
+    """What a route or tool does: read inputs, call upstream (or not: a mock), map output."""
+
+    func: str
+    inputs: list[Input]
+    call: Call | None
+    output: Any = None  # an output expression, or None to relay the answer as it is
+    target: str = ""  # what it calls, for the docstring
+
+    @property
+    def output_format(self) -> str:
+        return self.call.op.output_format if self.call else "json"
+
+    @property
+    def reads_body(self) -> bool:
+        return any(i.location == "body" for i in self.inputs)
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # the aiohttp pattern
+    spec_path: str
+    name: str | None
+    label: str | None
+    description: str | None
+    action: Action
+
+
+@dataclass
+class InboundAuth:
+    kind: str  # bearer | apikey | basic
+    secret: Value
+    username: Value = None
+    key: str = ""
+    placement: str = "header"
+
+
+@dataclass
+class RestServer:
+    module: str
+    namespace: str
+    host: str
+    port: int
+    routes: list[Route]
+    auth: InboundAuth | None
+    secrets: list[str]
+    openapi_file: str
+    openapi: dict[str, Any]
+    description: str | None
+
+
+@dataclass
+class Tool:
+    name: str
+    const: str
+    title: str | None
+    description: str | None
+    schema: dict[str, Any]
+    annotations: dict[str, bool]
+    action: Action
+
+
+@dataclass
+class McpServer:
+    module: str
+    namespace: str
+    transport: str
+    host: str
+    port: int | None
+    instructions: str | None
+    tools: list[Tool]
+    auth: InboundAuth | None
+    secrets: list[str]
+    version: str = "1.0.0"
+
+
+@dataclass
+class SecretSource:
+    bind: str
+    key: str  # the environment variable, or the key in the bind file
+    file: str | None = None  # relative to the package folder
+
+
+@dataclass
+class Plan:
+    package: str
+    spec: str  # display path of the spec, for the DO NOT EDIT line
+    label: str | None
+    description: str | None
+    secret_sources: dict[str, SecretSource]
+    upstream_secrets: list[str]
+    upstreams: list[Upstream]
+    operations: list[UpstreamOp]
+    rest: list[RestServer] = field(default_factory=list)
+    mcp: list[McpServer] = field(default_factory=list)

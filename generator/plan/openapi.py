@@ -1,0 +1,109 @@
+"""The OpenAPI 3.1 document a REST server serves, built from its planned routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import mustache
+from generator.plan import ir
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def openapi_document(title: str, description: str | None, server: ir.RestServer) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in server.routes:
+        oas_path = "".join(
+            "{" + p.name + "}" if isinstance(p, mustache.Var) else p
+            for p in mustache.parse_path(route.spec_path)
+        )
+        if not oas_path.startswith("/"):
+            oas_path = "/" + oas_path
+        op: dict[str, Any] = {}
+        if route.name:
+            op["operationId"] = route.name
+        if route.label:
+            op["summary"] = route.label
+        if route.description:
+            op["description"] = route.description
+        params, body = _inputs(route.action.inputs)
+        if params:
+            op["parameters"] = params
+        if body is not None:
+            op["requestBody"] = body
+        op["responses"] = {
+            "default": {"description": "The upstream response, relayed or mapped"},
+            "400": _error("Invalid input, or the upstream's own 400 relayed"),
+            "502": _error("Upstream unreachable or its answer unreadable"),
+            "504": _error("Upstream timeout"),
+        }
+        paths.setdefault(oas_path, {})[route.method.lower()] = op
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1.0.0"},
+        "servers": [{"url": f"http://{server.host}:{server.port}"}],
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                    "required": ["error"],
+                }
+            }
+        },
+    }
+    if description:
+        doc["info"]["description"] = description
+    return doc
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+def _inputs(inputs: list[ir.Input]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    params = []
+    body_props: dict[str, Any] = {}
+    body_required: list[str] = []
+    whole_body = False
+    for i in inputs:
+        if i.location in ("path", "query", "header", "cookie"):
+            p: dict[str, Any] = {
+                "name": i.name,
+                "in": i.location,
+                "required": i.required,
+                "schema": {"type": i.type},
+            }
+            if i.pattern:
+                p["schema"]["pattern"] = i.pattern
+            if i.description:
+                p["description"] = i.description
+            params.append(p)
+        elif i.location == "body":
+            if i.body_path is None:
+                whole_body = True
+                continue
+            # The field sits where its JSONPath says: $.item.sku → {item: {sku: …}}.
+            keys = [k for k in i.body_path if isinstance(k, str)] or [i.name]
+            node_props, node_required = body_props, body_required
+            for key in keys[:-1]:
+                holder = node_props.setdefault(key, {"type": "object", "properties": {}})
+                if i.required and key not in node_required:
+                    node_required.append(key)
+                node_props = holder.setdefault("properties", {})
+                node_required = holder.setdefault("required", [])
+            node_props[keys[-1]] = i.schema()
+            if i.required:
+                node_required.append(keys[-1])
+    if not (whole_body or body_props):
+        return params, None
+    schema: dict[str, Any] = {"type": "object"}
+    if body_props and not whole_body:
+        schema["properties"] = body_props
+        if body_required:
+            schema["required"] = body_required
+    return params, {
+        "required": bool(body_required),
+        "content": {"application/json": {"schema": schema}},
+    }

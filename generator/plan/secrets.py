@@ -1,0 +1,77 @@
+"""Template variables that name secrets: `{{VAR}}`, `{{bindNamespace.VAR}}`, `{{env.VAR}}`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from generator.diagnostics import Pos, Report
+from generator.model import Bind
+from generator.plan.ir import EnvRef, SecretRef, SecretSource
+
+
+class Secrets:
+    """Resolves secret variables through binds and records where each one comes from."""
+
+    def __init__(self, binds: list[Bind], package_dir: Path, report: Report) -> None:
+        self.binds = binds
+        self.package_dir = package_dir
+        self.report = report
+        self.sources: dict[str, SecretSource] = {}
+        self.by_var: dict[str, Bind] = {}
+        for b in binds:
+            for var in b.keys:
+                self.by_var.setdefault(var, b)
+
+    def lookup(self, name: str, pos: Pos) -> SecretRef | EnvRef | None:
+        bind: Bind | None = None
+        var = name
+        ns, dot, rest = name.partition(".")
+        if dot:
+            bind = next((b for b in self.binds if b.namespace == ns and rest in b.keys), None)
+            var = rest
+            if bind is None and ns == "env" and not any(b.namespace == "env" for b in self.binds):
+                self.report.warning(
+                    "naftiko-env-without-bind",
+                    f"'{{{{{name}}}}}' reads environment variable {rest} directly; "
+                    "declare it in 'binds' to document it",
+                    pos,
+                )
+                return EnvRef(rest)
+        else:
+            bind = self.by_var.get(name)
+        if bind is None:
+            return None
+        secret_name = f"{bind.namespace}.{var}"
+        if secret_name not in self.sources:
+            file_rel = None
+            if bind.location_path is not None:
+                file_rel = Path(
+                    os.path.relpath(bind.location_path.resolve(), self.package_dir.resolve())
+                ).as_posix()
+            self.sources[secret_name] = SecretSource(bind.namespace, bind.keys[var], file_rel)
+        return SecretRef(secret_name)
+
+
+def secret_names(*values: Any) -> list[str]:
+    """Every secret a piece of the plan refers to (walks values, dataclasses and containers)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretRef):
+            found.add(value.name)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    for v in values:
+        walk(v)
+    return sorted(found)

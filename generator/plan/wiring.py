@@ -1,0 +1,348 @@
+"""Exposed operations and tools → their inputs and the upstream call they make (`with`)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable as Fn
+from typing import Any
+
+from generator import mustache
+from generator.diagnostics import Pos, Report
+from generator.jsonpath import JsonPathError, compile_path
+from generator.model import Callable, Capability, ConsumedParam, ExposedParam
+from generator.plan import ir
+from generator.plan.consumed import (
+    CALLER_PREFIXES,
+    ConsumedOp,
+    ConsumedPlanner,
+    strip_caller_prefix,
+)
+from generator.plan.secrets import Secrets
+
+EnsureInput = Fn[[str, ConsumedParam | None, Pos], ir.Input]
+
+
+def steps_literal(steps: Any) -> tuple[Any, ...]:
+    return tuple(ir.EACH if s.kind == "each" else s.value for s in steps)
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate most like `name` (ignoring case), if one is close enough to suggest."""
+    lowered = {c.lower(): c for c in candidates}
+    found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[found[0]] if found else None
+
+
+class Wiring:
+    def __init__(
+        self,
+        cap: Capability,
+        ops: dict[str, ConsumedOp],
+        consumed: ConsumedPlanner,
+        secrets: Secrets,
+        report: Report,
+    ) -> None:
+        self.cap = cap
+        self.ops = ops
+        self.consumed = consumed
+        self.secrets = secrets
+        self.report = report
+        self.exposed_ns = consumed.exposed_ns
+        self.used: dict[str, ir.UpstreamOp] = {}
+
+    def error(self, rule: str, message: str, pos: Pos) -> None:
+        self.report.error(rule, message, pos)
+
+    def resolve_call(self, target: Callable, kind: str) -> ConsumedOp | None:
+        if target.call is None:
+            return None
+        key = f"{target.call.namespace}.{target.call.operation}"
+        co = self.ops.get(key)
+        if co is None and (key in self.cap.broken or target.call.namespace in self.cap.broken):
+            return None  # the broken operation or adapter was reported where it stands
+        if co is None:
+            namespaces = [c.namespace for c in self.cap.consumes]
+            if target.call.namespace not in namespaces:
+                guess = closest(target.call.namespace, namespaces)
+                hint = (
+                    f"; did you mean '{guess}'?"
+                    if guess
+                    else f"; known namespaces: {', '.join(namespaces) or 'none'}"
+                )
+                self.error(
+                    "naftiko-call-resolves",
+                    f"{kind} calls '{key}', but no consumes adapter has namespace "
+                    f"'{target.call.namespace}'{hint}",
+                    target.call.pos,
+                )
+            else:
+                in_ns = [k for k in self.ops if k.startswith(target.call.namespace + ".")]
+                guess = closest(key, in_ns)
+                if guess:
+                    hint = f"; did you mean '{guess}'?"
+                elif in_ns:
+                    hint = f"; known operations: {', '.join(sorted(in_ns)[:8])}"
+                else:
+                    hint = "; it declares no operations"
+                self.error(
+                    "naftiko-call-resolves",
+                    f"{kind} calls '{key}', but consumes '{target.call.namespace}' has no operation "
+                    f"'{target.call.operation}'{hint}",
+                    target.call.pos,
+                )
+            return None
+        return co
+
+    def upstream_op(self, co: ConsumedOp) -> ir.UpstreamOp:
+        found = self.used.get(co.key)
+        if found is None:
+            found = self.consumed.operation(co)
+            self.used[co.key] = found
+        return found
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def exposed_inputs(self, params: list[ExposedParam], rest: bool) -> list[ir.Input]:
+        out: list[ir.Input] = []
+        seen: set[str] = set()
+        for p in params:
+            if p.name in seen:
+                self.error(
+                    "naftiko-input-names-unique",
+                    f"input parameter '{p.name}' is declared twice; remove one",
+                    p.pos,
+                )
+                continue
+            seen.add(p.name)
+            if p.pattern is not None:
+                try:
+                    re.compile(p.pattern)
+                except (re.error, RecursionError, OverflowError):
+                    self.error(
+                        "naftiko-pattern",
+                        f"pattern '{p.pattern}' of '{p.name}' is not a valid regular expression",
+                        p.pos,
+                    )
+                    continue
+            if rest:
+                loc = p.location or "query"
+                body_path = None
+                if loc == "body":
+                    if isinstance(p.value, str) and p.value.startswith("$"):
+                        try:
+                            body_path = steps_literal(compile_path(p.value))
+                        except JsonPathError as exc:
+                            self.error(
+                                "naftiko-jsonpath", f"{exc}; use $.field.sub or $.list[0]", p.pos
+                            )
+                            body_path = (p.name,)
+                    else:
+                        body_path = (p.name,) if p.name != "body" else None
+                required = loc == "path" or bool(p.required)
+            else:
+                loc = "argument"
+                body_path = None
+                required = p.required is not False
+            out.append(ir.Input(p.name, p.type, required, loc, p.description, p.pattern, body_path))
+        return out
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def wire(
+        self,
+        target: Callable,
+        co: ConsumedOp,
+        inputs: list[ir.Input],
+        adapter_ns: str,
+        rest_path_vars: list[str] | None,
+    ) -> dict[str, Any]:
+        """Consumed name → value over the caller's inputs (by input name). Adds inputs."""
+        by_name = {i.name: i for i in inputs}
+        by_lower: dict[str, ir.Input] = {}
+        for i in inputs:
+            by_lower.setdefault(i.name.lower(), i)
+        args: dict[str, Any] = {}
+        prefixes = set(CALLER_PREFIXES) | {adapter_ns}
+        consumed_params = {p.name: p for p in co.all_params()}
+
+        def ensure_input(
+            name: str, hint: ConsumedParam | None, pos: Pos, path: bool = False
+        ) -> ir.Input:
+            found = by_name.get(name)
+            if found is not None:
+                return found
+            lowered = by_lower.get(name.lower())
+            if lowered is not None and lowered.location == "path":
+                return lowered  # `with: {x: rest.apiTokenId}` on a route with {apitokenid}
+            typ = (hint.type if hint and hint.type else None) or (
+                "object"
+                if name == "body" and (hint is None or hint.location == "body")
+                else "string"
+            )
+            description = hint.description if hint else None
+            if rest_path_vars is None:
+                new = ir.Input(
+                    name, typ, path or bool(hint and hint.required), "argument", description
+                )
+            else:
+                if path:
+                    location = "path"
+                elif name == "body" and (hint is None or hint.location == "body"):
+                    location = "body"
+                elif hint is not None and hint.location in ("query", "header", "cookie", "body"):
+                    location = hint.location
+                else:
+                    location = "query"
+                body_path = (name,) if location == "body" and name != "body" else None
+                new = ir.Input(
+                    name,
+                    typ,
+                    path or bool(hint and hint.required),
+                    location,
+                    description,
+                    body_path=body_path,
+                )
+            inputs.append(new)
+            by_name[name] = new
+            by_lower.setdefault(name.lower(), new)
+            return new
+
+        with_keys = {wv.key for wv in target.with_values}
+        self.wire_path(target, co, args, with_keys, by_name, by_lower, ensure_input, rest_path_vars)
+        for wv in target.with_values:
+            args[wv.key] = self.with_value(
+                wv.value, wv.pos, prefixes, ensure_input, consumed_params.get(wv.key)
+            )
+        # Other names the upstream function takes: the caller supplies them by name.
+        for caller in self.consumed.caller_names(co):
+            if caller.name in args or caller.path:
+                continue
+            pos = caller.hint.pos if caller.hint else target.pos
+            args[caller.name] = ir.ArgRef(ensure_input(caller.name, caller.hint, pos).name)
+        return args
+
+    def wire_path(
+        self,
+        target: Callable,
+        co: ConsumedOp,
+        args: dict[str, Any],
+        with_keys: set[str],
+        by_name: dict[str, ir.Input],
+        by_lower: dict[str, ir.Input],
+        ensure_input: Any,
+        rest_path_vars: list[str] | None,
+    ) -> None:
+        """Consumed path variables: from `with`, a same-named input (any case), else by position."""
+        consumed_params = {p.name: p for p in co.all_params()}
+        unmatched_exposed = list(rest_path_vars or [])
+        pending: list[str] = []
+        for var in mustache.path_vars(co.resource.path):
+            name = strip_caller_prefix(var, self.exposed_ns)
+            fixed = consumed_params.get(name)
+            if name in with_keys or (fixed is not None and fixed.value is not None):
+                continue
+            found = by_name.get(name) or by_lower.get(name.lower())
+            if found is not None:
+                if found.description is None and fixed is not None:
+                    found.description = fixed.description
+                args[name] = ir.ArgRef(found.name)
+                if found.name in unmatched_exposed:
+                    unmatched_exposed.remove(found.name)
+            else:
+                pending.append(name)
+        for name in pending:
+            if rest_path_vars is not None:
+                if unmatched_exposed:
+                    exposed = unmatched_exposed.pop(0)
+                    found = by_name.get(exposed)
+                    hint = consumed_params.get(name)
+                    if found is not None and found.description is None and hint is not None:
+                        found.description = hint.description
+                    args[name] = ir.ArgRef(exposed)
+                    continue
+                self.error(
+                    "naftiko-path-param-unfilled",
+                    f"consumed path '{co.resource.path}' needs '{name}', but the exposed path has no "
+                    f"matching placeholder and 'with' does not set it; add 'with: {{{name}: ...}}' or "
+                    "a path placeholder",
+                    target.pos,
+                )
+                continue
+            args[name] = ir.ArgRef(
+                ensure_input(name, consumed_params.get(name), target.pos, path=True).name
+            )
+
+    def with_value(
+        self,
+        value: Any,
+        pos: Pos,
+        prefixes: set[str],
+        ensure_input: Any,
+        hint: ConsumedParam | None,
+    ) -> Any:
+        if isinstance(value, str):
+            head, dot, rest = value.partition(".")
+            if dot and head in prefixes and re.fullmatch(r"[A-Za-z0-9_\-\[\]]+", rest):
+                return ir.ArgRef(ensure_input(rest, hint, pos).name)
+            parts = mustache.parse(value)
+            if not any(isinstance(p, mustache.Var) for p in parts):
+                return value
+            out: list[Any] = []
+            for p in parts:
+                if not isinstance(p, mustache.Var):
+                    out.append(p)
+                    continue
+                h, d, r = p.name.partition(".")
+                if d and h in prefixes:
+                    out.append(ir.ArgRef(ensure_input(r, hint, pos).name))
+                    continue
+                secret = self.secrets.lookup(p.name, pos)
+                if secret is not None:
+                    out.append(secret)
+                else:
+                    out.append(ir.ArgRef(ensure_input(p.name, hint, pos).name))
+            if len(out) == 1 and not isinstance(out[0], str):
+                return out[0]
+            return ir.TextTemplate(tuple(out))
+        if isinstance(value, dict):
+            return {
+                str(k): self.with_value(v, pos, prefixes, ensure_input, None)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.with_value(v, pos, prefixes, ensure_input, None) for v in value]
+        return value
+
+    def call(
+        self,
+        target: Callable,
+        co: ConsumedOp,
+        inputs: list[ir.Input],
+        adapter_ns: str,
+        rest_path_vars: list[str] | None,
+    ) -> ir.Call:
+        """The upstream call: every keyword the function takes that the wiring fills."""
+        args = self.wire(target, co, inputs, adapter_ns, rest_path_vars)
+        op = self.upstream_op(co)
+        return ir.Call(op, [(k.py, args[k.name]) for k in op.kwargs if k.name in args])
+
+
+def bind_names(value: Any, names: dict[str, str], secrets_as_text: bool = False) -> Any:
+    """Input names in a value → the handler's local variables (unknown names → None)."""
+    if isinstance(value, ir.ArgRef):
+        return ir.ArgRef(names[value.name]) if value.name in names else None
+    if isinstance(value, ir.SecretRef) and secrets_as_text:
+        return ""  # outputs never show secrets
+    if isinstance(value, ir.TextTemplate):
+        return ir.TextTemplate(
+            tuple(
+                p if isinstance(p, str) else (bind_names(p, names, secrets_as_text) or "")
+                for p in value.parts
+            )
+        )
+    if isinstance(value, dict):
+        return {k: bind_names(v, names, secrets_as_text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bind_names(v, names, secrets_as_text) for v in value]
+    return value
