@@ -103,17 +103,26 @@ class Uses:
     formats: bool = False
     mapping: bool = False
     inbound: bool = False
+    secrets: bool = False
     any: bool = False
 
-    def modules(self, always: list[str]) -> str:
-        """The `from . import ...` names of a module, sorted as isort (ruff) wants them."""
+    def imports(self, always: list[str]) -> list[str]:
+        """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
         optional = {
             "_binds": self.binds,
             "_forms": self.forms,
             "_formats": self.formats,
             "_inbound": self.inbound,
+            "_mapping as m": self.mapping,
+            "_secrets": self.secrets,
+            "_runtime as rt": True,
         }
-        return ", ".join(sorted([*always, *(name for name, used in optional.items() if used)]))
+        names = [*always, *(name for name, used in optional.items() if used)]
+        plain = sorted(n for n in names if " as " not in n)
+        lines = [(n, f"from . import {n}") for n in names if " as " in n]
+        if plain:
+            lines.append((plain[0], f"from . import {', '.join(plain)}"))
+        return [line for _, line in sorted(lines)]
 
 
 def _actions_uses(actions: list[ir.Action], inbound: bool) -> Uses:
@@ -136,6 +145,9 @@ def _upstream_uses(plan: Plan) -> Uses:
         forms=any(
             op.body is not None and op.body.kind in ("form", "multipart") for op in plan.operations
         ),
+        secrets=bool(plan.secret_sources)
+        or any(u.auth is not None and u.auth.kind == "basic" for u in plan.upstreams),
+        any=not plan.secret_sources or any(op.kwargs for op in plan.operations),
     )
 
 
@@ -178,6 +190,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_mapping.py": package.mapping,
         "_formats.py": package.formats,
         "_forms.py": package.forms,
+        "_secrets.py": package.secrets,
         "_binds.py": package.binds,
         "_inbound.py": package.inbound,
     }

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _runtime as rt
+from . import _secrets
 from ._runtime import ConfigError
 
 __all__ = ["UPSTREAMS", "ConfigError", "create_client", "load_config"]
 
 # Bind values by name: the environment variable (or bind-file key) each one is read from.
-SECRETS: dict[str, rt.SecretSource] = {
-    "env.QOVERY_API_KEY": rt.SecretSource("env", "QOVERY_API_KEY"),
+SECRETS: dict[str, _secrets.SecretSource] = {
+    "env.QOVERY_API_KEY": _secrets.SecretSource("env", "QOVERY_API_KEY"),
 }
 # The ones every server needs to call upstream.
 UPSTREAM_SECRETS: tuple[str, ...] = ("env.QOVERY_API_KEY",)
@@ -46,7 +47,7 @@ def load_config(
     """Base URLs, timeouts and secrets; raises ConfigError naming what is missing."""
     env = rt.environ_or(environ)
     needed = {name: SECRETS[name] for name in sorted({*UPSTREAM_SECRETS, *extra_secrets})}
-    secrets = rt.env_secrets(needed, env)
+    secrets = _secrets.env_secrets(needed, env)
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from . import _runtime as rt
+from ._secrets import SecretSource, checked
 
 
 def file_env(bind: str) -> str:
@@ -16,7 +17,7 @@ def file_env(bind: str) -> str:
 
 
 def file_secrets(
-    sources: Mapping[str, rt.SecretSource], package_dir: Path, environ: Mapping[str, str]
+    sources: Mapping[str, SecretSource], package_dir: Path, environ: Mapping[str, str]
 ) -> dict[str, str]:
     values: dict[str, str] = {}
     files: dict[str, dict[str, str]] = {}
@@ -38,7 +39,7 @@ def file_secrets(
             raise rt.ConfigError(
                 f"bind file {path} has no value for '{source.key}' (bind '{source.bind}')"
             )
-        values[name] = value
+        values[name] = checked(name, value)
     return values
 
 

@@ -1,16 +1,15 @@
-"""The request path every generated package shares: config, one upstream session, errors.
+"""The core every generated package shares: config, one upstream session, results, errors.
 
-Capability-specific code lives in upstream.py (one function per consumed operation) and in
-the server modules (one handler per route or tool); feature modules beside this one are
-written only into packages whose spec uses them.
+The capability itself is in upstream.py and the server modules; feature modules beside this
+one (_rest, _mcp, _mapping, _formats, _forms, _binds, _inbound) ship only when used.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,6 +24,10 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 # RFC 6265 cookie-octets go as they are; space, '"', ',', ';', '\\' and controls are encoded.
 COOKIE_SAFE = "!#$%&'()*+-./:<=>?@[]^_`{|}~"
 NO_CONTENT_TYPE = ("Content-Type",)
+JSON_TYPES: dict[str, Any] = {
+    "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
+    "object": dict,
+}  # fmt: skip
 
 
 class ConfigError(RuntimeError):
@@ -66,23 +69,13 @@ def segment(value: Any, name: str) -> str:
 
 def check(name: str, value: Any, kind: str, pattern: str | None = None) -> Any:
     """Validate one JSON input value against its declared type (and pattern)."""
-    ok = {
-        "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "boolean": isinstance(value, bool),
-        "array": isinstance(value, list),
-        "object": isinstance(value, dict),
-    }.get(kind, True)
-    if not ok and kind == "integer" and isinstance(value, float) and value.is_integer():
-        value, ok = int(value), True
-    if not ok:
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    wrong_bool = isinstance(value, bool) and kind in ("integer", "number")
+    if wrong_bool or not isinstance(value, JSON_TYPES.get(kind, object)):
         raise InputError(f"parameter '{name}' must be of type {kind}")
-    if pattern is not None and isinstance(value, str):
-        import re
-
-        if not re.search(pattern, value):
-            raise InputError(f"parameter '{name}' must match pattern {pattern}")
+    if pattern is not None and isinstance(value, str) and not re.search(pattern, value):
+        raise InputError(f"parameter '{name}' must match pattern {pattern}")
     return value
 
 
@@ -91,28 +84,12 @@ def present(fields: Mapping[str, Any]) -> dict[str, Any] | None:
     return {k: v for k, v in fields.items() if v is not None} or None
 
 
-def basic_auth(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-
-
 def json_bytes(data: Any) -> bytes:
     """Strict JSON (no NaN/Infinity, no lone surrogates): what every upstream can read."""
     try:
         return json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (ValueError, UnicodeEncodeError, RecursionError):
         raise InputError("the request body cannot be encoded as strict JSON") from None
-
-
-# -- configuration -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SecretSource:
-    """Where a bind value comes from: an environment variable, or a key of a bind file."""
-
-    bind: str
-    key: str
-    file: str | None = None  # relative to the package folder
 
 
 @dataclass(frozen=True)
@@ -163,32 +140,11 @@ def load_config(
         if not math.isfinite(timeout) or timeout <= 0:
             raise ConfigError(f"{up.timeout_env} must be a positive, finite number of seconds")
         timeouts[up.namespace] = timeout
-    for name, value in secrets.items():
-        if "\r" in value or "\n" in value:
-            raise ConfigError(f"secret {name} contains a line break; it cannot go in a header")
     return Config(base_urls, timeouts, dict(secrets))
-
-
-def env_secrets(sources: Mapping[str, SecretSource], environ: Mapping[str, str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name, source in sources.items():
-        if source.file is not None:
-            continue
-        value = environ.get(source.key)
-        if not value:
-            raise ConfigError(
-                f"environment variable {source.key} is not set (bind '{source.bind}'); "
-                "set it before starting the server"
-            )
-        values[name] = value
-    return values
 
 
 def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
-
-
-# -- results -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -232,9 +188,6 @@ class Result:
         return Result.of(mapping(parse(self) if parse else self.json()), self.status)
 
 
-# -- the upstream session ------------------------------------------------------------------
-
-
 class Client:
     """One aiohttp session (keep-alive pool) for every upstream call of a server process."""
 
@@ -248,10 +201,7 @@ class Client:
         return self.config.secrets[name]
 
     async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100),
-            trust_env=False,
-        )
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         return self
 
     async def __aexit__(
@@ -284,16 +234,15 @@ class Client:
             url += "?" + urlencode(pairs, quote_via=quote)
         sent = dict(auth.headers)
         for name, value in (headers or {}).items():
-            if value is not None:
+            if value is not None and value != "":
                 sent[name] = _header(name, text(value))
-        if cookies:
-            jar = [
-                f"{k}={quote(text(v), safe=COOKIE_SAFE)}"
-                for k, v in cookies.items()
-                if v is not None
-            ]
-            if jar:
-                sent["Cookie"] = "; ".join(jar)
+        jar = [
+            f"{k}={quote(text(v), safe=COOKIE_SAFE)}"
+            for k, v in (cookies or {}).items()
+            if v not in (None, "")
+        ]
+        if jar:
+            sent["Cookie"] = "; ".join(jar)
         data: Any = None
         if json is not None:
             data, sent["Content-Type"] = json_bytes(json), "application/json"
@@ -325,11 +274,8 @@ class Client:
 
 
 def _many(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if v is not None]
-    return [value]
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in values if v is not None and v != ""]
 
 
 def _header(name: str, value: str) -> str:

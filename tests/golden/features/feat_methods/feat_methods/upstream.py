@@ -15,8 +15,7 @@ from ._runtime import ConfigError
 
 __all__ = ["UPSTREAMS", "ConfigError", "create_client", "load_config"]
 
-# Bind values by name: the environment variable (or bind-file key) each one is read from.
-SECRETS: dict[str, rt.SecretSource] = {}
+SECRETS: dict[str, Any] = {}  # this capability reads no secrets
 # The ones every server needs to call upstream.
 UPSTREAM_SECRETS: tuple[str, ...] = ()
 
@@ -37,9 +36,7 @@ def load_config(
 ) -> rt.Config:
     """Base URLs, timeouts and secrets; raises ConfigError naming what is missing."""
     env = rt.environ_or(environ)
-    needed = {name: SECRETS[name] for name in sorted({*UPSTREAM_SECRETS, *extra_secrets})}
-    secrets = rt.env_secrets(needed, env)
-    return rt.load_config(UPSTREAMS.values(), secrets, env)
+    return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
 def create_client(config: rt.Config) -> rt.Client:

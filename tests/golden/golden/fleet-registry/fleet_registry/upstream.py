@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _runtime as rt
+from . import _secrets
 from ._runtime import ConfigError
 
 __all__ = ["UPSTREAMS", "ConfigError", "create_client", "load_config"]
 
 # Bind values by name: the environment variable (or bind-file key) each one is read from.
-SECRETS: dict[str, rt.SecretSource] = {
-    "fleet-env.DOCK_KEY": rt.SecretSource("fleet-env", "FLEET_DOCK_KEY"),
-    "fleet-env.REGISTRY_TOKEN": rt.SecretSource("fleet-env", "FLEET_REGISTRY_TOKEN"),
+SECRETS: dict[str, _secrets.SecretSource] = {
+    "fleet-env.DOCK_KEY": _secrets.SecretSource("fleet-env", "FLEET_DOCK_KEY"),
+    "fleet-env.REGISTRY_TOKEN": _secrets.SecretSource("fleet-env", "FLEET_REGISTRY_TOKEN"),
 }
 # The ones every server needs to call upstream.
 UPSTREAM_SECRETS: tuple[str, ...] = ("fleet-env.DOCK_KEY", "fleet-env.REGISTRY_TOKEN")
@@ -62,7 +63,7 @@ def load_config(
     """Base URLs, timeouts and secrets; raises ConfigError naming what is missing."""
     env = rt.environ_or(environ)
     needed = {name: SECRETS[name] for name in sorted({*UPSTREAM_SECRETS, *extra_secrets})}
-    secrets = rt.env_secrets(needed, env)
+    secrets = _secrets.env_secrets(needed, env)
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
