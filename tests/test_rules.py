@@ -20,12 +20,11 @@ from click.testing import CliRunner
 from generator.cli import EXIT_INTERNAL, cli
 from generator.codegen import validate
 from generator.rules import BY_ID, RULES, markdown_table
-from tests.support import FIXTURES, ROOT, SHARED
+from tests.support import FIXTURES, ROOT, TUTORIAL
 
 GENERATOR = ROOT / "generator"
 INVALID = FIXTURES / "invalid"
 SEED = ROOT / "specs" / "qovery-containers.yaml"
-TUTORIAL = SHARED / "reference" / "naftiko-tutorial"
 
 # Rules that need a command-line condition rather than a spec's content (tested below).
 CLI_ONLY = {
@@ -181,9 +180,8 @@ def test_fixture_triggers_its_rule(spec: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def _all_specs() -> list[Path]:
-    found = [SEED, *sorted(FIXTURES.rglob("*.yaml"))]
-    if TUTORIAL.is_dir():
-        found += sorted(TUTORIAL.glob("*.yml")) + sorted((TUTORIAL / "shared").glob("*.y*ml"))
+    found = [SEED, *sorted(p for p in FIXTURES.rglob("*.yaml") if TUTORIAL not in p.parents)]
+    found += sorted(TUTORIAL.glob("*.yml")) + sorted((TUTORIAL / "shared").glob("*.y*ml"))
     return found
 
 
