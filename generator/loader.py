@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from generator.diagnostics import Pos, Report
+from generator.yaml_errors import explain as explain_yaml_error
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
 # Aliases can make a 1 KB file expand to billions of nodes; no real spec comes close to this.
@@ -135,21 +136,8 @@ def parse_yaml(text: str, display: str, report: Report) -> Node | None:
     try:
         composed = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.context_mark is not None:
-            # "while scanning a quoted scalar" says where the trouble began; an unclosed quote
-            # is otherwise reported at the end of the file.
-            started = exc.context_mark
-            problem = f"{problem} ({exc.context} that starts at line {started.line + 1}, column {started.column + 1})"
-            if (
-                exc.problem_mark is not None
-                and exc.problem_mark.line != started.line
-                and "end of stream" in (exc.problem or "")
-            ):
-                mark = started
-        pos = _pos(display, mark) if mark is not None else Pos(display)
-        report.error("naftiko-yaml-syntax", f"YAML syntax error: {problem}; fix the YAML", pos)
+        line, col, message = explain_yaml_error(text, exc)
+        report.error("naftiko-yaml-syntax", message, Pos(display, line, col))
         return None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"

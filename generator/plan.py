@@ -43,6 +43,7 @@ from generator.pyliteral import (
     call,
     py,
 )
+from generator.suggest import did_you_mean
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
 # Characters a URL path may carry as they are; '%' too, so spec paths already encoded stay so.
@@ -561,7 +562,13 @@ class Planner:
             return None  # the broken operation or adapter was reported where it stands
         if co is None:
             known = sorted(self.ops)
-            hint = f"; known operations: {', '.join(known[:8])}" if known else ""
+            hint = did_you_mean(key, known)
+            if not hint and not any(
+                c.namespace == target.call.namespace for c in self.cap.consumes
+            ):
+                hint = did_you_mean(target.call.namespace, [c.namespace for c in self.cap.consumes])
+            if not hint:
+                hint = f"; known operations: {', '.join(known[:8])}" if known else ""
             if not any(c.namespace == target.call.namespace for c in self.cap.consumes):
                 self.error(
                     "naftiko-call-resolves",
