@@ -370,6 +370,77 @@ def rules_cmd() -> None:
     click.echo(markdown_table(), nl=False)
 
 
+@cli.group("import")
+def import_group() -> None:
+    """Write capability specs from another API description."""
+
+
+@import_group.command("openapi")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--by", type=click.Choice(["document", "tag"]), default="document", show_default=True,
+    help="One capability for the whole document, or one per tag.",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", "out_dir", default=Path("specs"), type=click.Path(path_type=Path),
+    show_default=True, help="Folder that receives the specs.",
+)  # fmt: skip
+@click.option("--name", help="File and namespace prefix (default: from the API title).")
+@click.option("--base-uri", help="Upstream base URI (default: the document's first server).")
+@click.option("--env-prefix", help="Prefix of the secret variables (default: from the API title).")
+@click.option("--force", is_flag=True, help="Overwrite existing spec files.")
+@click.pass_context
+def import_openapi_cmd(
+    ctx: click.Context,
+    file: Path,
+    by: str,
+    out_dir: Path,
+    name: str | None,
+    base_uri: str | None,
+    env_prefix: str | None,
+    force: bool,
+) -> None:
+    """Write alpha2 capability specs from an OpenAPI 3.x or Swagger 2.0 FILE (YAML or JSON)."""
+    from generator.openapi_import import run_import
+
+    ctx.exit(
+        _guarded(
+            ctx.obj["debug"],
+            lambda: run_import(file, by, out_dir, name, base_uri, env_prefix, force),
+        )
+    )
+
+
+@cli.command("deploy-files")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", "out_dir", default=Path("deploy"), type=click.Path(path_type=Path),
+    show_default=True, help="Folder that receives one folder per capability.",
+)  # fmt: skip
+@click.option("--image", help="Container image name (default: naftiko/<package>:latest).")
+@click.option("--replicas", default=2, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--generated", "generated_dir", default=Path("generated"), show_default=True,
+              type=click.Path(path_type=Path), help="Where 'build' wrote the packages.")  # fmt: skip
+@click.pass_context
+def deploy_files_cmd(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    image: str | None,
+    replicas: int,
+    generated_dir: Path,
+) -> None:
+    """Write a Dockerfile and Kubernetes manifests for each capability spec."""
+    from generator.deploy import run_deploy_files
+
+    ctx.exit(
+        _guarded(
+            ctx.obj["debug"],
+            lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir),
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="naftiko-gen")
 
