@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s regen`, `nox -s golden`."""
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s regen`, `nox -s golden`,
+`nox -s bench`, `nox -s conformance`."""
 
 from __future__ import annotations
 
@@ -37,3 +38,28 @@ def golden(session: nox.Session) -> None:
     """Refresh the golden snapshots after an intended change; review the diff before committing."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/test_golden.py", env={"NAFTIKO_UPDATE_GOLDEN": "1"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks of docs/benchmarks-servers.md: REST vs hand-written, MCP vs FastMCP and
+    hand-written, start-up. Options go to every script: `nox -s bench -- --rounds 3`.
+    Uses wrk when installed (apt-get install wrk), else an aiohttp load client."""
+    session.install("-e", ".[runtime]", "fastmcp>=4,<5")
+    session.run("python", "bench/bench_rest.py", *session.posargs)
+    session.run("python", "bench/bench_mcp.py", *session.posargs)
+    session.run("python", "bench/bench_startup.py", *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The official MCP conformance suite (npm, needs Node.js 20+) against the generated seed
+    MCP server; lists every server scenario's result. Cache: $NAFTIKO_CONFORMANCE_DIR."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/conformance",
+        "-v",
+        *session.posargs,
+        env={"NAFTIKO_CONFORMANCE_ALL": "1"},
+    )

@@ -6,10 +6,13 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from generator.rules import BY_ID
+
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # an accepted deviation with one clear meaning; `validate --notes` lists them
 
 
 @dataclass(frozen=True, order=True)
@@ -58,7 +61,15 @@ class Report:
         self.items.append(Diagnostic(Severity.ERROR, rule, message, pos))
 
     def warning(self, rule: str, message: str, pos: Pos) -> None:
-        self.items.append(Diagnostic(Severity.WARNING, rule, message, pos))
+        """A warning, or a note when the rule registry declares the rule a note.
+
+        Call sites say "not an error"; generator.rules decides between warning and note, so a
+        rule's severity is reviewed in one place.
+        """
+        self.items.append(Diagnostic(_non_error_severity(rule), rule, message, pos))
+
+    def note(self, rule: str, message: str, pos: Pos) -> None:
+        self.items.append(Diagnostic(Severity.NOTE, rule, message, pos))
 
     def extend(self, other: Report) -> None:
         self.items.extend(other.items)
@@ -71,6 +82,10 @@ class Report:
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.sorted() if d.severity is Severity.WARNING]
 
+    @property
+    def notes(self) -> list[Diagnostic]:
+        return [d for d in self.sorted() if d.severity is Severity.NOTE]
+
     def has_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.items)
 
@@ -80,6 +95,23 @@ class Report:
 
     def to_json(self) -> str:
         return json.dumps([d.to_json() for d in self.sorted()], indent=2, ensure_ascii=False)
+
+
+def _non_error_severity(rule: str) -> Severity:
+    registered = BY_ID.get(rule)
+    return (
+        Severity.NOTE
+        if registered is not None and registered.severity == "note"
+        else Severity.WARNING
+    )
+
+
+def summary(report: Report, notes: bool = True) -> str:
+    """'2 errors, 1 warning' (and ', 3 notes' when asked)."""
+    counts = [(len(report.errors), "error"), (len(report.warnings), "warning")]
+    if notes:
+        counts.append((len(report.notes), "note"))
+    return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
 
 
 class SpecError(Exception):

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from generator.diagnostics import Pos, Report
+from generator.yaml_errors import explain as explain_yaml_error
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
 # Aliases can make a 1 KB file expand to billions of nodes; no real spec comes close to this.
@@ -18,8 +19,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Budget:
-    def __init__(self) -> None:
+    def __init__(self, display: str) -> None:
         self.left = MAX_NODES
+        self.display = display
+        self.positions: dict[int, Pos] = {}  # by yaml node: aliases repeat nodes (and positions)
+
+    def pos(self, node: yaml.Node) -> Pos:
+        found = self.positions.get(id(node))
+        if found is None:
+            found = self.positions[id(node)] = _pos(self.display, node.start_mark)
+        return found
 
 
 class _TooLarge(Exception):
@@ -77,10 +86,20 @@ def _pos(display: str, mark: Any) -> Pos:
     return Pos(display, mark.line + 1, mark.column + 1)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _scalar(node: yaml.Node, loader: _Constructor) -> Any:
+    # A plain string is its text, as SafeConstructor would say, without its bookkeeping.
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value
+    return loader.construct_object(node)
+
+
 def _convert(
     node: yaml.Node, display: str, loader: _Constructor, report: Report, depth: int, budget: _Budget
 ) -> Node:
-    pos = _pos(display, node.start_mark)
+    pos = budget.pos(node)
     budget.left -= 1
     if budget.left < 0:
         raise _TooLarge(pos)
@@ -92,11 +111,11 @@ def _convert(
         items: dict[str, Node] = {}
         key_pos: dict[str, Pos] = {}
         for key_node, value_node in node.value:
-            kpos = _pos(display, key_node.start_mark)
+            kpos = budget.pos(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 report.error("naftiko-yaml-syntax", "mapping keys must be plain strings", kpos)
                 continue
-            key = loader.construct_object(key_node)
+            key = _scalar(key_node, loader)
             if isinstance(key, str) and _SURROGATE.search(key):
                 report.error(
                     "naftiko-yaml-syntax", "a key has a lone surrogate escape; remove it", kpos
@@ -117,7 +136,7 @@ def _convert(
         return Node(
             [_convert(n, display, loader, report, depth + 1, budget) for n in node.value], pos
         )
-    value = loader.construct_object(node)
+    value = _scalar(node, loader)
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         value = str(node.value)  # dates and other tagged scalars stay text
     if isinstance(value, str) and _SURROGATE.search(value):
@@ -130,26 +149,43 @@ def _convert(
     return Node(value, pos)
 
 
+def _libyaml_loader() -> Any:
+    """yaml.CSafeLoader when PyYAML has libyaml 0.2.5 or later (which bounds nesting), else None."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    try:
+        from yaml import _yaml  # PyYAML's libyaml binding
+
+        version = tuple(_yaml.get_version())
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return loader if version >= (0, 2, 5) else None
+
+
+_FAST_LOADER = _libyaml_loader()
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of `text`: libyaml when installed (several times faster), else pure Python.
+
+    Both keep node marks (positions) and resolve tags with the same Python resolver. Whatever
+    libyaml rejects is parsed again in pure Python, so every error (message, position, and the
+    deep-nesting and encoding cases) is exactly the pure-Python loader's.
+    """
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except Exception:  # noqa: BLE001, S110 - the pure-Python parse below says what is wrong
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def parse_yaml(text: str, display: str, report: Report) -> Node | None:
     """Parse one YAML document; syntax errors become diagnostics, never exceptions."""
     try:
-        composed = yaml.compose(text, Loader=yaml.SafeLoader)
+        composed = _compose(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.context_mark is not None:
-            # "while scanning a quoted scalar" says where the trouble began; an unclosed quote
-            # is otherwise reported at the end of the file.
-            started = exc.context_mark
-            problem = f"{problem} ({exc.context} that starts at line {started.line + 1}, column {started.column + 1})"
-            if (
-                exc.problem_mark is not None
-                and exc.problem_mark.line != started.line
-                and "end of stream" in (exc.problem or "")
-            ):
-                mark = started
-        pos = _pos(display, mark) if mark is not None else Pos(display)
-        report.error("naftiko-yaml-syntax", f"YAML syntax error: {problem}; fix the YAML", pos)
+        line, col, message = explain_yaml_error(text, exc)
+        report.error("naftiko-yaml-syntax", message, Pos(display, line, col))
         return None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
@@ -165,7 +201,7 @@ def parse_yaml(text: str, display: str, report: Report) -> Node | None:
         return None
     loader = _Constructor("")
     try:
-        return _convert(composed, display, loader, report, 0, _Budget())
+        return _convert(composed, display, loader, report, 0, _Budget(display))
     except _TooLarge as exc:
         report.error(
             "naftiko-yaml-syntax",

@@ -17,7 +17,9 @@ class Rule:
     fix: str
 
 
-_E, _W = "error", "warning"
+# error: nothing is generated. warning: generated, but probably not what the author meant.
+# note: an accepted deviation from the schema with one clear meaning (`validate --notes`).
+_E, _W, _N = "error", "warning", "note"
 
 RULES: tuple[Rule, ...] = (
     # reading files
@@ -89,20 +91,20 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-schema-deviation",
-        _W,
+        _N,
         "a common real-world deviation from the schema (e.g. 'description' on a rest adapter, 'type'/'required' on consumed parameters); accepted",
         "none needed; remove the key for strict schema validity",
     ),
     Rule(
         "naftiko-object-without-properties",
-        _W,
+        _N,
         "an object output with a mapping and no 'properties'; read as the whole JSON value at that path",
         "add 'properties', or keep it as a pass-through",
     ),
-    Rule("naftiko-lenient-boolean", _W, "a boolean written as a string", "write true/false"),
-    Rule("naftiko-lenient-integer", _W, "a number written as a string", "write the number"),
+    Rule("naftiko-lenient-boolean", _N, "a boolean written as a string", "write true/false"),
+    Rule("naftiko-lenient-integer", _N, "a number written as a string", "write the number"),
     Rule(
-        "naftiko-lenient-method", _W, "an HTTP method not in upper case", "write it in upper case"
+        "naftiko-lenient-method", _N, "an HTTP method not in upper case", "write it in upper case"
     ),
     # consumes
     Rule(
@@ -110,7 +112,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-consumes-baseuri-no-trailing-slash",
-        _W,
+        _N,
         "baseUri ends with '/'; it is removed",
         "remove the trailing '/'",
     ),
@@ -128,8 +130,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-consumed-resource-path-slash",
-        _W,
-        "a consumed resource path does not start with '/'",
+        _N,
+        "a consumed resource path does not start with '/'; it is added",
         "start it with '/'",
     ),
     Rule(
@@ -184,7 +186,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-env-without-bind",
-        _W,
+        _N,
         "{{env.X}} with no bind namespace 'env'; read from the environment directly",
         "declare the variable in binds",
     ),
@@ -205,7 +207,7 @@ RULES: tuple[Rule, ...] = (
         "naftiko-call-resolves",
         _E,
         "'call' names a namespace or operation that does not exist",
-        "fix the name; the message lists known operations",
+        "fix the name; the message suggests the closest one (did you mean …?)",
     ),
     Rule(
         "naftiko-with-unknown-param",
@@ -255,8 +257,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-rest-path",
-        _W,
-        "a REST path without a leading '/' (error: unbalanced braces)",
+        _N,
+        "a REST path without a leading '/', which is added (error: unbalanced braces)",
         "fix the path",
     ),
     Rule(
@@ -304,7 +306,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-identifier-collision",
-        _W,
+        _N,
         "tool names that become the same Python identifier; a suffix keeps them apart",
         "none needed; rename for clearer code",
     ),

@@ -20,6 +20,9 @@ from generator.writer import apply_changes, plan_changes
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
+# Vendored official material (Apache-2.0, see the LICENSE and NOTICE files beside it).
+TUTORIAL = FIXTURES / "tutorial"
+OFFICIAL_SCHEMA = FIXTURES / "schema" / "naftiko-schema-1.0.0-alpha2.json"
 
 
 def build(spec: Path, out_dir: Path) -> str:

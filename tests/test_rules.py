@@ -20,12 +20,11 @@ from click.testing import CliRunner
 from generator.cli import EXIT_INTERNAL, cli
 from generator.codegen import validate
 from generator.rules import BY_ID, RULES, markdown_table
-from tests.support import FIXTURES, ROOT, SHARED
+from tests.support import FIXTURES, ROOT, TUTORIAL
 
 GENERATOR = ROOT / "generator"
 INVALID = FIXTURES / "invalid"
 SEED = ROOT / "specs" / "qovery-containers.yaml"
-TUTORIAL = SHARED / "reference" / "naftiko-tutorial"
 
 # Rules that need a command-line condition rather than a spec's content (tested below).
 CLI_ONLY = {
@@ -55,7 +54,7 @@ DYNAMIC_FAMILIES = {
 _RULE_ID = re.compile(r"naftiko-[a-z0-9]+(?:-[a-z0-9]+)*")
 _RULE_PREFIX = re.compile(r"naftiko-(?:[a-z0-9]+-)+")
 NOT_RULES = {"naftiko-gen"}  # the program's name, also a string literal
-LINE = re.compile(r"^[^:]+:\d+:\d+: (error|warning) naftiko-[a-z0-9-]+: .+$")
+LINE = re.compile(r"^[^:]+:\d+:\d+: (error|warning|note) naftiko-[a-z0-9-]+: .+$")
 JSON_KEYS = {"file", "line", "column", "severity", "rule", "message"}
 
 
@@ -132,7 +131,7 @@ def test_registry_is_well_formed() -> None:
     assert len(ids) == len(set(ids)), "a rule id is registered twice"
     for r in RULES:
         assert _RULE_ID.fullmatch(r.id), r.id
-        assert r.severity in ("error", "warning"), r
+        assert r.severity in ("error", "warning", "note"), r
         assert r.meaning.strip() and r.fix.strip(), r
 
 
@@ -181,9 +180,8 @@ def test_fixture_triggers_its_rule(spec: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def _all_specs() -> list[Path]:
-    found = [SEED, *sorted(FIXTURES.rglob("*.yaml"))]
-    if TUTORIAL.is_dir():
-        found += sorted(TUTORIAL.glob("*.yml")) + sorted((TUTORIAL / "shared").glob("*.y*ml"))
+    found = [SEED, *sorted(p for p in FIXTURES.rglob("*.yaml") if TUTORIAL not in p.parents)]
+    found += sorted(TUTORIAL.glob("*.yml")) + sorted((TUTORIAL / "shared").glob("*.y*ml"))
     return found
 
 
@@ -302,18 +300,26 @@ def test_unreadable_import_target_is_reported_in_the_imported_file(tmp_path: Pat
 # -- (d) exit codes and output formats -------------------------------------------------------------
 
 
-def test_seed_validates_with_warnings_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_validates_with_notes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's deviations have one clear meaning: notes, hidden unless asked for."""
     monkeypatch.chdir(ROOT)
     code, out, err = _run("validate", "specs/qovery-containers.yaml")
     assert code == 0, out + err
-    assert "warning" in out and " error " not in out
-    assert re.search(r"^0 error\(s\), [1-9]\d* warning\(s\)$", err, re.M), err
+    assert out == "", out
+    assert re.search(r"^0 errors, 0 warnings, [1-9]\d* notes \(--notes lists them\)$", err, re.M), err
+    code, out, err = _run("validate", "--notes", "specs/qovery-containers.yaml")
+    assert code == 0, out + err
+    assert " note naftiko-schema-deviation: " in out and " warning " not in out
+    assert re.search(r"^0 errors, 0 warnings, [1-9]\d* notes$", err, re.M), err
 
 
-def test_seed_fails_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_passes_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--strict fails on warnings, never on notes."""
     monkeypatch.chdir(ROOT)
     code, out, err = _run("validate", "--strict", "specs/qovery-containers.yaml")
-    assert code == 1, out + err
+    assert code == 0, out + err
+    code, out, err = _run("validate", "specs/qovery-containers.yaml", "--strict")
+    assert code == 0, out + err
 
 
 def test_error_fixture_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,9 +333,23 @@ def test_error_fixture_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_warning_fixture_exits_0_and_1_when_strict(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    spec = "tests/fixtures/invalid/naftiko-lenient-method--lower-case.yaml"
+    spec = "tests/fixtures/invalid/naftiko-get-with-body--get.yaml"
     assert _run("validate", spec)[0] == 0
     assert _run("validate", "--strict", spec)[0] == 1
+
+
+def test_note_fixture_exits_0_even_when_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    spec = "tests/fixtures/invalid/naftiko-lenient-method--lower-case.yaml"
+    code, out, err = _run("validate", "--strict", spec)
+    assert code == 0, out + err
+    assert "naftiko-lenient-method" not in out
+    assert "1 note" in err
+    code, out, _ = _run("validate", "--strict", "--format", "json", spec)
+    assert code == 0
+    assert [i["severity"] for i in json.loads(out) if i["rule"] == "naftiko-lenient-method"] == [
+        "note"
+    ]
 
 
 def test_unreadable_wins_over_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -359,7 +379,7 @@ def test_json_format(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         assert isinstance(item["line"], int) and isinstance(item["column"], int)
         assert item["line"] >= 1 and item["column"] >= 1
-        assert item["severity"] in ("error", "warning")
+        assert item["severity"] in ("error", "warning", "note")
         assert item["rule"] in BY_ID
     assert {
         "specs/qovery-containers.yaml",

@@ -1,6 +1,5 @@
-"""The official tutorial capabilities (../shared): steps 1-6 build and serve; 7-11 fail clearly.
-
-Skipped when ../shared is absent (a fresh clone elsewhere).
+"""The official tutorial capabilities (vendored in tests/fixtures/tutorial): steps 1-6 build and
+serve; 7-11 fail clearly.
 """
 
 from __future__ import annotations
@@ -12,11 +11,7 @@ import pytest
 from aiohttp import ClientSession
 
 from generator.codegen import generate
-from tests.support import SHARED, build, import_module, serve_aiohttp, serve_asgi
-
-TUTORIAL = SHARED / "reference" / "naftiko-tutorial"
-if not TUTORIAL.is_dir():
-    pytest.skip("../shared/reference/naftiko-tutorial is not present", allow_module_level=True)
+from tests.support import TUTORIAL, build, import_module, serve_aiohttp, serve_asgi
 
 BUILDABLE = sorted(TUTORIAL.glob("step-[1-6]-*.yml"))
 UNSUPPORTED = sorted(p for p in TUTORIAL.glob("step-*.yml") if p not in BUILDABLE)

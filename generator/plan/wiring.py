@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable as Fn
 from typing import Any
@@ -19,19 +18,13 @@ from generator.plan.consumed import (
     strip_caller_prefix,
 )
 from generator.plan.secrets import Secrets
+from generator.suggest import did_you_mean
 
 EnsureInput = Fn[[str, ConsumedParam | None, Pos], ir.Input]
 
 
 def steps_literal(steps: Any) -> tuple[Any, ...]:
     return tuple(ir.EACH if s.kind == "each" else s.value for s in steps)
-
-
-def closest(name: str, candidates: list[str]) -> str | None:
-    """The candidate most like `name` (ignoring case), if one is close enough to suggest."""
-    lowered = {c.lower(): c for c in candidates}
-    found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[found[0]] if found else None
 
 
 class Wiring:
@@ -63,13 +56,13 @@ class Wiring:
             return None  # the broken operation or adapter was reported where it stands
         if co is None:
             namespaces = [c.namespace for c in self.cap.consumes]
+            known = sorted(self.ops)
+            hint = did_you_mean(key, known)
+            if not hint and target.call.namespace not in namespaces:
+                hint = did_you_mean(target.call.namespace, namespaces)
+            if not hint:
+                hint = f"; known operations: {', '.join(known[:8])}" if known else ""
             if target.call.namespace not in namespaces:
-                guess = closest(target.call.namespace, namespaces)
-                hint = (
-                    f"; did you mean '{guess}'?"
-                    if guess
-                    else f"; known namespaces: {', '.join(namespaces) or 'none'}"
-                )
                 self.error(
                     "naftiko-call-resolves",
                     f"{kind} calls '{key}', but no consumes adapter has namespace "
@@ -77,14 +70,6 @@ class Wiring:
                     target.call.pos,
                 )
             else:
-                in_ns = [k for k in self.ops if k.startswith(target.call.namespace + ".")]
-                guess = closest(key, in_ns)
-                if guess:
-                    hint = f"; did you mean '{guess}'?"
-                elif in_ns:
-                    hint = f"; known operations: {', '.join(sorted(in_ns)[:8])}"
-                else:
-                    hint = "; it declares no operations"
                 self.error(
                     "naftiko-call-resolves",
                     f"{kind} calls '{key}', but consumes '{target.call.namespace}' has no operation "

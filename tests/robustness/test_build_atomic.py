@@ -167,21 +167,24 @@ def test_check_reports_changed_missing_and_extra_files_and_writes_nothing(projec
     assert "stale" in changed.stderr
     assert snapshot(project) == before, "--check wrote something"
 
-    # A missing and an extra file.
+    # A missing file, and a file of the user's (not the generator's: a warning, not a diff).
     (package / "upstream.py").unlink()
     (package / "extra.py").write_text("x = 1\n", encoding="utf-8")
     before = snapshot(project)
     both = naftiko_gen("build", "specs", "-o", "out", "--check", cwd=project)
     assert_clean_run(both, 1)
     assert "missing: out/good_one/upstream.py" in both.stdout, both.stdout
-    assert "extra: out/good_one/extra.py" in both.stdout, both.stdout
+    assert "extra.py" not in both.stdout, both.stdout
+    assert "warning: out/good_one/extra.py was not written by naftiko-gen" in both.stderr
     assert snapshot(project) == before, "--check wrote something"
 
-    # build puts everything back; --check agrees.
+    # build puts its own files back and leaves the user's; --check agrees, with the warning.
     assert_clean_run(naftiko_gen("build", "specs", "-o", "out", cwd=project), 0)
-    assert not (package / "extra.py").exists()
+    assert (package / "extra.py").read_text(encoding="utf-8") == "x = 1\n"
     assert (package / "upstream.py").is_file()
-    assert_clean_run(naftiko_gen("build", "specs", "-o", "out", "--check", cwd=project), 0)
+    fresh = naftiko_gen("build", "specs", "-o", "out", "--check", cwd=project)
+    assert_clean_run(fresh, 0)
+    assert "out/good_one/extra.py" in fresh.stderr
 
 
 def test_check_on_a_missing_output_folder_lists_every_file(project: Path) -> None:
@@ -237,10 +240,12 @@ def test_files_no_longer_produced_are_removed(project: Path) -> None:
     assert "mcp_server.py" not in names
     assert {"rest_server.py", "openapi.json", "upstream.py", "_runtime.py", "__init__.py"} <= names
 
-    # A file that was never the generator's, inside the package folder, goes too (it owns it).
+    # A file that was never the generator's, inside the package folder, stays (and is named).
     (package / "stray.py").write_text("x = 1\n", encoding="utf-8")
-    assert_clean_run(naftiko_gen("build", "specs", "-o", "out", cwd=project), 0)
-    assert not (package / "stray.py").exists()
+    proc = naftiko_gen("build", "specs", "-o", "out", cwd=project)
+    assert_clean_run(proc, 0)
+    assert (package / "stray.py").is_file()
+    assert "out/other_one/stray.py was not written by naftiko-gen" in proc.stderr
     assert_clean_run(naftiko_gen("build", "specs", "-o", "out", "--check", cwd=project), 0)
 
 

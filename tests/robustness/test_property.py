@@ -449,7 +449,7 @@ def check_cli(work: Path, stem: str, text: str) -> None:
             assert isinstance(item["file"], str) and item["file"]
             assert isinstance(item["line"], int) and item["line"] >= 1
             assert isinstance(item["column"], int) and item["column"] >= 1
-            assert item["severity"] in ("error", "warning")
+            assert item["severity"] in ("error", "warning", "note")
             assert isinstance(item["rule"], str) and item["rule"].startswith("naftiko-")
             assert isinstance(item["message"], str) and item["message"]
         strict = runner.invoke(cli, ["validate", "--strict", str(spec)])

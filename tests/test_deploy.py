@@ -1,0 +1,170 @@
+"""`naftiko-gen deploy-files`: Dockerfile and Kubernetes manifests, validated against the official
+Kubernetes JSON schemas (kubernetes-validate ships them: offline, strict)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.cli import cli
+from generator.deploy import RUNTIME_REQUIREMENTS, dns_label
+from tests.support import FIXTURES, ROOT, TUTORIAL
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+
+SEED = ROOT / "specs" / "qovery-containers.yaml"
+K8S_VERSION = "1.30"
+
+
+def _deploy(tmp_path: Path, *args: str) -> tuple[Path, str]:
+    out = tmp_path / "deploy"
+    result = CliRunner().invoke(cli, ["deploy-files", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def _validate(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    return doc  # type: ignore[no-any-return]
+
+
+def test_seed_manifests_validate(tmp_path: Path) -> None:
+    out, output = _deploy(tmp_path, str(SEED), "--replicas", "3", "--image", "registry.example/q:1")
+    folder = out / "qovery-containers"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Dockerfile",
+        "deployment.yaml",
+        "hpa.yaml",
+        "service.yaml",
+    ]
+    deployment = _validate(folder / "deployment.yaml")
+    service = _validate(folder / "service.yaml")
+    hpa = _validate(folder / "hpa.yaml")
+
+    spec = deployment["spec"]
+    assert spec["replicas"] == 3
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert list(containers) == ["rest", "mcp"]
+    for kind, port in (("rest", 8080), ("mcp", 9090)):
+        c = containers[kind]
+        assert c["image"] == "registry.example/q:1"
+        assert c["command"] == [
+            "python", "-m", f"qovery_containers.{kind}_server", "--host", "0.0.0.0", "--port", str(port),
+        ]  # fmt: skip
+        assert c["ports"] == [{"name": kind, "containerPort": port, "protocol": "TCP"}]
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert c[probe]["httpGet"] == {"path": "/health", "port": kind}
+        assert set(c["resources"]) == {"requests", "limits"}
+        assert c["env"] == [
+            {
+                "name": "QOVERY_API_KEY",
+                "valueFrom": {
+                    "secretKeyRef": {"name": "qovery-containers-secrets", "key": "QOVERY_API_KEY"}
+                },
+            }
+        ]
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [
+        ("rest", 8080),
+        ("mcp", 9090),
+    ]
+    assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+    assert "sessionAffinity" not in service["spec"]  # stateless MCP: any replica answers
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert hpa["spec"]["minReplicas"] == 3 and hpa["spec"]["maxReplicas"] > 3
+    assert "kubectl create secret generic qovery-containers-secrets" in output
+
+    dockerfile = (folder / "Dockerfile").read_text(encoding="utf-8")
+    assert "FROM python:3.11-slim\n" in dockerfile
+    assert 'COPY ["generated/qovery_containers/", "/app/qovery_containers/"]' in dockerfile
+    assert re.search(r"^USER 10001", dockerfile, re.M)
+    cmd = json.loads(re.search(r"^CMD (.*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
+    assert cmd[-4:] == ["--host", "0.0.0.0", "--port", "8080"]
+    install = json.loads(re.search(r"^RUN (\[\"pip\".*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
+    assert install[2:] == list(RUNTIME_REQUIREMENTS)
+
+
+def test_runtime_requirements_match_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert list(RUNTIME_REQUIREMENTS) == pyproject["project"]["optional-dependencies"]["runtime"]
+
+
+def test_deterministic_and_idempotent(tmp_path: Path) -> None:
+    out, _ = _deploy(tmp_path, str(SEED))
+    first = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    _, again = _deploy(tmp_path, str(SEED))
+    assert "0 change(s)" in again
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first
+
+
+def test_file_binds_mount_a_secret(tmp_path: Path) -> None:
+    """Tutorial step 3 reads its secrets from a file:// bind: mounted from a Secret."""
+    step3 = next(TUTORIAL.glob("step-3-*.yml"))
+    out, output = _deploy(tmp_path, str(step3))
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    deployment = _validate(folder / "deployment.yaml")
+    _validate(folder / "service.yaml")
+    _validate(folder / "hpa.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["volumes"] and all("secret" in v for v in pod["volumes"])
+    for c in pod["containers"]:
+        names = {e["name"] for e in c.get("env", [])}
+        assert any(n.startswith("NAFTIKO_BIND_") and n.endswith("_FILE") for n in names)
+        assert c["volumeMounts"][0]["readOnly"] is True
+    assert "--from-file=bind.yaml=" in output
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SEED,
+        *sorted((FIXTURES / "golden").glob("*.yaml")),
+        *sorted(TUTORIAL.glob("step-[1-6]-*.yml")),
+    ],
+    ids=lambda p: p.stem,
+)
+def test_every_buildable_spec_gives_valid_manifests(spec: Path, tmp_path: Path) -> None:
+    out, _ = _deploy(tmp_path, str(spec))
+    manifests = sorted(out.rglob("*.yaml"))
+    assert manifests
+    for path in manifests:
+        _validate(path)
+
+
+def test_dns_label() -> None:
+    assert dns_label("qovery_containers") == "qovery-containers"
+    assert dns_label("9lives") == "n-9lives"
+    long = dns_label("x" * 100)
+    assert len(long) <= 63 and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", long)
+
+
+def test_invalid_spec_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("naftiko: 1.0.0-alpha2\ncapability: [\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["deploy-files", str(bad), "-o", str(tmp_path / "deploy")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "deploy").exists()
+
+
+def test_the_validator_is_strict(tmp_path: Path) -> None:
+    """The check above means something: a misspelt field or a wrong type is rejected."""
+    out, _ = _deploy(tmp_path, str(SEED))
+    doc = yaml.safe_load((out / "qovery-containers" / "deployment.yaml").read_text("utf-8"))
+    doc["spec"]["replica"] = doc["spec"].pop("replicas")
+    with pytest.raises(Exception, match="replica"):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    doc["spec"]["replicas"] = "three"
+    del doc["spec"]["replica"]
+    with pytest.raises(Exception, match="three"):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)

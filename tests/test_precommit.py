@@ -1,0 +1,93 @@
+"""The pre-commit hook `naftiko-gen-check` (.pre-commit-hooks.yaml), run for real with
+`pre-commit try-repo` on a throwaway git repository holding a spec and its generated output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import ROOT
+
+SEED = ROOT / "specs" / "qovery-containers.yaml"
+
+
+def test_hook_definition() -> None:
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "naftiko-gen-check"
+    assert hook["entry"] == "naftiko-gen build --check"
+    assert hook["pass_filenames"] is False
+    assert hook["language"] == "python"
+    import re
+
+    files = re.compile(hook["files"])
+    assert files.search("specs/qovery-containers.yaml") and files.search("specs/x.yml")
+    assert files.search("generated/qovery_containers/rest_server.py")
+    assert not files.search("README.md")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _hook_repo(dest: Path) -> Path:
+    """This checkout as pre-commit would fetch it (what the hook installs), committed as it is now."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("generator", "templates"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, dest / name)
+    _git(dest, "init", "-q")
+    _git(dest, "add", ".")
+    _git(dest, "commit", "-q", "-m", "naftiko-gen")
+    return dest
+
+
+@pytest.mark.slow
+def test_try_repo(tmp_path: Path) -> None:
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    repo = tmp_path / "project"
+    (repo / "specs").mkdir(parents=True)
+    shutil.copy(SEED, repo / "specs" / SEED.name)
+    naftiko_gen = Path(sys.executable).parent / "naftiko-gen"
+    subprocess.run([str(naftiko_gen), "build", "specs/"], cwd=repo, check=True, capture_output=True)
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "spec and generated code")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    hooks = _hook_repo(tmp_path / "naftiko-gen")
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, "try-repo", str(hooks), "naftiko-gen-check", "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    fresh = run()
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "Passed" in fresh.stdout
+
+    spec = repo / "specs" / SEED.name
+    text = spec.read_text(encoding="utf-8")
+    assert "name: clone-container\n" in text
+    spec.write_text(text.replace("name: clone-container\n", "name: clone-a-container\n"), "utf-8")
+    _git(repo, "add", "specs")  # pre-commit stashes unstaged changes: stage the edit
+    stale = run()
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "Failed" in stale.stdout and "is stale" in stale.stdout
