@@ -60,7 +60,10 @@ class Wiring:
             hint = did_you_mean(key, known)
             if not hint and target.call.namespace not in namespaces:
                 hint = did_you_mean(target.call.namespace, namespaces)
-            if not hint:
+            in_namespace = [k for k in known if k.startswith(target.call.namespace + ".")]
+            if not hint and target.call.namespace in namespaces and not in_namespace:
+                hint = "; it declares no operations"
+            elif not hint:
                 hint = f"; known operations: {', '.join(known[:8])}" if known else ""
             if target.call.namespace not in namespaces:
                 self.error(
