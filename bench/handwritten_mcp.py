@@ -67,7 +67,10 @@ def build_server(token: str, base_url: str, timeout: float) -> Server[dict[str, 
         env_id = (params.arguments or {}).get("environmentId")
         if not isinstance(env_id, str):
             return _error("invalid arguments: environmentId (string) is required")
-        url = URL(f"{base}/environment/{quote(env_id, safe='')}/container", encoded=True)
+        segment = quote(env_id, safe="")
+        if segment in (".", ".."):  # a dot segment would be resolved away by the upstream
+            segment = segment.replace(".", "%2E")
+        url = URL(f"{base}/environment/{segment}/container", encoded=True)
         http: aiohttp.ClientSession = ctx.lifespan_context["http"]
         try:
             async with http.get(url, headers=auth) as resp:

@@ -9,8 +9,9 @@ What a careful engineer writes by hand for one route, and nothing more:
 
 * one ``aiohttp.ClientSession`` for the process (keep-alive pool), created on start-up and
   closed on clean-up, with a total timeout (``QOVERY_CONTAINERS_TIMEOUT``, default 30 s);
-* the path value percent-encoded as one segment (``quote(v, safe="")``) and sent as an
-  already-encoded URL, so ``../x``, ``a/b`` or ``%2F`` can never change the upstream path;
+* the path value percent-encoded as one segment (``quote(v, safe="")``, ``.``/``..`` as
+  ``%2E``) and sent as an already-encoded URL, so ``..``, ``../x``, ``a/b`` or ``%2F`` can
+  never change the upstream path;
 * upstream status, body and ``Content-Type`` relayed as they are (4xx included);
 * upstream unreachable → 502, upstream timeout → 504, as ``{"error": ..., "status": N}``;
 * the API key read once at start-up (refuse to start without it), never logged or echoed.
@@ -40,8 +41,10 @@ def create_app(token: str, base_url: str = DEFAULT_BASE, timeout: float = 30.0) 
     auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     async def list_containers(request: web.Request) -> web.Response:
-        env_id = request.match_info["environmentid"]
-        url = URL(f"{base}/environment/{quote(env_id, safe='')}/container", encoded=True)
+        segment = quote(request.match_info["environmentid"], safe="")
+        if segment in (".", ".."):  # a dot segment would be resolved away by the upstream
+            segment = segment.replace(".", "%2E")
+        url = URL(f"{base}/environment/{segment}/container", encoded=True)
         try:
             async with request.app[SESSION].get(url, headers=auth) as resp:
                 body = await resp.read()

@@ -6,13 +6,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator.checks import run_checks
+from generator.cache import CachedSpec, SpecCache
 from generator.diagnostics import Pos, Report
 from generator.naming import package_name
-from generator.plan import Plan, make_plan
-from generator.reader import read_capability
-from generator.render import render_plan
+from generator.render import TEMPLATE_DIRS, format_ahead, render_plan
+
+if TYPE_CHECKING:  # imported in analyse(): a fully cached build never needs them (issue #10)
+    from generator.plan import Plan
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _TOP_CAPABILITY = re.compile(r"^capability\s*:", re.M)
@@ -64,6 +66,10 @@ UNREADABLE_RULES = ("naftiko-file-unreadable", "naftiko-file-encoding", "naftiko
 
 def analyse(spec: Path, out_dir: Path, report: Report) -> Plan | None:
     """Read, check and plan one spec; problems go to `report`."""
+    from generator.checks import run_checks
+    from generator.plan import make_plan
+    from generator.reader import read_capability
+
     display = display_path(spec)
     cap = read_capability(spec, display, report)
     if cap is None:
@@ -85,6 +91,8 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
         )
     owners: dict[str, str] = {}
     plans: list[Plan] = []
+    cached: dict[str, CachedSpec] = {}  # issue #10: specs whose inputs did not change
+    spec_cache = SpecCache(out_dir, TEMPLATE_DIRS)
     for spec in specs:
         package = package_name(spec.stem)
         if package in owners:
@@ -95,16 +103,28 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
             )
             continue
         owners[package] = display_path(spec)
+        hit = spec_cache.lookup(spec, owners[package], package)
+        if hit is not None:  # same files and diagnostics as last time, without the work
+            result.report.extend(hit.report)
+            cached[package] = hit
+            continue
         report = Report()
-        plan = analyse(spec, out_dir, report)
+        with spec_cache.analysing(spec, package, report):
+            plan = analyse(spec, out_dir, report)
         result.report.extend(report)
         if plan is not None:
             plans.append(plan)
     if result.report.has_errors():
         return result
+    format_ahead(plans)
     for plan in plans:
-        result.files.update(render_plan(plan))
+        files = render_plan(plan)
+        spec_cache.save(plan.package, files, plan.spec)
+        result.files.update(files)
         result.specs[plan.package] = plan.spec
+    for package, hit in cached.items():
+        result.files.update(hit.files)
+        result.specs[package] = hit.spec
     result.packages = sorted(result.specs)
     return result
 

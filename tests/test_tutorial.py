@@ -37,6 +37,7 @@ def test_the_tutorial_is_all_there() -> None:
     assert len(BUILDABLE) == 6 and len(UNSUPPORTED) == 5
 
 
+@pytest.mark.slow  # builds and serves each step
 @pytest.mark.parametrize("spec", BUILDABLE, ids=lambda p: p.name[:6])
 @pytest.mark.anyio
 async def test_steps_1_to_6_build_and_serve(

@@ -1,0 +1,283 @@
+"""Generation speed: `naftiko-gen build` over synthetic families of 1, 10 and 100 capabilities.
+
+Each capability looks like specs/qovery-containers.yaml: one bearer-authenticated `consumes`
+block with 5-10 operations (path parameters, query parameters, JSON bodies, all HTTP methods),
+one REST adapter and one MCP adapter exposing every operation. The specs are written to a
+temporary folder and built with the installed `naftiko-gen` command in a subprocess, so
+interpreter start-up and imports are part of every figure.
+
+    python bench/bench_build.py                 # the table in docs/benchmarks.md
+    python bench/bench_build.py --sizes 1 10 --runs 3
+
+Rows (each the median of --runs runs):
+  cold    empty formatting cache, empty output folder: everything is parsed, rendered, formatted
+  warm    warm cache, empty output folder: every file is written again
+  check   warm cache, output up to date: `build --check` (the no-op CI/pre-commit case)
+  check0  no cache at all (NAFTIKO_GEN_NO_CACHE=1), output up to date: `build --check`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+WORDS = (
+    "cluster environment application container database job helm project organization "
+    "deployment service registry secret variable domain alias backup log status stage "
+    "credential policy token invoice member role webhook billing usage event"
+).split()
+ROWS = ("cold", "warm", "check", "check0")
+METHODS = ("GET", "GET", "GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def naftiko_gen() -> list[str]:
+    found = shutil.which("naftiko-gen") or str(Path(sys.executable).with_name("naftiko-gen"))
+    return [found]
+
+
+def _op(rng: random.Random, words: list[str], used: set[str]) -> dict[str, object]:
+    """One operation: a path of 1-3 segments with 0-2 parameters, a method, maybe a body."""
+    while True:
+        parts = rng.sample(words, rng.randint(1, 3))
+        method = rng.choice(METHODS)
+        name = (method.lower() + "".join(p.capitalize() for p in parts))[:60]
+        if name not in used:
+            used.add(name)
+            break
+    path: list[str] = []
+    params: list[str] = []
+    for i, part in enumerate(parts):
+        path.append(part)
+        if i < len(parts) - 1 or rng.random() < 0.4:
+            if len(params) < 2:
+                params.append(f"{part}Id")
+                path.append("{" + f"{part}Id" + "}")
+    query = [q for q in ("page", "pageSize", "sort", "filter") if rng.random() < 0.3]
+    if method in ("POST", "PUT", "PATCH"):
+        query = []
+    return {
+        "name": name,
+        "method": method,
+        "path": "/" + "/".join(path),
+        "params": params,
+        "query": query if method == "GET" else [],
+        "body": method in ("POST", "PUT", "PATCH"),
+        "title": f"{method.title()} {' '.join(parts)}",
+    }
+
+
+def spec_text(index: int, seed: int = 0) -> str:
+    rng = random.Random(seed * 100_003 + index)
+    words = rng.sample(WORDS, 8)
+    slug = f"bench-{index:03d}-{words[0]}"
+    used: set[str] = set()
+    ops = [_op(rng, words, used) for _ in range(rng.randint(5, 10))]
+    out = [
+        "naftiko: 1.0.0-alpha2",
+        "info:",
+        f"  label: Bench API {index} — {words[0].title()}",
+        f"  description: Synthetic capability {index} with {len(ops)} operations.",
+        "binds:",
+        "- namespace: env",
+        "  keys:",
+        "    BENCH_API_KEY: BENCH_API_KEY",
+        "capability:",
+        "  consumes:",
+        "  - type: http",
+        f"    namespace: {slug}",
+        f"    baseUri: https://api{index}.example.invalid",
+        f"    description: Upstream of synthetic capability {index}.",
+        "    resources:",
+    ]
+    for op in ops:
+        upstream_path = str(op["path"])
+        out += [
+            f"    - name: {op['name']}-resource",
+            f"      path: {upstream_path}",
+            "      operations:",
+            f"      - name: {op['name']}",
+            f"        method: {op['method']}",
+            f"        description: {op['title']}",
+            "        outputRawFormat: json",
+            "        outputParameters:",
+            "        - name: result",
+            "          type: object",
+            "          value: $.",
+        ]
+        inputs = [(q, "query") for q in op["query"]]  # type: ignore[attr-defined]
+        if op["body"]:
+            inputs.append(("body", "body"))
+        if inputs:
+            out.append("        inputParameters:")
+            for name, where in inputs:
+                out += [f"        - name: {name}", f"          in: {where}"]
+    out += [
+        "    authentication:",
+        "      type: bearer",
+        "      token: '{{env.BENCH_API_KEY}}'",
+        "  exposes:",
+        "  - type: rest",
+        f"    namespace: {slug}-rest",
+        "    port: 8080",
+        f"    description: REST adapter for synthetic capability {index}.",
+        "    resources:",
+    ]
+    for op in ops:
+        rest_path = "/v1" + str(op["path"]).lower()
+        out += [
+            f"    - path: {rest_path}",
+            f"      name: {op['name'].lower()}-rest",  # type: ignore[attr-defined]
+            f"      description: REST surface for {op['name']}.",
+            "      operations:",
+            f"      - method: {op['method']}",
+            f"        name: {op['name']}",
+            f"        description: {op['title']}",
+            f"        call: {slug}.{op['name']}",
+        ]
+        withs = [(p, f"rest.{p.lower()}") for p in op["params"]]  # type: ignore[attr-defined]
+        withs += [(q, f"rest.{q}") for q in op["query"]]  # type: ignore[attr-defined]
+        if op["query"]:
+            out.append("        inputParameters:")
+            for q in op["query"]:  # type: ignore[attr-defined]
+                kind = "integer" if q.startswith("page") else "string"
+                out += [
+                    f"        - name: {q}",
+                    "          in: query",
+                    f"          type: {kind}",
+                    f"          description: The {q} query parameter.",
+                ]
+        if op["body"]:
+            withs.append(("body", "rest.body"))
+        if withs:
+            out.append("        with:")
+            out += [f"          {k}: {v}" for k, v in withs]
+        out += ["        outputParameters:", "        - type: object", "          mapping: $."]
+    out += [
+        "  - type: mcp",
+        f"    namespace: {slug}-mcp",
+        "    port: 9090",
+        "    transport: http",
+        f"    description: MCP adapter for synthetic capability {index}.",
+        "    tools:",
+    ]
+    for op in ops:
+        read_only = op["method"] == "GET"
+        out += [
+            f"    - name: {str(op['name']).lower()}",
+            f"      description: {op['title']}",
+            "      hints:",
+            f"        readOnly: {str(read_only).lower()}",
+            f"        destructive: {str(op['method'] == 'DELETE').lower()}",
+            f"        idempotent: {str(op['method'] in ('GET', 'PUT', 'DELETE')).lower()}",
+            f"      call: {slug}.{op['name']}",
+        ]
+        args = [*op["params"], *op["query"]]  # type: ignore[misc]
+        if op["body"]:
+            args.append("body")
+        if args:
+            out.append("      with:")
+            out += [f"        {a}: tools.{a}" for a in args]
+        out += ["      outputParameters:", "      - type: object", "        mapping: $."]
+    return "\n".join(out) + "\n"
+
+
+def write_family(folder: Path, n: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    ops = 0
+    for i in range(n):
+        text = spec_text(i)
+        ops += text.count("\n      - name: ")
+        (folder / f"bench-{i:03d}.yaml").write_text(text, encoding="utf-8")
+    return ops
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (the command and its worker processes) of one run."""
+    cpu = _children_cpu()
+    start = time.perf_counter()
+    proc = subprocess.run([*naftiko_gen(), *args], cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"naftiko-gen {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return elapsed, _children_cpu() - cpu
+
+
+def bench_size(root: Path, n: int, runs: int) -> dict[str, Any]:
+    work = root / f"n{n}"
+    specs = work / "specs"
+    ops = write_family(specs, n)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NAFTIKO_GEN_")}
+    cache = work / "cache"
+    env = {**base, "NAFTIKO_GEN_CACHE_DIR": str(cache)}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ROWS}
+    for _ in range(runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(work / "out", ignore_errors=True)
+        times["cold"].append(run(["build", "-q", "specs", "-o", "out"], env, work))
+    for _ in range(runs):
+        shutil.rmtree(work / "out", ignore_errors=True)
+        times["warm"].append(run(["build", "-q", "specs", "-o", "out"], env, work))
+    for _ in range(runs):
+        times["check"].append(run(["build", "-q", "--check", "specs", "-o", "out"], env, work))
+    nocache = {**base, "NAFTIKO_GEN_NO_CACHE": "1"}
+    for _ in range(runs):
+        times["check0"].append(run(["build", "-q", "--check", "specs", "-o", "out"], nocache, work))
+    medians = {
+        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+        for k, v in times.items()
+    }
+    return {"specs": n, "ops": ops, **medians}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median shown)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="naftiko-bench-"))
+    try:
+        rows = [bench_size(root, n, args.runs) for n in args.sizes]
+    finally:
+        if args.keep:
+            print(f"specs and output kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([*naftiko_gen(), "--help"], capture_output=True, check=True)
+    help_time = time.perf_counter() - start
+    print(
+        f"naftiko-gen build: seconds wall-clock (CPU), median of {args.runs} runs, "
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    print()
+    print(
+        "| specs | operations | cold cache | warm cache | --check no-op | --check no-op, no cache |"
+    )
+    print(
+        "|------:|-----------:|-----------:|-----------:|--------------:|------------------------:|"
+    )
+    for r in rows:
+        cells = " | ".join(f"{r[k][0]:.2f} ({r[k][1]:.2f})" for k in ROWS)
+        print(f"| {r['specs']} | {r['ops']} | {cells} |")
+    print()
+    print(f"`naftiko-gen --help`: {help_time:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,447 @@
+"""A content-addressed cache on disk: black's output per module, and whole builds per spec.
+
+Two kinds of entry live under one folder (see `cache_dir`):
+
+- ``black``: formatted Python keyed by sha256 of (the text given to black, black's version, the
+  black options). Anything that changes what black would print changes the key.
+- ``spec``: everything `generate` produces for one spec (files and diagnostics), keyed by the
+  spec's bytes, where it is and where the output goes, and a fingerprint of the generator itself
+  (its sources, templates and the versions of black, Jinja and PyYAML). Each entry also lists
+  the other files the spec read (imports, bind files, folders listed) with their digests, so
+  editing an imported file is a miss too.
+
+The cache is an accelerator only: a missing, corrupt, foreign or unwritable cache is never an
+error, it just means work is done again. Entries are written atomically (a temporary sibling,
+then a rename) and carry a checksum of their content, so a torn or edited entry is ignored.
+
+Environment: ``NAFTIKO_GEN_CACHE_DIR`` picks the folder, ``NAFTIKO_GEN_NO_CACHE=1`` turns the
+cache off; otherwise ``$XDG_CACHE_HOME/naftiko-gen`` or ``~/.cache/naftiko-gen``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from generator import __version__
+from generator.diagnostics import Diagnostic, Pos, Report, Severity
+
+CACHE_FORMAT = "1"  # bump when the layout or the meaning of an entry changes
+_MAGIC = b"naftiko-gen-cache/" + CACHE_FORMAT.encode() + b"\n"
+
+
+def cache_dir() -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
+    if os.environ.get("NAFTIKO_GEN_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    explicit = os.environ.get("NAFTIKO_GEN_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore relative values
+        return Path(xdg) / "naftiko-gen"
+    try:
+        return Path.home() / ".cache" / "naftiko-gen"
+    except (RuntimeError, KeyError, OSError):  # no home folder: no cache
+        return None
+
+
+class Store:
+    """Checksummed blobs by (kind, key); every failure is a miss or a skipped write."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.writable = root is not None
+
+    def _path(self, kind: str, key: str) -> Path | None:
+        if self.root is None:
+            return None
+        return self.root / f"v{CACHE_FORMAT}" / kind / key[:2] / key[2:]
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        path = self._path(kind, key)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except (OSError, ValueError):
+            return None
+        head = len(_MAGIC) + 64
+        if len(data) < head + 1 or not data.startswith(_MAGIC) or data[head : head + 1] != b"\n":
+            return None
+        payload = data[head + 1 :]
+        if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC) : head]:
+            return None
+        return payload
+
+    def put(self, kind: str, key: str, payload: bytes) -> None:
+        path = self._path(kind, key)
+        if path is None or not self.writable:
+            return
+        blob = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        import tempfile
+
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, path)
+            tmp = None
+        except (OSError, ValueError):
+            self.writable = False  # a read-only or full disk: stop trying for this run
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+_STORE: tuple[Path | None, Store] | None = None
+
+
+def store() -> Store:
+    """The store for the current environment (re-read when the environment changes, as in tests)."""
+    global _STORE
+    root = cache_dir()
+    if _STORE is None or _STORE[0] != root:
+        _STORE = (root, Store(root))
+    return _STORE[1]
+
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+# --- versions without importing the packages (importing black costs more than a cached build)
+
+_VERSION_RE = re.compile(
+    rb"""^\s*(?:__version__|version)\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.M
+)
+_versions: dict[str, str] = {}
+
+
+def package_version(module: str, version_file: str | None = None) -> str:
+    """The version a package declares in its sources; falls back to its installed metadata."""
+    if module in _versions:
+        return _versions[module]
+    found = ""
+    try:
+        spec = importlib.util.find_spec(version_file or module)
+        origin = spec.origin if spec is not None else None
+        if origin and origin.endswith(".py"):
+            match = _VERSION_RE.search(Path(origin).read_bytes())
+            found = match.group(1).decode() if match else ""
+    except (ImportError, ValueError, OSError):
+        found = ""
+    if not found:
+        try:
+            from importlib.metadata import version
+
+            found = version(module)
+        except Exception:  # noqa: BLE001 - any failure: an unknown version
+            found = "unknown"
+    _versions[module] = found
+    return found
+
+
+def black_version() -> str:
+    return package_version("black", "_black_version")
+
+
+# --- black output
+
+
+_formatted: dict[str, str] = {}  # in-process layer: key → text
+
+
+def black_key(source: str, options: str) -> str:
+    return digest("black", black_version(), options, source)
+
+
+def get_formatted(key: str) -> str | None:
+    text = _formatted.get(key)
+    if text is None:
+        data = store().get("black", key)
+        if data is not None:
+            try:
+                text = data.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                return None
+            _formatted[key] = text
+    return text
+
+
+MEMORY_ENTRIES = 1024  # a long process (tests) keeps at most this many texts in memory
+
+
+def put_formatted(key: str, text: str) -> None:
+    if len(_formatted) >= MEMORY_ENTRIES:
+        _formatted.clear()
+    _formatted[key] = text
+    store().put("black", key, text.encode("utf-8", "surrogatepass"))
+
+
+# --- compiled Jinja templates
+
+
+def jinja_bytecode_cache() -> Any:
+    """A Jinja bytecode cache in the cache folder (None when off); it never raises."""
+    root = store().root
+    if root is None:
+        return None
+    import jinja2.bccache
+
+    class Tolerant(jinja2.bccache.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry: compile the template again
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with contextlib.suppress(Exception):
+                super().dump_bytecode(bucket)
+
+    folder = root / f"v{CACHE_FORMAT}" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return Tolerant(str(folder))
+
+
+# --- what a spec reads: every file opened or folder listed while it is analysed
+
+
+_reads: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "naftiko_gen_reads", default=None
+)
+_hook_installed = False
+_READ_EVENTS = ("open", "os.listdir", "os.scandir")
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event not in _READ_EVENTS:
+        return
+    reads = _reads.get()
+    if reads is None or not args:
+        return
+    path = args[0]
+    if event == "open" and len(args) > 1 and isinstance(args[1], str) and "r" not in args[1]:
+        return
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if isinstance(path, str):
+        reads.add(os.path.abspath(path or "."))
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collect the absolute paths of every file opened and folder listed in this block."""
+    global _hook_installed
+    if not _hook_installed:
+        sys.addaudithook(_audit)
+        _hook_installed = True
+    reads: set[str] = set()
+    token = _reads.set(reads)
+    try:
+        yield reads
+    finally:
+        _reads.reset(token)
+
+
+def _ignored_roots() -> tuple[str, ...]:
+    """Folders whose files are the tools themselves, covered by the fingerprint instead."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots.add(str(Path(__file__).resolve().parent))
+    return tuple(sorted(os.path.join(os.path.abspath(r), "") for r in roots if r))
+
+
+def path_digest(path: str) -> str:
+    """What a dependency looks like now: file bytes, folder entries, or its absence."""
+    try:
+        if os.path.isdir(path):
+            return "dir:" + digest(*sorted(os.listdir(path)))
+        with open(path, "rb") as fh:
+            return "file:" + digest(fh.read())
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"error:{exc.errno}"
+
+
+# --- the generator's own fingerprint
+
+
+_fingerprints: dict[tuple[Path, ...], str] = {}
+
+
+def generator_fingerprint(extra_dirs: tuple[Path, ...] = ()) -> str:
+    """Everything besides the spec that decides what `generate` produces.
+
+    The generator's own sources and any template folders (file names and bytes), and the
+    versions of Python, black, Jinja and PyYAML.
+    """
+    if extra_dirs in _fingerprints:
+        return _fingerprints[extra_dirs]
+    parts: list[str | bytes] = [
+        CACHE_FORMAT,
+        __version__,
+        sys.version,
+        black_version(),
+        package_version("jinja2"),
+        package_version("yaml"),
+    ]
+    package = Path(__file__).resolve().parent
+    folders = [package, *(d for d in extra_dirs if d.is_dir())]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            if folder == package and path.suffix not in (".py", ".j2", ".json"):
+                continue
+            try:
+                parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
+            except OSError:
+                parts += [path.as_posix(), "unreadable"]
+    _fingerprints[extra_dirs] = digest(*parts)
+    return _fingerprints[extra_dirs]
+
+
+# --- whole builds per spec
+
+
+@dataclass
+class CachedSpec:
+    files: dict[str, str]
+    report: Report
+    spec: str  # the spec's display path, as Plan.spec
+
+
+@dataclass
+class SpecCache:
+    """Look up and record the output of whole specs (see the module docstring)."""
+
+    out_dir: Path
+    template_dirs: tuple[Path, ...] = ()
+    store: Store = field(default_factory=store)
+    _pending: dict[str, tuple[str, set[str], Report]] = field(default_factory=dict)
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.store.root is not None
+
+    def _key(self, spec: Path, display: str, package: str) -> str | None:
+        try:
+            data = spec.read_bytes()
+            where = [str(spec.resolve()), str(Path.cwd().resolve()), str(self.out_dir.resolve())]
+        except (OSError, RuntimeError, ValueError):
+            return None
+        return digest(
+            "spec", generator_fingerprint(self.template_dirs), display, package, *where, data
+        )
+
+    def lookup(self, spec: Path, display: str, package: str) -> CachedSpec | None:
+        if not self.enabled:
+            return None
+        key = self._key(spec, display, package)
+        if key is None:
+            return None
+        self._keys[package] = key
+        data = self.store.get("spec", key)
+        if data is None:
+            return None
+        try:
+            entry = json.loads(zlib.decompress(data))
+            for path, seen in entry["reads"]:
+                if path_digest(path) != seen:
+                    return None
+            report = Report([_decode_diagnostic(d) for d in entry["diagnostics"]])
+            files = entry["files"]
+            shown = entry["spec"]
+            if not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+            ):
+                return None
+            if not isinstance(shown, str):
+                return None
+        except (ValueError, TypeError, KeyError, AttributeError, zlib.error):
+            return None
+        return CachedSpec(files, report, shown)
+
+    @contextlib.contextmanager
+    def analysing(self, spec: Path, package: str, report: Report) -> Iterator[None]:
+        """Around the analysis of a spec that was a miss: remember what it read."""
+        if not self.enabled or package not in self._keys:
+            yield
+            return
+        with recording() as reads:
+            yield
+        ignored = _ignored_roots()
+        own = os.path.abspath(spec)
+        deps = {p for p in reads if p != own and not p.startswith(ignored)}
+        self._pending[package] = (self._keys[package], deps, report)
+
+    def save(self, package: str, files: dict[str, str], spec: str) -> None:
+        """Store what a spec analysed under `analysing` produced (only for a clean build)."""
+        pending = self._pending.pop(package, None)
+        if pending is None:
+            return
+        key, deps, report = pending
+        if report.has_errors():
+            return
+        try:
+            entry = {
+                "spec": spec,
+                "reads": [[p, path_digest(p)] for p in sorted(deps)],
+                "diagnostics": [_encode_diagnostic(d) for d in report.items],
+                "files": files,
+            }
+            payload = zlib.compress(json.dumps(entry, ensure_ascii=False).encode("utf-8"), 1)
+        except (TypeError, ValueError, UnicodeEncodeError):
+            return  # something not representable: just do not cache this spec
+        self.store.put("spec", key, payload)
+
+
+def _encode_diagnostic(d: Diagnostic) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(d):
+        value = getattr(d, f.name)
+        if isinstance(value, Pos):
+            value = {"pos": [value.file, value.line, value.col]}
+        elif isinstance(value, Severity):
+            value = {"severity": value.value}
+        elif value is not None and not isinstance(value, (str, int, float, bool)):
+            raise TypeError(f"cannot cache a diagnostic field of type {type(value).__name__}")
+        out[f.name] = value
+    return out
+
+
+def _decode_diagnostic(data: dict[str, Any]) -> Diagnostic:
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, dict) and "pos" in value:
+            file, line, col = value["pos"]
+            value = Pos(file, line, col)
+        elif isinstance(value, dict) and "severity" in value:
+            value = Severity(value["severity"])
+        values[name] = value
+    return Diagnostic(**values)
