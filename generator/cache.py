@@ -290,6 +290,9 @@ def path_digest(path: str) -> str:
 # --- the generator's own fingerprint
 
 
+# Where generator.render finds templates (a test checks the two agree); templates installed inside
+# the package are covered with the package's own files.
+TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "templates",)
 _fingerprints: dict[tuple[Path, ...], str] = {}
 
 
@@ -340,7 +343,7 @@ class SpecCache:
     """Look up and record the output of whole specs (see the module docstring)."""
 
     out_dir: Path
-    template_dirs: tuple[Path, ...] = ()
+    template_dirs: tuple[Path, ...] = field(default_factory=lambda: TEMPLATE_DIRS)
     store: Store = field(default_factory=store)
     _pending: dict[str, tuple[str, set[str], Report]] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)

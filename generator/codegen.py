@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from generator.cache import CachedSpec, SpecCache
 from generator.diagnostics import Pos, Report
 from generator.naming import package_name
-from generator.render import TEMPLATE_DIRS, format_ahead, render_plan
 
 if TYPE_CHECKING:  # imported in analyse(): a fully cached build never needs them (issue #10)
     from generator.plan import Plan
@@ -92,7 +91,7 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
     owners: dict[str, str] = {}
     plans: list[Plan] = []
     cached: dict[str, CachedSpec] = {}  # issue #10: specs whose inputs did not change
-    spec_cache = SpecCache(out_dir, TEMPLATE_DIRS)
+    spec_cache = SpecCache(out_dir)
     for spec in specs:
         package = package_name(spec.stem)
         if package in owners:
@@ -116,9 +115,7 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
             plans.append(plan)
     if result.report.has_errors():
         return result
-    format_ahead(plans)
-    for plan in plans:
-        files = render_plan(plan)
+    for plan, files in zip(plans, _render_all(plans), strict=True):
         spec_cache.save(plan.package, files, plan.spec)
         result.files.update(files)
         result.specs[plan.package] = plan.spec
@@ -127,6 +124,15 @@ def generate(paths: list[Path], out_dir: Path) -> Generated:
         result.specs[package] = hit.spec
     result.packages = sorted(result.specs)
     return result
+
+
+def _render_all(plans: list[Plan]) -> list[dict[str, str]]:
+    if not plans:
+        return []  # everything came from the cache: black and Jinja are not even imported
+    from generator.render import format_ahead, render_plan
+
+    format_ahead(plans)
+    return [render_plan(plan) for plan in plans]
 
 
 def validate(paths: list[Path]) -> tuple[Report, bool]:

@@ -266,7 +266,7 @@ def test_spec_miss_when_a_template_changes(
         if folder.is_dir():
             shutil.copytree(folder, templates)
             break
-    monkeypatch.setattr(codegen, "TEMPLATE_DIRS", (templates,))
+    monkeypatch.setattr(cache, "TEMPLATE_DIRS", (templates,))
     generate([SEED], tmp_path / "out")
     forget_memory()
     generate([SEED], tmp_path / "out")
@@ -340,3 +340,33 @@ def test_damaged_compiled_templates_are_ignored(
     forget_memory()
     again = generate([SEED], tmp_path / "elsewhere")
     assert again.files == first.files
+
+
+def test_fingerprint_covers_every_template_folder() -> None:
+    package = Path(cache.__file__).resolve().parent
+    for folder in render.TEMPLATE_DIRS:
+        assert folder in cache.TEMPLATE_DIRS or folder.is_relative_to(package), folder
+
+
+def test_cached_build_imports_neither_black_nor_jinja(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    env = {**os.environ, "NAFTIKO_GEN_CACHE_DIR": str(tmp_path / "cache")}
+    build = [sys.executable, "-m", "generator", "build", "-q", str(SEED), "-o", str(out)]
+    subprocess.run(build, check=True, env=env, capture_output=True)
+    probe = (
+        "import sys; from generator.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = sorted(m for m in ('black', 'jinja2', 'generator.reader', 'generator.render')"
+        " if m in sys.modules)\n"
+        "print('HEAVY', heavy, code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "build", "--check", str(SEED), "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
