@@ -232,3 +232,31 @@ def load_file(path: Path, display: str, report: Report) -> Node | None:
         report.error("naftiko-file-encoding", f"file is not UTF-8 (byte {exc.start})", Pos(display))
         return None
     return parse_yaml(text, display, report)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_import(location: str, source: Path, report: Report, at: Pos) -> tuple[Node | None, bool]:
+    """Load the consumes file a capability imports (`location` relative to the spec `source`).
+
+    Returns (node tree, found): found is False, with an error at `at`, when there is no such file;
+    the tree is None when it cannot be read or parsed (its own located errors are in `report`).
+    """
+    path = (
+        (source.parent / location).resolve() if not Path(location).is_absolute() else Path(location)
+    )
+    display = _display_path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        report.error(
+            "naftiko-import-not-found",
+            f"imported consumes file '{location}' {what} (looked for {display})",
+            at,
+        )
+        return None, False
+    return load_file(path, display, report), True

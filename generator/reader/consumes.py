@@ -1,0 +1,221 @@
+"""consumes: http adapters, their resources, operations, parameters and bodies; imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.loader import Node, load_import
+from generator.model import (
+    BodySpec,
+    Capability,
+    ConsumedOperation,
+    ConsumedParam,
+    ConsumedResource,
+    Consumes,
+)
+from generator.reader.auth import auth
+from generator.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
+
+
+def consumes_entry(r: Reader, node: Node, source: Path, cap: Capability) -> list[Consumes]:
+    if r.expect_map(node, "a consumes entry") is None:
+        return []
+    plain = node.plain()
+    if plain.get("import") is not None or plain.get("location") is not None and "type" not in plain:
+        found = imported(r, node, source)
+        name = plain.get("as") or plain.get("import")
+        if not found and isinstance(name, str):
+            cap.broken.add(name)
+        return found
+    r.broken_ops = []
+    c = consumes(r, node)
+    if c is None:
+        if isinstance(plain.get("namespace"), str):
+            cap.broken.add(plain["namespace"])
+        return []
+    cap.broken.update(f"{c.namespace}.{op}" for op in r.broken_ops)
+    return [c]
+
+
+def imported(r: Reader, node: Node, source: Path) -> list[Consumes]:
+    r.check(node, "import")
+    name = r.text(node, "import", "an imported consumes", required=True)
+    location = r.text(node, "location", "an imported consumes", required=True)
+    alias = r.text(node, "as", "an imported consumes")
+    if name is None or location is None:
+        return []
+    root, found_file = load_import(location, source, r.report, node.value_pos("location"))
+    if not found_file or root is None or not root.is_map:
+        return []
+    r.version(root)
+    found: list[Consumes] = []
+    for entry in r.expect_list(root, "consumes", "the imported file"):
+        c = consumes(r, entry) if entry.is_map else None
+        if c is not None and c.namespace == name:
+            found.append(c)
+    if not found:
+        r.error(
+            "naftiko-import-namespace",
+            f"'{location}' has no consumes namespace '{name}'",
+            node.pos_of("import"),
+        )
+        return []
+    if alias:
+        found[0].alias_of = found[0].namespace
+        found[0].namespace = alias
+    return found[:1]
+
+
+def consumes(r: Reader, node: Node) -> Consumes | None:
+    what = "a consumes adapter"
+    r.check(node, "consumes")
+    kind = r.text(node, "type", what)
+    if kind is None:
+        r.warn(
+            "naftiko-schema-required",
+            "consumes adapter has no 'type'; 'http' is assumed",
+            node.pos,
+        )
+    elif kind != "http":
+        r.error(
+            "naftiko-unsupported-consumes",
+            f"consumes type '{kind}' is not supported; only 'http'",
+            node.pos_of("type"),
+        )
+        return None
+    ns = r.text(node, "namespace", what, required=True)
+    base = r.text(node, "baseUri", what, required=True)
+    if ns is None or base is None:
+        return None
+    c = Consumes(ns, base, node.pos, description=r.text(node, "description", what))
+    c.positions = {k: node.value_pos(k) for k in node.value}
+    c.auth = auth(r, node.get("authentication"), consumes_side=True)
+    c.params = consumed_params(r, node, what)
+    resources = r.expect_list(node, "resources", what)
+    if not resources:
+        r.error(
+            "naftiko-schema-required",
+            f"consumes '{ns}' declares no resources; add some",
+            node.pos,
+        )
+    for rn in resources:
+        res = consumed_resource(r, rn)
+        if res is not None:
+            c.resources.append(res)
+    return c
+
+
+def consumed_resource(r: Reader, node: Node) -> ConsumedResource | None:
+    what = "a consumed resource"
+    if r.expect_map(node, what) is None:
+        return None
+    r.check(node, "consumed-resource")
+    name = r.text(node, "name", what, required=True) or "?"
+    path = r.text(node, "path", what, required=True)
+    if path is None:
+        return None
+    res = ConsumedResource(name, path, node.pos, node.value_pos("path"))
+    res.params = consumed_params(r, node, what)
+    ops = r.expect_list(node, "operations", what)
+    if not ops:
+        r.error(
+            "naftiko-schema-required",
+            f"resource '{name}' has no operations; add some",
+            node.pos,
+        )
+    for o in ops:
+        op = consumed_operation(r, o)
+        if op is not None:
+            res.operations.append(op)
+    return res
+
+
+def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
+    what = "a consumed operation"
+    if r.expect_map(node, what) is None:
+        return None
+    r.check(node, "consumed-operation")
+    name = r.text(node, "name", what, required=True)
+    method = r.method(node, what, default=None)
+    if name is None or method is None:
+        if name is not None:
+            r.broken_ops.append(name)
+        return None
+    op = ConsumedOperation(name, method, node.pos, description=r.text(node, "description", what))
+    op.params = consumed_params(r, node, what)
+    fmt = r.text(node, "outputRawFormat", what)
+    if fmt is not None:
+        if fmt.lower() not in OUTPUT_FORMATS:
+            r.error(
+                "naftiko-schema-enum",
+                f"outputRawFormat '{fmt}' is unknown; use one of {', '.join(OUTPUT_FORMATS)}",
+                node.pos_of("outputRawFormat"),
+            )
+        else:
+            op.output_format = fmt.lower()
+    if node.get("body") is not None:
+        op.body = body(r, node.get("body"))  # type: ignore[arg-type]
+    return op
+
+
+def body(r: Reader, node: Node) -> BodySpec | None:
+    if node.is_scalar:
+        if not isinstance(node.value, str):
+            r.error(
+                "naftiko-schema-type",
+                "'body' must be a template string or {type, data}",
+                node.pos,
+            )
+            return None
+        return BodySpec("raw", node.value, node.pos)
+    if not node.is_map:
+        r.error("naftiko-schema-type", "'body' must be a template string or {type, data}", node.pos)
+        return None
+    r.check(node, "body")
+    kind = r.text(node, "type", "a request body", required=True)
+    if kind is None:
+        return None
+    if kind not in BODY_KINDS:
+        r.error(
+            "naftiko-schema-enum",
+            f"body type '{kind}' is unknown; use one of {', '.join(BODY_KINDS)}",
+            node.pos_of("type"),
+        )
+        return None
+    data = node.get("data")
+    return BodySpec(
+        kind, data.plain() if data is not None else None, data.pos if data else node.pos
+    )
+
+
+def consumed_params(r: Reader, parent: Node, what: str) -> list[ConsumedParam]:
+    out: list[ConsumedParam] = []
+    for p in r.expect_list(parent, "inputParameters", what):
+        w = "a consumed input parameter"
+        if r.expect_map(p, w) is None:
+            continue
+        r.check(p, "consumed-param")
+        name = r.text(p, "name", w, required=True)
+        loc = r.text(p, "in", w, required=True)
+        if name is None or loc is None:
+            continue
+        if loc not in CONSUMED_LOCATIONS:
+            r.error(
+                "naftiko-schema-enum",
+                f"parameter '{name}' has 'in: {loc}'; use one of {', '.join(CONSUMED_LOCATIONS)}",
+                p.pos_of("in"),
+            )
+            continue
+        value_node = p.get("value")
+        out.append(
+            ConsumedParam(
+                name,
+                loc,
+                p.pos,
+                value=value_node.plain() if value_node is not None else None,
+                type=r.param_type(p, w, default=None),
+                required=r.boolean(p, "required", w),
+                description=r.text(p, "description", w),
+            )
+        )
+    return out
