@@ -39,7 +39,7 @@ def file_secrets(
             raise rt.ConfigError(
                 f"bind file {path} has no value for '{source.key}' (bind '{source.bind}')"
             )
-        values[name] = checked(name, value)
+        values[name] = value if source.multiline else checked(name, value)
     return values
 
 
