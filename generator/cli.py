@@ -101,6 +101,28 @@ def _print_report(report: Report, show_warnings: bool = True) -> None:
             )
 
 
+def _openapi_mapping(values: tuple[str, ...]) -> dict[str, Path]:
+    """`--openapi NS=FILE` options → {NS: FILE}; a malformed one is a usage error (exit 2)."""
+    out: dict[str, Path] = {}
+    for value in values:
+        ns, sep, file = value.partition("=")
+        if not sep or not ns.strip() or not file.strip():
+            raise click.BadParameter(
+                f"'{value}' is not NAMESPACE=FILE (e.g. qovery-containers=qovery-openapi.yaml)",
+                param_hint="'--openapi'",
+            )
+        if ns.strip() in out:
+            raise click.BadParameter(f"namespace '{ns}' is given twice", param_hint="'--openapi'")
+        out[ns.strip()] = Path(file.strip())
+    return out
+
+
+OPENAPI_HELP = (
+    "NAMESPACE=FILE: the OpenAPI document of the upstream consumed as NAMESPACE; tool and "
+    "OpenAPI schemas come from it (repeatable; default: openapi/<NAMESPACE>.yaml beside the spec)."
+)
+
+
 def _warn(message: str) -> None:
     click.echo(f"{click.style('warning', fg='yellow', bold=True)}: {message}", err=True)
 
@@ -171,6 +193,7 @@ def cli(ctx: click.Context, debug: bool, color: bool | None) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if OUTPUT is stale.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print warnings or the notes count.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file written or removed.")
+@click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -179,14 +202,19 @@ def build(
     check: bool,
     quiet: bool,
     verbose: bool,
+    openapi: tuple[str, ...],
 ) -> None:
     """Generate one Python package per capability spec (files or folders of *.yaml).
 
     Only files naftiko-gen wrote (listed in OUTPUT/.naftiko-gen.json) are ever overwritten or
     removed; other files in a package folder are left alone and named in a warning.
     """
+    documents = _openapi_mapping(openapi)
     ctx.exit(
-        _guarded(ctx.obj["debug"], lambda: _build(list(paths), out_dir, check, quiet, verbose))
+        _guarded(
+            ctx.obj["debug"],
+            lambda: _build(list(paths), out_dir, check, quiet, verbose, documents),
+        )
     )
 
 
@@ -269,7 +297,14 @@ def _report_ownership(changes: Changes, out_dir: Path) -> bool:
     return bool(changes.conflicts)
 
 
-def _build(paths: list[Path], out_dir: Path, check: bool, quiet: bool, verbose: bool) -> int:
+def _build(
+    paths: list[Path],
+    out_dir: Path,
+    check: bool,
+    quiet: bool,
+    verbose: bool,
+    openapi: dict[str, Path] | None = None,
+) -> int:
     blocker = _not_a_folder(out_dir)
     if blocker is not None:
         _fail(
@@ -278,7 +313,7 @@ def _build(paths: list[Path], out_dir: Path, check: bool, quiet: bool, verbose: 
         )
         return EXIT_INVALID
     with _progress(paths):
-        result: Generated = generate(paths, out_dir)
+        result: Generated = generate(paths, out_dir, openapi)
     report = result.report
     _print_report(report, show_warnings=not quiet)
     if report.has_errors():
@@ -337,14 +372,21 @@ def _build(paths: list[Path], out_dir: Path, check: bool, quiet: bool, verbose: 
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too (notes never fail).")
 @click.option("--notes", "show_notes", is_flag=True, help="Also list notes (accepted deviations).")
+@click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
 @click.pass_context
 def validate_cmd(
-    ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, show_notes: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    show_notes: bool,
+    openapi: tuple[str, ...],
 ) -> None:
     """Check specs without generating: schema, semantic rules, wiring."""
+    documents = _openapi_mapping(openapi)
 
     def body() -> int:
-        report, unreadable = validate(list(paths))
+        report, unreadable = validate(list(paths), documents)
         if fmt == "json":
             click.echo(report.to_json())
         else:
@@ -437,6 +479,46 @@ def deploy_files_cmd(
         _guarded(
             ctx.obj["debug"],
             lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir),
+        )
+    )
+
+
+@cli.command("serve", epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mock", is_flag=True,
+              help="Also start a mock upstream answering every consumed operation (no API key).")
+@click.option("--rest-port", type=click.IntRange(0, 65535), default=None,
+              help="Port of the (first) REST server (default: the spec's; 0: any free port).")
+@click.option("--mcp-port", type=click.IntRange(0, 65535), default=None,
+              help="Port of the (first) MCP server (default: the spec's; 0: any free port).")
+@click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
+@click.option(
+    "-o", "--output", "out_dir", default=Path("generated"), type=click.Path(path_type=Path),
+    show_default=True, help="Used as it is when fresh for these specs; else a temporary build.",
+)  # fmt: skip
+@click.pass_context
+def serve_cmd(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    mock: bool,
+    rest_port: int | None,
+    mcp_port: int | None,
+    openapi: tuple[str, ...],
+    out_dir: Path,
+) -> None:
+    """Build and run the REST and MCP servers of one spec (a file, or a folder with one spec).
+
+    With --mock, a mock upstream answers every consumed operation (from the spec's mock values,
+    the upstream's OpenAPI examples or schemas, or plausible JSON), the servers are pointed at
+    it and every secret gets a dummy value. Prints one line per server; Ctrl-C stops them all.
+    """
+    from generator.serve import run_serve
+
+    documents = _openapi_mapping(openapi)
+    ctx.exit(
+        _guarded(
+            ctx.obj["debug"],
+            lambda: run_serve(list(paths), out_dir, mock, rest_port, mcp_port, documents),
         )
     )
 

@@ -238,6 +238,7 @@ class Uses:
     inbound: bool = False
     secrets: bool = False
     any: bool = False
+    validate: bool = False
 
     def imports(self, always: list[str]) -> list[str]:
         """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
@@ -248,6 +249,7 @@ class Uses:
             "_inbound": self.inbound,
             "_mapping as m": self.mapping,
             "_secrets": self.secrets,
+            "_validate": self.validate,
             "_runtime as rt": True,
         }
         names = [*always, *(name for name, used in optional.items() if used)]
@@ -309,6 +311,8 @@ def render_plan(plan: Plan) -> dict[str, str]:
         package.formats |= uses.formats
     for mcp in plan.mcp:
         uses = _actions_uses([t.action for t in mcp.tools], mcp.auth is not None)
+        uses.validate = any(t.validate for t in mcp.tools)
+        package.validate |= uses.validate
         python("mcp_server.py.j2", f"{mcp.module}.py", server=mcp, uses=uses)
         package.mapping |= uses.mapping
         package.formats |= uses.formats
@@ -326,11 +330,63 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_secrets.py": package.secrets,
         "_binds.py": package.binds,
         "_inbound.py": package.inbound,
+        "_validate.py": package.validate,
     }
     for name, wanted in runtime.items():
         if wanted:
             files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
+    if plan.mcp:
+        files[f"{plan.package}/mcp.json"] = json.dumps(mcp_clients(plan), indent=2) + "\n"
     return dict(sorted(files.items()))
+
+
+def mcp_clients(plan: Plan) -> dict[str, Any]:
+    """MCP client configuration for the package's servers, as data: Claude Desktop and VS Code."""
+    variables = sorted(
+        {
+            plan.secret_sources[name].key
+            for mcp in plan.mcp
+            for name in (*plan.upstream_secrets, *mcp.secrets)
+            if name in plan.secret_sources and plan.secret_sources[name].file is None
+        }
+    )
+    claude: dict[str, Any] = {}
+    vscode: dict[str, Any] = {}
+    for mcp in plan.mcp:
+        args = ["-m", f"{plan.package}.{mcp.module}"]
+        if mcp.transport != "stdio":
+            args.append("--stdio")
+        claude[mcp.namespace] = {
+            "command": "/absolute/path/to/python",
+            "args": args,
+            "env": {"PYTHONPATH": "/absolute/path/to/generated"}
+            | {var: f"<{var}>" for var in variables},
+        }
+        if mcp.transport != "stdio" and mcp.port is not None:
+            vscode[mcp.namespace] = {"type": "http", "url": f"http://{mcp.host}:{mcp.port}/mcp"}
+        vscode[f"{mcp.namespace}-stdio" if mcp.transport != "stdio" else mcp.namespace] = {
+            "type": "stdio",
+            "command": "${workspaceFolder}/.venv/bin/python",
+            "args": args,
+            "env": {"PYTHONPATH": "${workspaceFolder}/generated"}
+            | {var: "${env:" + var + "}" for var in variables},
+        }
+    http = [m for m in plan.mcp if m.transport != "stdio" and m.port is not None]
+    running = (
+        f" (an http entry needs its server running: python -m {plan.package}.{http[0].module})"
+        if http
+        else ""
+    )
+    return {
+        "comment": (
+            "MCP client configuration for this package. 'claudeDesktop' goes into "
+            "claude_desktop_config.json (replace the paths: a Python with aiohttp, mcp and "
+            "uvicorn, and the folder that holds this package; replace each <VARIABLE>); "
+            f"'vscode' into .vscode/mcp.json{running}."
+        ),
+        "claudeDesktop": {"mcpServers": claude},
+        "vscode": {"servers": vscode},
+    }
 
 
 @functools.lru_cache(maxsize=16)

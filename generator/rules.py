@@ -377,6 +377,21 @@ RULES: tuple[Rule, ...] = (
         "the imported file has no consumes with that namespace",
         "fix 'import'",
     ),
+    # OpenAPI enrichment (--openapi NS=FILE, or openapi/<NS>.yaml beside the spec)
+    Rule(
+        "naftiko-openapi-unreadable",
+        _E,
+        "an upstream OpenAPI document (--openapi or openapi/<namespace>.yaml) cannot be used",
+        "fix the path, or give an OpenAPI 3.x / Swagger 2.0 document in YAML or JSON",
+    ),
+    Rule(
+        "naftiko-openapi-unmatched",
+        _W,
+        "a consumed operation is not in its upstream's OpenAPI document (method and path "
+        "template), or no spec consumes the namespace given to --openapi",
+        "fix the consumed path or method, or the namespace; the operation is generated "
+        "without the document's schemas",
+    ),
 )
 
 BY_ID = {r.id: r for r in RULES}

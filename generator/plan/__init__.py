@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.diagnostics import Report
 from generator.model import Capability
@@ -21,12 +22,21 @@ from generator.plan.ir import Plan
 from generator.plan.secrets import Secrets, secret_names
 from generator.plan.wiring import Wiring
 
+if TYPE_CHECKING:
+    from generator.plan.enrich import Document
+
 __all__ = ["Plan", "QuotedTemplate", "make_plan", "parse_json_template"]
 
 
 def make_plan(
-    cap: Capability, package: str, package_dir: Path, report: Report, spec_display: str
+    cap: Capability,
+    package: str,
+    package_dir: Path,
+    report: Report,
+    spec_display: str,
+    openapi: dict[str, Document] | None = None,
 ) -> Plan:
+    """The plan of one capability; `openapi`: consumes namespace → its upstream's document."""
     secrets = Secrets(cap.binds, package_dir, report)
     exposed_ns = {a.namespace for a in cap.rest} | {a.namespace for a in cap.mcp}
     ops: dict[str, ConsumedOp] = {}
@@ -36,7 +46,12 @@ def make_plan(
                 ops.setdefault(f"{c.namespace}.{o.name}", ConsumedOp(c, r, o))
     consumed = ConsumedPlanner(secrets, exposed_ns, report)
     wiring = Wiring(cap, ops, consumed, secrets, report)
-    adapters = AdapterPlanner(cap, wiring, consumed, report)
+    enricher = None
+    if openapi:
+        from generator.plan.enrich import Enricher
+
+        enricher = Enricher(openapi, report)
+    adapters = AdapterPlanner(cap, wiring, consumed, report, enricher)
     rest = [adapters.rest_server(a, i == 0) for i, a in enumerate(cap.rest)]
     mcp = [adapters.mcp_server(a, i == 0) for i, a in enumerate(cap.mcp)]
     operations = sorted(wiring.used.values(), key=lambda op: op.key)

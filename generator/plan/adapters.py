@@ -24,6 +24,7 @@ from generator.model import (
 from generator.naming import Names, snake
 from generator.plan import ir
 from generator.plan.consumed import CALLER_PREFIXES, PATH_SAFE, ConsumedPlanner
+from generator.plan.enrich import Enricher
 from generator.plan.openapi import openapi_document
 from generator.plan.outputs import FAILED, OutputCompiler
 from generator.plan.secrets import secret_names
@@ -46,12 +47,18 @@ HANDLER_LOCALS = ("request", "payload", "answer", "data", "item", "client", "arg
 
 class AdapterPlanner:
     def __init__(
-        self, cap: Capability, wiring: Wiring, consumed: ConsumedPlanner, report: Report
+        self,
+        cap: Capability,
+        wiring: Wiring,
+        consumed: ConsumedPlanner,
+        report: Report,
+        enricher: Enricher | None = None,
     ) -> None:
         self.cap = cap
         self.wiring = wiring
         self.consumed = consumed
         self.report = report
+        self.enricher = enricher  # the upstreams' OpenAPI documents, when given
         self.modules = Names(("__init__", "_runtime", "upstream"))
 
     def error(self, rule: str, message: str, pos: Pos) -> None:
@@ -107,13 +114,16 @@ class AdapterPlanner:
         read = pyexpr_names(call.kwargs if call else None, output)
         for i in inputs:
             i.used = i.py in read
-        return ir.Action(
+        action = ir.Action(
             func=func,
             inputs=inputs,
             call=call,
             output=output,
             target=call.op.key if call else "mock output",
         )
+        if self.enricher is not None and co is not None:
+            self.enricher.action(co, action)
+        return action
 
     # -- REST ----------------------------------------------------------------------------
 
@@ -273,6 +283,7 @@ class AdapterPlanner:
             )
             if action is None:
                 continue
+            enriched = any(i.json_schema is not None for i in action.inputs)
             tools.append(
                 ir.Tool(
                     name=tool.name,
@@ -282,6 +293,8 @@ class AdapterPlanner:
                     schema=input_schema(action.inputs),
                     annotations=tool_annotations(tool),
                     action=action,
+                    output_schema=Enricher.output_schema(action) if self.enricher else None,
+                    validate=enriched,
                 )
             )
         auth = self.inbound_auth(adapter.auth)

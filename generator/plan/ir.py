@@ -128,6 +128,7 @@ class UpstreamOp:
     cookies: list[Placed] = field(default_factory=list)
     body: Body | None = None
     output_format: str = "json"
+    openapi: Any = None  # enrich.OperationInfo: what the upstream's OpenAPI document says
 
     def path_names(self) -> list[str]:
         return [p.name for p in self.path if isinstance(p, ArgRef)]
@@ -150,8 +151,14 @@ class Input:
     key: str = ""  # the aiohttp route variable, for path inputs
     py: str = ""  # the handler's local variable
     used: bool = True  # read by the call or the output (else only validated)
+    json_schema: dict[str, Any] | None = None  # from the upstream's OpenAPI document
 
     def schema(self) -> dict[str, Any]:
+        if self.json_schema is not None:
+            enriched = dict(self.json_schema)
+            if self.description and "description" not in enriched:
+                enriched["description"] = self.description
+            return enriched
         s: dict[str, Any] = {"type": self.type}
         if self.description:
             s["description"] = self.description
@@ -259,6 +266,8 @@ class Tool:
     schema: dict[str, Any]
     annotations: dict[str, bool]
     action: Action
+    output_schema: dict[str, Any] | None = None  # from the upstream's OpenAPI document
+    validate: bool = False  # arguments checked against `schema` (jsonschema) before the call
 
 
 @dataclass

@@ -32,6 +32,7 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
         if body is not None:
             op["requestBody"] = body
         op["responses"] = {
+            **_documented(route.action),
             "default": {"description": "The upstream response, relayed or mapped"},
             "400": _error("Invalid input, or the upstream's own 400 relayed"),
             "502": _error("Upstream unreachable or its answer unreadable"),
@@ -58,6 +59,21 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
     return doc
 
 
+def _documented(action: ir.Action) -> dict[str, Any]:
+    """The upstream's success response, from its OpenAPI document, when relayed unmapped."""
+    info = action.call.op.openapi if action.call is not None else None
+    if info is None or info.response_schema is None or action.output is not None:
+        return {}
+    if action.output_format != "json":
+        return {}
+    return {
+        str(info.status): {
+            "description": "The upstream response, relayed (schema from its OpenAPI document)",
+            "content": {"application/json": {"schema": info.response_schema}},
+        }
+    }
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
 
@@ -67,6 +83,7 @@ def _inputs(inputs: list[ir.Input]) -> tuple[list[dict[str, Any]], dict[str, Any
     body_props: dict[str, Any] = {}
     body_required: list[str] = []
     whole_body = False
+    whole_schema: dict[str, Any] | None = None
     for i in inputs:
         if i.location in ("path", "query", "header", "cookie"):
             p: dict[str, Any] = {
@@ -83,6 +100,7 @@ def _inputs(inputs: list[ir.Input]) -> tuple[list[dict[str, Any]], dict[str, Any
         elif i.location == "body":
             if i.body_path is None:
                 whole_body = True
+                whole_schema = i.json_schema
                 continue
             # The field sits where its JSONPath says: $.item.sku → {item: {sku: …}}.
             keys = [k for k in i.body_path if isinstance(k, str)] or [i.name]
@@ -98,7 +116,7 @@ def _inputs(inputs: list[ir.Input]) -> tuple[list[dict[str, Any]], dict[str, Any
                 node_required.append(keys[-1])
     if not (whole_body or body_props):
         return params, None
-    schema: dict[str, Any] = {"type": "object"}
+    schema: dict[str, Any] = dict(whole_schema) if whole_schema else {"type": "object"}
     if body_props and not whole_body:
         schema["properties"] = body_props
         if body_required:
