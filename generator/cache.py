@@ -269,8 +269,13 @@ def recording() -> Iterator[set[str]]:
 
 def _ignored_roots() -> tuple[str, ...]:
     """Folders whose files are the tools themselves, covered by the fingerprint instead."""
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    import site
+    import sysconfig
+
+    roots = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.update(site.getsitepackages())
     roots.add(str(Path(__file__).resolve().parent))
+    roots.discard("/")
     return tuple(sorted(os.path.join(os.path.abspath(r), "") for r in roots if r))
 
 
