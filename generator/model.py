@@ -53,6 +53,16 @@ class BodySpec:
 
 
 @dataclass
+class ConsumedOutput:
+    """A named value of a consumed operation's answer (a JSONPath), for orchestration steps."""
+
+    name: str
+    value: str
+    pos: Pos
+    type: str | None = None
+
+
+@dataclass
 class ConsumedOperation:
     name: str
     method: str
@@ -61,6 +71,7 @@ class ConsumedOperation:
     params: list[ConsumedParam] = field(default_factory=list)
     body: BodySpec | None = None
     output_format: str = "json"
+    outputs: list[ConsumedOutput] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +135,32 @@ class WithValue:
 
 
 @dataclass
+class Step:
+    """One orchestration step: `call` (an upstream call), `lookup` (a join over an earlier
+    step's array) or `script` (never generated: reported where it stands)."""
+
+    kind: str  # call | lookup | script
+    name: str
+    pos: Pos
+    call: CallRef | None = None
+    with_values: list[WithValue] = field(default_factory=list)
+    index: str | None = None  # lookup: the step whose answer is the table
+    match: str | None = None  # lookup: the key field of each table entry
+    lookup_value: str | None = None  # lookup: JSONPath to the value(s) looked up
+    fields: list[str] = field(default_factory=list)  # lookup: fields kept from each match
+    positions: dict[str, Pos] = field(default_factory=dict)  # value positions by key
+
+
+@dataclass
+class StepMapping:
+    """`{targetName, value: $.step.field}`: one field of an orchestration's composite output."""
+
+    target: str
+    value: str
+    pos: Pos
+
+
+@dataclass
 class Callable:
     """What REST operations and MCP tools share: inputs, the call, its wiring and its output."""
 
@@ -135,6 +172,38 @@ class Callable:
     with_values: list[WithValue] = field(default_factory=list)
     outputs: list[OutputParam] = field(default_factory=list)
     unsupported: bool = False  # uses a feature already reported as unsupported
+    steps: list[Step] | None = None  # orchestrated mode
+    mappings: list[StepMapping] = field(default_factory=list)
+    ref: CallRef | None = None  # `ref: aggregateNamespace.function`
+
+
+@dataclass
+class Semantics:
+    safe: bool | None = None
+    idempotent: bool | None = None
+    cacheable: bool | None = None
+
+
+@dataclass
+class AggregateFunction(Callable):
+    semantics: Semantics = field(default_factory=Semantics)
+
+
+@dataclass
+class Aggregate:
+    namespace: str
+    pos: Pos
+    label: str | None = None
+    functions: list[AggregateFunction] = field(default_factory=list)
+
+
+@dataclass
+class Forward:
+    """A REST resource passing every request under its path to a consumes namespace."""
+
+    target: str
+    pos: Pos
+    trusted_headers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +220,7 @@ class RestResource:
     description: str | None = None
     params: list[ExposedParam] = field(default_factory=list)
     operations: list[RestOperation] = field(default_factory=list)
+    forward: Forward | None = None
 
 
 @dataclass
@@ -202,6 +272,7 @@ class Capability:
     consumes: list[Consumes] = field(default_factory=list)
     rest: list[RestAdapter] = field(default_factory=list)
     mcp: list[McpAdapter] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
     # Namespaces and operations already reported as broken: calls to them raise no second error.
     broken: set[str] = field(default_factory=set)
 

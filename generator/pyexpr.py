@@ -25,6 +25,8 @@ def value(v: Any, secret: str = "client") -> str:
         return f"os.environ.get({py(v.name)})"
     if isinstance(v, ir.TextTemplate):
         return text(v.parts, secret)
+    if isinstance(v, (ir.Select, ir.Coerce)):  # an earlier orchestration step's data
+        return output(v, secret)
     if isinstance(v, dict):
         return "{" + ", ".join(f"{py(str(k))}: {value(x, secret)}" for k, x in v.items()) + "}"
     if isinstance(v, (list, tuple)):

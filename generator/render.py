@@ -239,6 +239,9 @@ class Uses:
     secrets: bool = False
     any: bool = False
     validate: bool = False
+    functions: bool = False  # calls functions.py
+    steps: bool = False  # orchestration helpers (_steps)
+    forward: bool = False  # REST forward routes (_forward)
 
     def imports(self, always: list[str]) -> list[str]:
         """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
@@ -250,6 +253,9 @@ class Uses:
             "_mapping as m": self.mapping,
             "_secrets": self.secrets,
             "_validate": self.validate,
+            "functions": self.functions,
+            "_steps": self.steps,
+            "_forward": self.forward,
             "_runtime as rt": True,
         }
         names = [*always, *(name for name, used in optional.items() if used)]
@@ -286,6 +292,25 @@ def _upstream_uses(plan: Plan) -> Uses:
     )
 
 
+def _functions_uses(functions: list[ir.Function]) -> Uses:
+    """What functions.py imports: its steps' helpers, the mapping of outputs and lookups."""
+    actions = [f.action for f in functions if f.action is not None]
+    uses = _actions_uses(actions, False)
+    uses.any |= any(f.inputs for f in functions)  # every parameter is typed Any
+    for f in functions:
+        if f.orchestration is None:
+            continue
+        uses.steps = True
+        uses.mapping |= uses_mapping(f.orchestration.output)
+        for s in f.orchestration.steps:
+            if isinstance(s, ir.LookupStep):
+                uses.mapping |= bool(s.value.steps) or bool(s.table.steps)
+            else:
+                uses.formats |= s.output_format != "json"
+                uses.mapping |= any(uses_mapping(v) for _, v in s.call.kwargs)
+    return uses
+
+
 def render_plan(plan: Plan) -> dict[str, str]:
     env = environment()
     head = header(plan.spec)
@@ -301,8 +326,17 @@ def render_plan(plan: Plan) -> dict[str, str]:
     package = _upstream_uses(plan)
     python("__init__.py.j2", "__init__.py")
     python("upstream.py.j2", "upstream.py", uses=package)
+    if plan.functions:
+        shared = _functions_uses(plan.functions)
+        python("functions.py.j2", "functions.py", uses=shared)
+        package.mapping |= shared.mapping
+        package.formats |= shared.formats
+        package.steps = shared.steps
     for rest in plan.rest:
         uses = _actions_uses([r.action for r in rest.routes], rest.auth is not None)
+        uses.functions = any(r.action.function for r in rest.routes)
+        uses.forward = bool(rest.forwards)
+        package.forward |= uses.forward
         python("rest_server.py.j2", f"{rest.module}.py", server=rest, uses=uses)
         files[f"{plan.package}/{rest.openapi_file}"] = (
             json.dumps(rest.openapi, indent=2, ensure_ascii=False) + "\n"
@@ -313,6 +347,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         uses = _actions_uses([t.action for t in mcp.tools], mcp.auth is not None)
         uses.validate = any(t.validate for t in mcp.tools)
         package.validate |= uses.validate
+        uses.functions = any(t.action.function for t in mcp.tools)
         python("mcp_server.py.j2", f"{mcp.module}.py", server=mcp, uses=uses)
         package.mapping |= uses.mapping
         package.formats |= uses.formats
@@ -331,6 +366,8 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_binds.py": package.binds,
         "_inbound.py": package.inbound,
         "_validate.py": package.validate,
+        "_steps.py": package.steps,
+        "_forward.py": package.forward,
     }
     for name, wanted in runtime.items():
         if wanted:

@@ -310,20 +310,52 @@ RULES: tuple[Rule, ...] = (
         "tool names that become the same Python identifier; a suffix keeps them apart",
         "none needed; rename for clearer code",
     ),
-    # features naftiko-gen does not generate (yet)
+    # orchestration, aggregates, forward
     Rule(
-        "naftiko-unsupported-steps",
+        "naftiko-step-name-unique",
         _E,
-        "orchestrated 'steps' (call/lookup/script)",
-        "use 'call' with 'with', or wait for orchestration support",
+        "two steps of one operation, tool or function share a name",
+        "rename one; mappings and later steps refer to steps by name",
     ),
-    Rule("naftiko-unsupported-ref", _E, "'ref' to an aggregate function", "use 'call' directly"),
-    Rule("naftiko-unsupported-aggregates", _W, "'aggregates' are ignored", "use 'call' directly"),
     Rule(
-        "naftiko-unsupported-forward",
+        "naftiko-step-reference",
         _E,
-        "REST 'forward' resources",
-        "declare operations with 'call'",
+        "a step or mapping reads a step that does not exist or has not run yet, an input that is "
+        "not declared, or a field a lookup does not keep; or a called operation lacks a value",
+        "fix the name (the message suggests one), reorder the steps, or add the field or 'with'",
+    ),
+    Rule(
+        "naftiko-step-lookup",
+        _E,
+        "a lookup step lacks index/match/lookupValue/outputParameters, or looks up in a step "
+        "that is not an earlier call step (an array)",
+        "name an earlier call step in 'index'",
+    ),
+    Rule(
+        "naftiko-step-script",
+        _E,
+        "a 'script' step: spec-supplied scripts are never generated (the code would not be "
+        "reviewable, static Python)",
+        "replace it with call and lookup steps, or call a service that does the work",
+    ),
+    Rule(
+        "naftiko-ref-resolves",
+        _E,
+        "'ref' names an aggregate function that no aggregate declares",
+        "fix the name (aggregateNamespace.functionName); the message suggests the closest one",
+    ),
+    Rule(
+        "naftiko-safe-method",
+        _W,
+        "a 'safe' aggregate function is exposed as a REST method other than GET",
+        "expose it as GET, or drop 'safe' if it changes state",
+    ),
+    Rule(
+        "naftiko-forward-target",
+        _E,
+        "a REST 'forward' names a consumes namespace that does not exist, or a trusted header "
+        "that is not a header name (warning: a connection header, never copied)",
+        "fix 'targetNamespace' or the header name",
     ),
     Rule(
         "naftiko-unsupported-skill-adapter",

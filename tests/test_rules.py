@@ -38,8 +38,6 @@ CLI_ONLY = {
 # Rule ids built at run time ("naftiko-unsupported-" + key, f"naftiko-unsupported-{kind}-adapter", ...).
 DYNAMIC_FAMILIES = {
     "naftiko-unsupported-": (
-        "naftiko-unsupported-steps",
-        "naftiko-unsupported-ref",
         "naftiko-unsupported-skill-adapter",
         "naftiko-unsupported-control-adapter",
         "naftiko-unsupported-mcp-resources",

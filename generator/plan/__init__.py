@@ -52,6 +52,7 @@ def make_plan(
 
         enricher = Enricher(openapi, report)
     adapters = AdapterPlanner(cap, wiring, consumed, report, enricher)
+    adapters.steps.all_aggregates()  # functions.py: every aggregate function, referred to or not
     rest = [adapters.rest_server(a, i == 0) for i, a in enumerate(cap.rest)]
     mcp = [adapters.mcp_server(a, i == 0) for i, a in enumerate(cap.mcp)]
     operations = sorted(wiring.used.values(), key=lambda op: op.key)
@@ -64,9 +65,10 @@ def make_plan(
         label=cap.label,
         description=cap.description,
         secret_sources=dict(sorted(secrets.sources.items())),
-        upstream_secrets=secret_names(upstreams, operations),
+        upstream_secrets=secret_names(upstreams, operations, adapters.steps.functions),
         upstreams=upstreams,
         operations=operations,
         rest=rest,
         mcp=mcp,
+        functions=adapters.steps.functions,
     )

@@ -25,9 +25,11 @@ from generator.naming import Names, snake
 from generator.plan import ir
 from generator.plan.consumed import CALLER_PREFIXES, PATH_SAFE, ConsumedPlanner
 from generator.plan.enrich import Enricher
+from generator.plan.forward import plan_forward
 from generator.plan.openapi import openapi_document
 from generator.plan.outputs import FAILED, OutputCompiler
 from generator.plan.secrets import secret_names
+from generator.plan.steps import StepPlanner
 from generator.plan.wiring import Wiring, bind_names
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,12 +37,12 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REST_MODULE_NAMES = (
     "create_app", "main", "routes", "rt", "rest", "m", "formats", "forms", "inbound",
     "upstream", "web", "argparse", "sys", "DEFAULT_HOST", "DEFAULT_PORT", "OPENAPI_FILE",
-    "SECRETS", "CREDENTIALS", "Any", "Mapping", "Path",
+    "SECRETS", "CREDENTIALS", "Any", "Mapping", "Path", "functions", "_forward",
 )  # fmt: skip
 MCP_MODULE_NAMES = (
     "create_app", "main", "build_server", "load_config", "TOOLS", "rt", "mcp", "m", "formats",
     "inbound", "upstream", "types", "argparse", "sys", "NAME", "VERSION", "INSTRUCTIONS",
-    "DEFAULT_HOST", "DEFAULT_PORT", "SECRETS", "CREDENTIALS", "Any", "Mapping",
+    "DEFAULT_HOST", "DEFAULT_PORT", "SECRETS", "CREDENTIALS", "Any", "Mapping", "functions",
 )  # fmt: skip
 HANDLER_LOCALS = ("request", "payload", "answer", "data", "item", "client", "args")
 
@@ -59,7 +61,8 @@ class AdapterPlanner:
         self.consumed = consumed
         self.report = report
         self.enricher = enricher  # the upstreams' OpenAPI documents, when given
-        self.modules = Names(("__init__", "_runtime", "upstream"))
+        self.modules = Names(("__init__", "_runtime", "upstream", "functions"))
+        self.steps = StepPlanner(cap, wiring, consumed, report)
 
     def error(self, rule: str, message: str, pos: Pos) -> None:
         self.report.error(rule, message, pos)
@@ -78,6 +81,10 @@ class AdapterPlanner:
     ) -> ir.Action | None:
         if target.unsupported:
             return None
+        if target.steps is not None or target.ref is not None:  # a function of functions.py
+            method = getattr(target, "method", None) if rest_path_vars is not None else None
+            handler = Names(module_names + HANDLER_LOCALS + (func,))
+            return self.steps.action(target, func, inputs, kind, handler, method)
         co = self.wiring.resolve_call(target, kind)
         if target.call is not None and co is None:
             return None
@@ -134,7 +141,12 @@ class AdapterPlanner:
         names = Names(REST_MODULE_NAMES)
         routes: list[ir.Route] = []
         seen: dict[tuple[str, str], Pos] = {}
+        forwards: list[ir.Forward] = []
         for res in adapter.resources:
+            if res.forward is not None:
+                fw = plan_forward(res, self.cap, self.consumed, names, self.report)
+                if fw is not None:
+                    forwards.append(fw)
             pattern, path_vars = self.aiohttp_path(res)
             if pattern is None:
                 continue
@@ -185,6 +197,7 @@ class AdapterPlanner:
             openapi_file="openapi.json" if first else f"openapi_{snake(adapter.namespace)}.json",
             openapi={},
             description=adapter.description,
+            forwards=forwards,
         )
         server.openapi = openapi_document(
             self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
@@ -291,7 +304,9 @@ class AdapterPlanner:
                     title=tool.label,
                     description=tool.description,
                     schema=input_schema(action.inputs),
-                    annotations=tool_annotations(tool),
+                    annotations=tool_annotations(
+                        tool if tool.ref is None else self.steps.hinted(tool)
+                    ),
                     action=action,
                     output_schema=Enricher.output_schema(action) if self.enricher else None,
                     validate=enriched,

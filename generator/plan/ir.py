@@ -204,6 +204,61 @@ class Const:
     value: Any
 
 
+# Orchestration: one generated function (functions.py) runs the steps in order.
+
+
+@dataclass
+class CallStep:
+    """One awaited upstream call; its answer's data is the local variable `var`."""
+
+    name: str  # as the spec writes it
+    var: str
+    call: Call
+
+    @property
+    def output_format(self) -> str:
+        return self.call.op.output_format
+
+
+@dataclass
+class LookupStep:
+    """Entries of an earlier step's array whose `key` equals the value(s) looked up."""
+
+    name: str
+    var: str
+    table: Select  # the array (an earlier step's data)
+    key: tuple[Any, ...]  # steps from one entry to its key
+    value: Select  # the value, or list of values, looked up
+    fields: tuple[str, ...]  # kept from each matching entry
+
+
+@dataclass
+class Orchestration:
+    steps: list[CallStep | LookupStep]
+    output: Any  # an output expression over the step variables and the inputs
+
+
+@dataclass
+class Function:
+    """One function of functions.py: an aggregate function, or the steps of an operation/tool.
+
+    Its inputs are keyword-only parameters (`py`), checked by the route or tool that calls it.
+    """
+
+    func: str
+    key: str  # what the spec calls it, for the docstring
+    description: str | None
+    inputs: list[Input]
+    orchestration: Orchestration | None = None
+    action: Action | None = None  # a single call (or a mock) with its output mapping
+
+
+@dataclass
+class FunctionCall:
+    function: Function
+    kwargs: list[tuple[str, Value]]  # the function's parameter → value over the caller's inputs
+
+
 @dataclass
 class Action:
     """What a route or tool does: read inputs, call upstream (or not: a mock), map output."""
@@ -213,6 +268,7 @@ class Action:
     call: Call | None
     output: Any = None  # an output expression, or None to relay the answer as it is
     target: str = ""  # what it calls, for the docstring
+    function: FunctionCall | None = None  # orchestrated or `ref`: a function of functions.py
 
     @property
     def output_format(self) -> str:
@@ -232,6 +288,18 @@ class Route:
     label: str | None
     description: str | None
     action: Action
+
+
+@dataclass
+class Forward:
+    """Every request under `prefix` passed to one upstream: method, query, body, trusted headers."""
+
+    func: str
+    prefix: str  # the served path prefix, no trailing '/'
+    spec_path: str
+    upstream: Upstream
+    trusted_headers: tuple[str, ...]
+    description: str | None = None
 
 
 @dataclass
@@ -255,6 +323,7 @@ class RestServer:
     openapi_file: str
     openapi: dict[str, Any]
     description: str | None
+    forwards: list[Forward] = field(default_factory=list)
 
 
 @dataclass
@@ -303,3 +372,4 @@ class Plan:
     operations: list[UpstreamOp]
     rest: list[RestServer] = field(default_factory=list)
     mcp: list[McpServer] = field(default_factory=list)
+    functions: list[Function] = field(default_factory=list)  # functions.py

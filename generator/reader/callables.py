@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from generator.loader import Node
 from generator.model import CallRef, ExposedParam, McpTool, RestOperation, WithValue
+from generator.reader import orchestration
 from generator.reader.common import EXPOSED_LOCATIONS, Reader
 from generator.reader.outputs import output
 
 
 def callable_body(r: Reader, node: Node, target: RestOperation | McpTool, what: str) -> None:
-    for key, feature in (
-        ("steps", "orchestration with 'steps'"),
-        ("ref", "'ref' to an aggregate function"),
-    ):
-        if node.get(key) is not None:
-            target.unsupported = True
-            r.error(
-                "naftiko-unsupported-" + key,
-                f"{feature} is not supported by naftiko-gen yet; expose each consumed operation "
-                "with 'call' and 'with' instead",
-                node.pos_of(key),
-            )
+    orchestration.steps(r, node, target, what)
+    orchestration.ref(r, node, target, what)
     call_node = node.get("call")
     call = r.text(node, "call", what)
     if call is None and call_node is not None and call_node.value is not None:

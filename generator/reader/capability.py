@@ -12,6 +12,7 @@ from generator.reader.common import Reader
 from generator.reader.consumes import consumes_entry
 from generator.reader.exposes_mcp import mcp
 from generator.reader.exposes_rest import rest
+from generator.reader.orchestration import aggregates
 
 
 def capability(r: Reader, root: Node, source: Path, display: str) -> Capability | None:
@@ -55,13 +56,7 @@ def capability(r: Reader, root: Node, source: Path, display: str) -> Capability 
             cap.binds.append(found)
     for c in r.expect_list(cap_node, "consumes", "'capability'"):
         cap.consumes.extend(consumes_entry(r, c, source, cap))
-    if cap_node.get("aggregates") is not None:
-        r.warn(
-            "naftiko-unsupported-aggregates",
-            "'aggregates' are not supported by naftiko-gen yet; they are ignored "
-            "(operations or tools that 'ref' them are errors)",
-            cap_node.pos_of("aggregates"),
-        )
+    aggregates(r, cap_node, cap)
     exposes = r.expect_list(cap_node, "exposes", "'capability'")
     if not exposes:
         r.error(

@@ -15,6 +15,7 @@ from generator.model import (
 )
 from generator.reader.auth import auth
 from generator.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
+from generator.reader.orchestration import consumed_outputs
 
 
 def consumes_entry(r: Reader, node: Node, source: Path, cap: Capability) -> list[Consumes]:
@@ -155,6 +156,7 @@ def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
             op.output_format = fmt.lower()
     if node.get("body") is not None:
         op.body = body(r, node.get("body"))  # type: ignore[arg-type]
+    consumed_outputs(r, node, op)
     return op
 
 

@@ -7,6 +7,7 @@ from generator.model import RestAdapter, RestOperation, RestResource
 from generator.reader.auth import auth
 from generator.reader.callables import callable_body, exposed_params
 from generator.reader.common import Reader
+from generator.reader.orchestration import forward
 
 
 def rest(r: Reader, node: Node) -> RestAdapter | None:
@@ -46,12 +47,7 @@ def rest_resource(r: Reader, node: Node) -> RestResource | None:
     res = RestResource(path=path, pos=node.pos, name=r.text(node, "name", w))
     res.description = r.text(node, "description", w)
     res.params = exposed_params(r, node, w, rest=True)
-    if node.get("forward") is not None:
-        r.error(
-            "naftiko-unsupported-forward",
-            "'forward' resources are not supported by naftiko-gen yet; use operations with 'call'",
-            node.pos_of("forward"),
-        )
+    forward(r, node, res)
     for o in r.expect_list(node, "operations", w):
         op = rest_operation(r, o)
         if op:
