@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,9 +30,14 @@ import _common as c  # noqa: E402
 PATH = f"/v1/environment/{c.ENV_ID}/container"
 
 
+# The hand-written proxy logs nothing; the generated server's per-request log line is turned
+# off the same way (--quiet) so both do the same work. BENCH_ACCESS_LOG=1 keeps it on.
+QUIET = [] if os.environ.get("BENCH_ACCESS_LOG") == "1" else ["--quiet"]
+
+
 def server_argv(kind: str, port: int) -> list[str]:
     if kind == "generated":
-        return [sys.executable, "-m", "qovery_containers.rest_server", "--port", str(port)]
+        return [sys.executable, "-m", "qovery_containers.rest_server", "--port", str(port), *QUIET]
     return [sys.executable, str(c.BENCH_DIR / "handwritten_proxy.py"), "--port", str(port)]
 
 

@@ -14,6 +14,7 @@ import click
 
 from generator import __version__
 from generator.codegen import Generated, find_specs, generate, validate
+from generator.degrade import skipped_by_spec
 from generator.diagnostics import Diagnostic, Report, Severity
 from generator.rules import markdown_table
 from generator.writer import MANIFEST, Changes, apply_changes, describe, plan_changes
@@ -194,6 +195,9 @@ def cli(ctx: click.Context, debug: bool, color: bool | None) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Do not print warnings or the notes count.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file written or removed.")
 @click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
+@click.option(
+    "--strict", is_flag=True, help="Skipped operations, routes or tools are errors (exit 2)."
+)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -203,6 +207,7 @@ def build(
     quiet: bool,
     verbose: bool,
     openapi: tuple[str, ...],
+    strict: bool,
 ) -> None:
     """Generate one Python package per capability spec (files or folders of *.yaml).
 
@@ -213,7 +218,7 @@ def build(
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: _build(list(paths), out_dir, check, quiet, verbose, documents),
+            lambda: _build(list(paths), out_dir, check, quiet, verbose, documents, strict),
         )
     )
 
@@ -304,6 +309,7 @@ def _build(
     quiet: bool,
     verbose: bool,
     openapi: dict[str, Path] | None = None,
+    strict: bool = False,
 ) -> int:
     blocker = _not_a_folder(out_dir)
     if blocker is not None:
@@ -322,6 +328,17 @@ def _build(
             err=True,
         )
         return EXIT_INVALID
+    skips = skipped_by_spec(report, result.specs)
+    if strict and skips:
+        click.echo(
+            f"naftiko-gen: --strict: {_plural(sum(map(len, skips.values())), 'skipped part')}; "
+            "nothing was written",
+            err=True,
+        )
+        return EXIT_INVALID
+    if not quiet:
+        for package, parts in skips.items():
+            click.echo(f"{package}: {len(parts)} skipped ({', '.join(parts)})", err=True)
     changes = plan_changes(result.files, result.specs, out_dir)
     summary = _counts(report, notes=False)
     if summary and not quiet:

@@ -14,9 +14,11 @@ PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")
 
 @dataclass
 class Auth:
-    kind: str  # bearer | basic | digest | apikey | oauth2
+    kind: str  # bearer | basic | digest | apikey | oauth2 | oauth1 | aws-sig-v4 | certificate | hmac
     pos: Pos
     positions: dict[str, Pos] = field(default_factory=dict)  # value positions by key
+    # oauth1, aws-sig-v4, certificate, hmac: canonical field name -> value as written
+    params: dict[str, Any] = field(default_factory=dict)
     token: str | None = None
     username: str | None = None
     password: str | None = None
@@ -82,6 +84,8 @@ class ConsumedResource:
     path_pos: Pos
     params: list[ConsumedParam] = field(default_factory=list)
     operations: list[ConsumedOperation] = field(default_factory=list)
+    # dialect: operations with their own 'path', as resources of their own (reader only)
+    extra: list[ConsumedResource] = field(default_factory=list)
 
 
 @dataclass

@@ -242,6 +242,7 @@ class Uses:
     functions: bool = False  # calls functions.py
     steps: bool = False  # orchestration helpers (_steps)
     forward: bool = False  # REST forward routes (_forward)
+    auth_helpers: frozenset[str] = frozenset()  # upstream auth modules (_oauth1, _sigv4, ...)
 
     def imports(self, always: list[str]) -> list[str]:
         """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
@@ -256,6 +257,7 @@ class Uses:
             "functions": self.functions,
             "_steps": self.steps,
             "_forward": self.forward,
+            **{name: True for name in self.auth_helpers},
             "_runtime as rt": True,
         }
         names = [*always, *(name for name, used in optional.items() if used)]
@@ -289,7 +291,28 @@ def _upstream_uses(plan: Plan) -> Uses:
         secrets=bool(plan.secret_sources)
         or any(u.auth is not None and u.auth.kind == "basic" for u in plan.upstreams),
         any=not plan.secret_sources or any(op.kwargs for op in plan.operations),
+        auth_helpers=frozenset(_auth_module(u.auth) for u in plan.upstreams if u.auth)
+        - {""},
     )
+
+
+# Upstream auth kinds implemented by a runtime module of their own, and what each needs.
+AUTH_MODULES = {"oauth1": "_oauth1", "aws-sig-v4": "_sigv4", "hmac": "_hmac", "certificate": "_tls"}
+AUTH_REQUIREMENTS = {"_oauth1": ("oauthlib[signedtoken]>=3.2",)}
+# What every generated package needs at run time (pip's requirements.txt).
+REQUIREMENTS = ("aiohttp>=3.12.8", "mcp>=2.3,<3", "uvicorn>=0.30")
+
+
+def _auth_module(auth: ir.Auth) -> str:
+    if auth.kind == "apikey" and auth.placement == "body":
+        return "_bodykey"
+    return AUTH_MODULES.get(auth.kind, "")
+
+
+def requirements(uses: Uses) -> str:
+    """requirements.txt of a package: the servers' dependencies and its auth's extras."""
+    extra = sorted({r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())})
+    return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *extra]) + "\n"
 
 
 def _functions_uses(functions: list[ir.Function]) -> Uses:
@@ -357,6 +380,9 @@ def render_plan(plan: Plan) -> dict[str, str]:
     # The runtime: the core always, each feature module only when this spec uses it.
     runtime = {
         "_runtime.py": True,
+        "_config.py": True,
+        "_guard.py": bool(plan.rest or plan.mcp),
+        "_inputs.py": bool(plan.rest or plan.mcp),
         "_rest.py": bool(plan.rest),
         "_mcp.py": bool(plan.mcp),
         "_mapping.py": package.mapping,
@@ -368,10 +394,12 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_validate.py": package.validate,
         "_steps.py": package.steps,
         "_forward.py": package.forward,
+        **{f"{name}.py": True for name in sorted(package.auth_helpers)},
     }
     for name, wanted in runtime.items():
         if wanted:
             files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
+    files[f"{plan.package}/requirements.txt"] = head + "\n" + requirements(package)
     if plan.mcp:
         files[f"{plan.package}/mcp.json"] = json.dumps(mcp_clients(plan), indent=2) + "\n"
     return dict(sorted(files.items()))

@@ -163,13 +163,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-unsupported-auth",
         _E,
-        "an authentication type naftiko-gen cannot generate (oauth1, hmac, aws-sig-v4, oauth2 upstream …)",
-        "use bearer, basic, digest or apikey",
+        "an authentication type naftiko-gen cannot generate (ntlm, kerberos, oauth2 upstream, a signing kind on an exposed adapter …)",
+        "use bearer, basic, digest, apikey, oauth1, aws-sig-v4, hmac or certificate",
     ),
     Rule(
         "naftiko-auth-incomplete",
         _E,
-        "an auth block lacks a value it needs (apikey key/value)",
+        "an auth block lacks a value it needs (apikey key/value, aws-sig-v4 region/service, oauth1 key, what hmac signs …)",
         "add it",
     ),
     Rule(
@@ -214,12 +214,6 @@ RULES: tuple[Rule, ...] = (
         _W,
         "'with' sets a parameter the called operation does not declare",
         "fix the name or declare the parameter",
-    ),
-    Rule(
-        "naftiko-path-param-unfilled",
-        _E,
-        "a consumed path placeholder cannot be filled from the exposed operation",
-        "add a path placeholder or a 'with' entry",
     ),
     Rule(
         "naftiko-nothing-to-do",
@@ -423,6 +417,78 @@ RULES: tuple[Rule, ...] = (
         "template), or no spec consumes the namespace given to --openapi",
         "fix the consumed path or method, or the namespace; the operation is generated "
         "without the document's schemas",
+    ),
+    # per-operation degradation (generator/degrade.py) and dialects of real-world specs
+    Rule(
+        "naftiko-operation-skipped",
+        _W,
+        "a consumed operation, route or tool cannot be generated and is skipped; the message "
+        "carries the original problem and rule; the rest of the spec is generated",
+        "fix the problem named; build --strict / validate --strict fail on it",
+    ),
+    Rule(
+        "naftiko-dialect-operation-id",
+        _N,
+        "a consumed operation is named by 'id' instead of 'name'; it is read as its name",
+        "write 'name:'",
+    ),
+    Rule(
+        "naftiko-dialect-operation-path",
+        _N,
+        "a consumed operation has its own 'path'; it is appended to its resource's path",
+        "declare a resource with the full path",
+    ),
+    Rule(
+        "naftiko-dialect-path-query",
+        _N,
+        "a consumed resource path carries a query string ('/search?type=all'); its pairs are "
+        "sent as fixed query parameters",
+        "declare them as inputParameters with 'in: query' and 'value'",
+    ),
+    Rule(
+        "naftiko-auth-extension",
+        _N,
+        "an authentication type beyond the alpha2 schema (oauth1, aws-sig-v4, hmac, "
+        "certificate); requests are signed with it",
+        "none needed; other Naftiko tools may not know the type",
+    ),
+    Rule(
+        "naftiko-dialect-auth-key",
+        _N,
+        "'auth' is written for 'authentication'; it is read as 'authentication'",
+        "write 'authentication:'",
+    ),
+    Rule(
+        "naftiko-dialect-body-type",
+        _N,
+        "body type 'form' or 'multipart' is read as formUrlEncoded or multipartForm",
+        "write the schema's body type",
+    ),
+    Rule(
+        "naftiko-dialect-param-type",
+        _N,
+        "parameter type 'json' is read as 'object' (any JSON value)",
+        "write 'type: object'",
+    ),
+    Rule(
+        "naftiko-dialect-param-in",
+        _N,
+        "an exposed REST input has no 'in'; it is a query parameter",
+        "write 'in: query'",
+    ),
+    Rule(
+        "naftiko-dialect-secret-env",
+        _N,
+        "a secret '{{VAR}}' is declared by no bind; it is the environment variable VAR, "
+        "required at start-up",
+        "declare it in 'binds'",
+    ),
+    Rule(
+        "naftiko-dialect-path-param-input",
+        _W,
+        "a consumed path parameter that the exposed route neither has as a placeholder nor sets "
+        "in 'with' becomes a required input of the route (query parameter) or tool",
+        "add a path placeholder or 'with'",
     ),
 )
 

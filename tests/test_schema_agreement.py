@@ -28,6 +28,7 @@ BY_DESIGN and asserted as they stand.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -82,7 +83,10 @@ TOLERATED_WARNINGS = (
     "naftiko-schema-type",
     "naftiko-mcp-stdio-port",  # stdio forbids port
     "naftiko-schema-deviation",  # those not relaxed above
+    "naftiko-auth-extension",  # signed auth kinds the schema does not list
 )
+# Dialects are schema deviations read with one meaning (a note each): they flag the problem.
+DIALECT_PREFIX = "naftiko-dialect-"
 
 # Known disagreements that are generator defects → xfail (reason = the defect).
 DEFECTS: dict[str, str] = {
@@ -421,6 +425,7 @@ class Ours:
     tolerated: list[str] = field(default_factory=list)  # warnings under TOLERATED_WARNINGS
     other_errors: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
+    dialects: list[str] = field(default_factory=list)  # deviations read with one meaning
 
     @property
     def structurally_valid(self) -> bool:
@@ -428,7 +433,7 @@ class Ours:
 
     @property
     def flags_schema_problem(self) -> bool:
-        return bool(self.structural or self.schema_level or self.tolerated)
+        return bool(self.structural or self.schema_level or self.tolerated or self.dialects)
 
     def summary(self) -> str:
         parts = [
@@ -445,6 +450,11 @@ def our_verdict(path: Path) -> Ours:
     ours = Ours()
     for d in report.sorted():
         label = f"{d.rule}@{d.pos.line}:{d.pos.col}"
+        if d.rule == "naftiko-operation-skipped" and d.message.endswith("]"):
+            # A skipped part carries the rule it broke: judge it as that error.
+            inner = d.message.rsplit("[", 1)[1].rstrip("]")
+            d = dataclasses.replace(d, rule=inner, severity=Severity.ERROR)
+            label = f"{d.rule}@{d.pos.line}:{d.pos.col}"
         if any(d.rule == rule and rx.match(d.message) for rule, rx in RELAXED_DEVIATIONS):
             ours.deviations.append(label)
         elif d.severity is Severity.ERROR and d.rule.startswith(STRUCTURAL_PREFIXES):
@@ -453,6 +463,8 @@ def our_verdict(path: Path) -> Ours:
             ours.schema_level.append(label)
         elif d.severity in (Severity.WARNING, Severity.NOTE) and d.rule in TOLERATED_WARNINGS:
             ours.tolerated.append(label)
+        elif d.rule.startswith(DIALECT_PREFIX):
+            ours.dialects.append(label)
         elif d.severity is Severity.ERROR:
             ours.other_errors.append(label)
     return ours

@@ -164,8 +164,17 @@ def test_call_to_unknown_operation_is_a_located_error(tmp_path: Path) -> None:
         tmp_path,
         SPEC.replace("call: up.get-thing\n    - type: mcp", "call: up.nope\n    - type: mcp"),
     )
+    # The route is skipped (located, with the reason); the tool still builds.
+    assert plan is not None and not report.errors
+    assert [r.method for r in plan.rest[0].routes] == [] and len(plan.mcp[0].tools) == 1
+    [skipped] = [d for d in report.warnings if d.rule == "naftiko-operation-skipped"]
+    assert (skipped.pos.line, skipped.pos.col) == (25, 21)
+    assert "up.nope" in skipped.message and "up.get-thing" in skipped.message
+    assert skipped.message.endswith("[naftiko-call-resolves]")
+
+
+def test_a_spec_with_nothing_buildable_is_an_error(tmp_path: Path) -> None:
+    spec = SPEC.replace("call: up.get-thing", "call: up.nope")
+    plan, report = _plan(tmp_path, spec)
     assert plan is None
-    [error] = report.errors
-    assert error.rule == "naftiko-call-resolves"
-    assert (error.pos.line, error.pos.col) == (25, 21)
-    assert "up.nope" in error.message and "up.get-thing" in error.message
+    assert {e.rule for e in report.errors} == {"naftiko-call-resolves"}

@@ -10,13 +10,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from . import _runtime as rt
+from ._guard import Policy
+from ._inputs import check
 
 CLIENT = web.AppKey("client", rt.Client)
+STREAMING = web.AppKey("streaming", rt.Client)  # the same client, relaying bodies as they arrive
 CONFIG = web.AppKey("config", rt.Config)
 OPENAPI = web.AppKey("openapi", bytes)
 JSON_TYPES = ("application/json",)
@@ -27,11 +31,33 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> w
     return web.json_response({"error": message, "status": status}, status=status, headers=headers)
 
 
-def relay(result: rt.Result) -> web.Response:
-    """The upstream answer as it came (or as mapped): status, content type and body."""
-    response = web.Response(status=result.status, body=result.body)
-    if result.content_type:
-        response.headers["Content-Type"] = result.content_type
+async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
+    """The upstream answer as it came (or as mapped): status, content type, body, Location.
+
+    A streamed answer is copied through chunk by chunk, so its size never sits in memory.
+    """
+    headers = {"Content-Type": result.content_type} if result.content_type else {}
+    if result.location:
+        headers["Location"] = result.location
+    if result.stream is None:
+        return web.Response(status=result.status, body=result.body, headers=headers)
+    upstream = result.stream
+    if "Content-Encoding" in upstream.headers:  # relayed as it came: the caller decodes it
+        headers["Content-Encoding"] = upstream.headers["Content-Encoding"]
+    response = web.StreamResponse(status=result.status, headers=headers)
+    if upstream.content_length is not None:
+        response.content_length = upstream.content_length
+    try:
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_chunked(64 * 1024):
+            await response.write(chunk)
+        await response.write_eof()
+    except (aiohttp.ClientError, TimeoutError, ConnectionError):
+        # Headers are gone: all that is left is to cut the connection, not to send a 200 body.
+        if request.transport is not None:
+            request.transport.close()
+    finally:
+        upstream.release()
     return response
 
 
@@ -46,7 +72,7 @@ async def json_body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
         return None
-    if request.content_type not in JSON_TYPES and not request.content_type.endswith("+json"):
+    if not is_json(request.content_type):
         raise web.HTTPUnsupportedMediaType(text="request bodies must be application/json")
     try:
         return json.loads(raw, parse_constant=_no_constant)
@@ -87,7 +113,7 @@ def param(
                 value = json.loads(value)
         except (ValueError, RecursionError):
             raise rt.InputError(f"parameter '{name}' must be of type {kind}") from None
-    return rt.check(name, value, kind, pattern)
+    return check(name, value, kind, pattern)
 
 
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
@@ -106,22 +132,6 @@ def require(allows: Guard, challenge: str) -> Any:
     return guard
 
 
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure as a JSON error body; 405 keeps its Allow header."""
-    try:
-        return await handler(request)
-    except rt.InputError as exc:
-        return error(400, str(exc))
-    except rt.UpstreamError as exc:
-        return error(exc.status, str(exc))
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        allow = exc.headers.get("Allow")
-        return error(exc.status, exc.reason, {"Allow": allow} if allow else None)
-
-
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -130,20 +140,76 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
+def front(policy: Policy) -> Any:
+    """The middleware every request passes: browser safety, then errors as JSON bodies.
+
+    Host and Origin are checked (421/403), bodies are JSON only (415) and CORS answers only
+    for allowed origins: a refused request never reaches a handler, so nothing goes upstream.
+    Failures become `{"error", "status"}` bodies; 405 keeps its Allow header.
+    """
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        refused = policy.refuse(request.headers.get("Host"), origin)
+        if refused is not None:
+            return error(*refused)
+        if (
+            origin
+            and request.method == "OPTIONS"
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            return web.Response(status=204, headers=_cors(origin) | PREFLIGHT | {
+                "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", ""),
+            })  # fmt: skip
+        if request.body_exists and not is_json(request.content_type):
+            return error(415, "request bodies must be application/json")
+        try:
+            response = await handler(request)
+        except rt.InputError as exc:
+            return error(400, str(exc))
+        except rt.UpstreamError as exc:
+            busy = {"Retry-After": "1"} if isinstance(exc, rt.UpstreamBusy) else None
+            return error(exc.status, str(exc), busy)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            allow = exc.headers.get("Allow")
+            return error(exc.status, exc.reason, {"Allow": allow} if allow else None)
+        if origin:
+            response.headers.update(_cors(origin))
+        return response
+
+    return check
+
+
+PREFLIGHT = {"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD"}
+
+
+def _cors(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def is_json(content_type: str) -> bool:
+    return content_type in JSON_TYPES or content_type.endswith("+json")
+
+
 def application(
     config: rt.Config,
     client: Callable[[rt.Config], rt.Client],
     routes: web.RouteTableDef,
     openapi_document: bytes,
+    policy: Policy,
     middlewares: Iterable[Any] = (),
 ) -> web.Application:
-    app = web.Application(middlewares=[*middlewares, errors])
+    app = web.Application(middlewares=[front(policy), *middlewares])
     app[CONFIG] = config
     app[OPENAPI] = openapi_document
 
     async def session(app: web.Application) -> AsyncIterator[None]:
         async with client(config) as opened:
             app[CLIENT] = opened
+            app[STREAMING] = opened.streaming()
             yield
 
     app.cleanup_ctx.append(session)
@@ -184,7 +250,7 @@ def serve(app: web.Application, host: str, port: int, routes: int, quiet: bool =
             host=host,
             port=port,
             print=ready,
-            access_log=LOG,
+            access_log=None if quiet else LOG,
             access_log_class=AccessLog,
             shutdown_timeout=10,
         )

@@ -17,6 +17,7 @@ class SecretSource:
     bind: str
     key: str
     file: str | None = None  # relative to the package folder
+    multiline: bool = False  # PEM text (a key, a certificate): line breaks allowed
 
 
 def env_secrets(sources: Mapping[str, SecretSource], environ: Mapping[str, str]) -> dict[str, str]:
@@ -31,7 +32,7 @@ def env_secrets(sources: Mapping[str, SecretSource], environ: Mapping[str, str])
                 f"environment variable {source.key} is not set (bind '{source.bind}'); "
                 "set it before starting the server"
             )
-        values[name] = checked(name, value)
+        values[name] = value if source.multiline else checked(name, value)
     return values
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.degrade import restore, skipped
 from generator.diagnostics import Report
 from generator.model import Capability
 from generator.plan.adapters import AdapterPlanner
@@ -55,6 +56,10 @@ def make_plan(
     adapters.steps.all_aggregates()  # functions.py: every aggregate function, referred to or not
     rest = [adapters.rest_server(a, i == 0) for i, a in enumerate(cap.rest)]
     mcp = [adapters.mcp_server(a, i == 0) for i, a in enumerate(cap.mcp)]
+    built = any(s.routes or s.forwards for s in rest) or any(s.tools for s in mcp)
+    if not built and (adapters.skipped or skipped(report, spec_display)):
+        # Nothing of the spec is buildable: the skipped parts' own errors say why.
+        restore(report, spec_display)
     operations = sorted(wiring.used.values(), key=lambda op: op.key)
     upstreams = [
         consumed.upstreams[c.namespace] for c in cap.consumes if c.namespace in consumed.upstreams

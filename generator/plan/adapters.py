@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from generator import mustache
+from generator.degrade import Attempt, attempt
 from generator.diagnostics import Pos, Report
 from generator.model import (
     Auth,
@@ -63,9 +66,22 @@ class AdapterPlanner:
         self.enricher = enricher  # the upstreams' OpenAPI documents, when given
         self.modules = Names(("__init__", "_runtime", "upstream", "functions"))
         self.steps = StepPlanner(cap, wiring, consumed, report)
+        self.skipped = 0  # routes and tools skipped (generator/degrade.py)
 
     def error(self, rule: str, message: str, pos: Pos) -> None:
         self.report.error(rule, message, pos)
+
+    @contextmanager
+    def attempt(self, what: str) -> Iterator[Attempt]:
+        """Plan one route or tool; on errors it is skipped (see generator/degrade.py) and the
+        upstream functions only it brought in are dropped again."""
+        used = set(self.wiring.used)
+        with attempt(self.report, what) as tried:
+            yield tried
+        if tried.failed:
+            self.skipped += 1
+            for key in set(self.wiring.used) - used:
+                del self.wiring.used[key]
 
     # -- actions -------------------------------------------------------------------------
 
@@ -152,28 +168,29 @@ class AdapterPlanner:
                 continue
             for op in res.operations:
                 route_key = (op.method, pattern.lower())
-                if route_key in seen:
-                    self.error(
-                        "naftiko-rest-route-unique",
-                        f"{op.method} {res.path} is declared twice (first at line "
-                        f"{seen[route_key].line}); remove or rename one",
-                        op.pos,
+                with self.attempt(f"route {op.method} {res.path}") as tried:
+                    if route_key in seen:
+                        self.error(
+                            "naftiko-rest-route-unique",
+                            f"{op.method} {res.path} is declared twice (first at line "
+                            f"{seen[route_key].line}); remove or rename one",
+                            op.pos,
+                        )
+                        continue
+                    func = names.take(snake(op.name or f"{op.method}_{res.name or res.path}"))
+                    inputs = self.rest_inputs(res, op, path_vars)
+                    action = self.action(
+                        op,
+                        func,
+                        inputs,
+                        adapter.namespace,
+                        path_vars,
+                        f"operation {op.method} {res.path}",
+                        REST_MODULE_NAMES,
                     )
+                if tried.failed or action is None:
                     continue
                 seen[route_key] = op.pos
-                func = names.take(snake(op.name or f"{op.method}_{res.name or res.path}"))
-                inputs = self.rest_inputs(res, op, path_vars)
-                action = self.action(
-                    op,
-                    func,
-                    inputs,
-                    adapter.namespace,
-                    path_vars,
-                    f"operation {op.method} {res.path}",
-                    REST_MODULE_NAMES,
-                )
-                if action is None:
-                    continue
                 routes.append(
                     ir.Route(
                         op.method,
@@ -275,27 +292,28 @@ class AdapterPlanner:
         seen: dict[str, Pos] = {}
         for tool in adapter.tools:
             assert tool.name is not None
-            if tool.name in seen:
-                self.error(
-                    "naftiko-mcp-tool-name-unique",
-                    f"tool name '{tool.name}' is used twice (first at line "
-                    f"{seen[tool.name].line}); rename one",
-                    tool.pos,
+            with self.attempt(f"tool '{tool.name}'") as tried:
+                if tool.name in seen:
+                    self.error(
+                        "naftiko-mcp-tool-name-unique",
+                        f"tool name '{tool.name}' is used twice (first at line "
+                        f"{seen[tool.name].line}); rename one",
+                        tool.pos,
+                    )
+                    continue
+                inputs = self.wiring.exposed_inputs(tool.params, rest=False)
+                action = self.action(
+                    tool,
+                    names.take(snake(tool.name)),
+                    inputs,
+                    adapter.namespace,
+                    None,
+                    f"tool '{tool.name}'",
+                    MCP_MODULE_NAMES,
                 )
+            if tried.failed or action is None:
                 continue
             seen[tool.name] = tool.pos
-            inputs = self.wiring.exposed_inputs(tool.params, rest=False)
-            action = self.action(
-                tool,
-                names.take(snake(tool.name)),
-                inputs,
-                adapter.namespace,
-                None,
-                f"tool '{tool.name}'",
-                MCP_MODULE_NAMES,
-            )
-            if action is None:
-                continue
             enriched = any(i.json_schema is not None for i in action.inputs)
             tools.append(
                 ir.Tool(

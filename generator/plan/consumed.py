@@ -5,7 +5,9 @@ Resolution may fail with a located diagnostic; what it returns is complete plan 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -15,9 +17,48 @@ from generator.model import Auth, ConsumedOperation, ConsumedParam, ConsumedReso
 from generator.naming import Names, env_name, snake
 from generator.plan import ir
 from generator.plan.bodies import QuotedTemplate, parse_json_template, template_vars
-from generator.plan.secrets import Secrets
+from generator.plan.secrets import Secrets, secret_names
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
+# Signed upstream auth: spec field → (runtime keyword, what it is, may be written in the spec).
+SIGNED_AUTH: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "oauth1": (
+        ("consumerKey", "consumer_key", "the OAuth consumer key", True),
+        ("consumerSecret", "consumer_secret", "the OAuth consumer secret", False),
+        ("privateKey", "private_key", "the OAuth RSA private key", False),
+        ("token", "token", "the OAuth token", False),
+        ("tokenSecret", "token_secret", "the OAuth token secret", False),
+    ),
+    "aws-sig-v4": (
+        ("accessKeyId", "access_key_id", "the AWS access key id", True),
+        ("secretAccessKey", "secret_access_key", "the AWS secret access key", False),
+        ("sessionToken", "session_token", "the AWS session token", False),
+        ("region", "region", "the AWS region", True),
+        ("service", "service", "the AWS service", True),
+    ),
+    "certificate": (
+        ("certificate", "certificate", "the client certificate", True),
+        ("privateKey", "private_key", "the client private key", False),
+        ("caCertificate", "ca_certificate", "the CA certificate", True),
+        ("password", "password", "the private key password", False),
+    ),
+    "hmac": (("secret", "secret", "the HMAC secret", False),),
+}
+# Literal options of signed auth: spec field → runtime keyword.
+AUTH_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "oauth1": (("signatureMethod", "method"), ("realm", "realm"), ("bodyHash", "body_hash")),
+    "hmac": (
+        ("algorithm", "algorithm"),
+        ("header", "header"),
+        ("signed", "signed"),
+        ("encoding", "encoding"),
+        ("prefix", "prefix"),
+        ("timestampHeader", "timestamp_header"),
+        ("nonceHeader", "nonce_header"),
+    ),
+}
+# Values that are PEM text when they come from a bind: line breaks allowed.
+PEM_FIELDS = ("privateKey", "certificate", "caCertificate")
 # Characters a URL path may carry as they are; '%' too, so spec paths already encoded stay so.
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 TEXT_TYPES = {
@@ -147,14 +188,19 @@ class ConsumedPlanner:
         # A variable nobody supplies renders as empty text, as an unset template value does.
         return ir.ArgRef(local) if local is not None else None
 
-    def secret_template(self, value: str | None, pos: Pos, what: str) -> ir.Value:
-        """Auth values: every variable must be a secret (never a caller argument)."""
+    def secret_template(
+        self, value: str | None, pos: Pos, what: str, public: bool = False
+    ) -> ir.Value:
+        """Auth values: every variable must be a secret (never a caller argument).
+
+        `public`: a value that may be written in the spec (an AWS region, a key id, a path).
+        """
         if value is None:
             return None
         out: list[Any] = []
         for p in mustache.parse(value):
             if isinstance(p, mustache.Var):
-                ref = self.secrets.lookup(p.name, pos)
+                ref = self.secrets.lookup(p.name, pos, env_fallback=True)
                 if ref is None:
                     self.error(
                         "naftiko-secret-unresolved",
@@ -166,7 +212,7 @@ class ConsumedPlanner:
                 out.append(ref)
             else:
                 out.append(p)
-        if value and all(isinstance(p, str) for p in out):
+        if value and not public and all(isinstance(p, str) for p in out):
             self.report.warning(
                 "naftiko-literal-secret",
                 f"{what} is a literal string in the spec; reference a bind ('{{{{VAR}}}}') "
@@ -204,9 +250,37 @@ class ConsumedPlanner:
                 username=secret("username", "the username"),
                 password=secret("password", "the password"),
             )
+        if a.kind in SIGNED_AUTH:
+            return self.signed_auth(a)
         return ir.Auth(
             "apikey", key=a.key or "", value=secret("value", "the api key"), placement=a.placement
         )
+
+    def signed_auth(self, a: Auth) -> ir.Auth:
+        """oauth1, aws-sig-v4, certificate, hmac: the runtime helper's keyword arguments."""
+        out = ir.Auth(a.kind)
+        for field, keyword, what, public in SIGNED_AUTH[a.kind]:
+            value = a.params.get(field)
+            if value is None:
+                continue
+            pos = a.positions.get(field, a.pos)
+            if a.kind == "certificate" and value.startswith("file://"):
+                out.values[keyword] = "file://" + self.package_relative(value[7:], pos)
+                continue
+            out.values[keyword] = self.secret_template(value, pos, what, public=public)
+            if field in PEM_FIELDS:
+                for name in secret_names(out.values[keyword]):
+                    self.secrets.allow_line_breaks(name)
+        for field, keyword in AUTH_OPTIONS.get(a.kind, ()):
+            if a.params.get(field) is not None:
+                out.options[keyword] = a.params[field]
+        return out
+
+    def package_relative(self, location: str, pos: Pos) -> str:
+        """A file named relative to the spec, as a path relative to the generated package."""
+        spec_dir = Path(pos.file).resolve().parent if pos.file else Path.cwd()
+        target = (spec_dir / location).resolve()
+        return Path(os.path.relpath(target, self.secrets.package_dir.resolve())).as_posix()
 
     # -- operations ----------------------------------------------------------------------
 

@@ -103,13 +103,17 @@ class Upstream:
 class Auth:
     """Upstream authentication; every value is a secret or a literal."""
 
-    kind: str  # bearer | basic | digest | apikey
+    kind: str  # bearer | basic | digest | apikey | oauth1 | aws-sig-v4 | certificate | hmac
     token: Value = None
     username: Value = None
     password: Value = None
     key: str = ""
     value: Value = None
-    placement: str = "header"
+    placement: str = "header"  # apikey: header | query | body
+    # oauth1, aws-sig-v4, certificate, hmac: the runtime helper's keyword arguments, as
+    # values (secrets, environment values or literals) and literal options.
+    values: dict[str, Value] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -358,6 +362,7 @@ class SecretSource:
     bind: str
     key: str  # the environment variable, or the key in the bind file
     file: str | None = None  # relative to the package folder
+    multiline: bool = False  # PEM text: line breaks allowed
 
 
 @dataclass

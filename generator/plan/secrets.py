@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from generator.diagnostics import Pos, Report
 from generator.model import Bind
 from generator.plan.ir import EnvRef, SecretRef, SecretSource
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Secrets:
@@ -25,7 +28,11 @@ class Secrets:
             for var in b.keys:
                 self.by_var.setdefault(var, b)
 
-    def lookup(self, name: str, pos: Pos) -> SecretRef | EnvRef | None:
+    def lookup(
+        self, name: str, pos: Pos, env_fallback: bool = False
+    ) -> SecretRef | EnvRef | None:
+        """`env_fallback` (secret-only places such as auth): a `{{VAR}}` no bind declares is the
+        environment variable VAR, checked at start-up like a bind (a note)."""
         bind: Bind | None = None
         var = name
         ns, dot, rest = name.partition(".")
@@ -42,6 +49,8 @@ class Secrets:
                 return EnvRef(rest)
         else:
             bind = self.by_var.get(name)
+            if bind is None and env_fallback and _ENV_NAME.match(name):
+                return self.env_secret(name, name, pos)
         if bind is None:
             return None
         secret_name = f"{bind.namespace}.{var}"
@@ -53,6 +62,23 @@ class Secrets:
                 ).as_posix()
             self.sources[secret_name] = SecretSource(bind.namespace, bind.keys[var], file_rel)
         return SecretRef(secret_name)
+
+    def env_secret(self, written: str, var: str, pos: Pos) -> SecretRef:
+        self.report.warning(
+            "naftiko-dialect-secret-env",
+            f"'{{{{{written}}}}}' is declared by no bind; it is read from the environment variable "
+            f"{var}, required at start-up (canonical: binds: [{{namespace: env, keys: "
+            f"{{{var}: {var}}}}}] and '{{{{{var}}}}}')",
+            pos,
+        )
+        secret_name = f"env.{var}"
+        self.sources.setdefault(secret_name, SecretSource("env", var, None))
+        return SecretRef(secret_name)
+
+    def allow_line_breaks(self, name: str) -> None:
+        """A secret read as PEM text (a key, a certificate): never put in a header."""
+        if name in self.sources:
+            self.sources[name] = dataclasses.replace(self.sources[name], multiline=True)
 
 
 def secret_names(*values: Any) -> list[str]:

@@ -53,7 +53,13 @@ class Wiring:
         key = f"{target.call.namespace}.{target.call.operation}"
         co = self.ops.get(key)
         if co is None and (key in self.cap.broken or target.call.namespace in self.cap.broken):
-            return None  # the broken operation or adapter was reported where it stands
+            # the broken operation or adapter was reported (or skipped) where it stands
+            self.error(
+                "naftiko-call-resolves",
+                f"{kind} calls '{key}', which could not be read (see its diagnostics)",
+                target.call.pos,
+            )
+            return None
         if co is None:
             namespaces = [c.namespace for c in self.cap.consumes]
             known = sorted(self.ops)
@@ -249,13 +255,16 @@ class Wiring:
                         found.description = hint.description
                     args[name] = ir.ArgRef(exposed)
                     continue
-                self.error(
-                    "naftiko-path-param-unfilled",
+                self.report.warning(
+                    "naftiko-dialect-path-param-input",
                     f"consumed path '{co.resource.path}' needs '{name}', but the exposed path has no "
-                    f"matching placeholder and 'with' does not set it; add 'with: {{{name}: ...}}' or "
-                    "a path placeholder",
+                    f"matching placeholder and 'with' does not set it; it is a required query "
+                    f"parameter of the route (canonical: a path placeholder or 'with: {{{name}: ...}}')",
                     target.pos,
                 )
+                new = ensure_input(name, consumed_params.get(name), target.pos)
+                new.required = True
+                args[name] = ir.ArgRef(new.name)
                 continue
             args[name] = ir.ArgRef(
                 ensure_input(name, consumed_params.get(name), target.pos, path=True).name

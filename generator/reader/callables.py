@@ -77,8 +77,8 @@ def exposed_params(r: Reader, parent: Node, what: str, rest: bool) -> list[Expos
         if rest:
             if loc is None:
                 r.warn(
-                    "naftiko-schema-required",
-                    f"parameter '{name}' has no 'in'; query is assumed",
+                    "naftiko-dialect-param-in",
+                    f"parameter '{name}' has no 'in'; it is a query parameter (canonical: in: query)",
                     p.pos,
                 )
                 loc = "query"

@@ -30,6 +30,7 @@ class Keys(NamedTuple):
     what: str
     allowed: tuple[str, ...]
     lenient: tuple[str, ...] = ()
+    dialects: tuple[str, ...] = ()  # read by a naftiko-dialect-* rule, which reports them
 
 
 # The alpha2 schema's allowed keys per object (authentication blocks check theirs per kind, in auth.py).
@@ -44,6 +45,7 @@ SCHEMA_KEYS: dict[str, Keys] = {
             "type", "namespace", "baseUri", "description", "inputParameters", "authentication",
             "resources", "label",
         ),
+        dialects=("auth",),
     ),
     "consumed-resource": Keys(
         "a consumed resource",
@@ -55,6 +57,7 @@ SCHEMA_KEYS: dict[str, Keys] = {
             "name", "method", "label", "description", "inputParameters", "outputRawFormat",
             "outputSchema", "outputParameters", "body",
         ),
+        dialects=("id", "path"),
     ),
     "body": Keys("a request body", ("type", "data")),
     "consumed-param": Keys(
@@ -64,6 +67,7 @@ SCHEMA_KEYS: dict[str, Keys] = {
         "a rest adapter",
         ("type", "port", "namespace", "address", "authentication", "resources"),
         ("description", "label"),
+        ("auth",),
     ),
     "rest-resource": Keys(
         "a rest resource",
@@ -88,6 +92,7 @@ SCHEMA_KEYS: dict[str, Keys] = {
             "authentication", "resources", "prompts",
         ),
         ("label",),
+        ("auth",),
     ),
     "mcp-tool": Keys(
         "an mcp tool",
@@ -207,7 +212,19 @@ class Reader:
     def check(self, node: Node, obj: str) -> None:
         """Warn of the keys `node` has that the schema object `obj` (a SCHEMA_KEYS entry) lacks."""
         keys = SCHEMA_KEYS[obj]
-        self.check_keys(node, keys.allowed, keys.what, keys.lenient)
+        self.check_keys(node, keys.allowed + keys.dialects, keys.what, keys.lenient)
+
+    def auth_node(self, node: Node) -> Node | None:
+        """'authentication', or the dialect spelling 'auth' (the key only; a note)."""
+        found = node.get("authentication")
+        if found is None and node.get("auth") is not None:
+            self.warn(
+                "naftiko-dialect-auth-key",
+                "'auth' is read as 'authentication' (the canonical spelling)",
+                node.pos_of("auth"),
+            )
+            found = node.get("auth")
+        return found
 
     def version(self, root: Node) -> None:
         node = root.get("naftiko")
@@ -247,6 +264,13 @@ class Reader:
         t = self.text(p, "type", what)
         if t is None:
             return default
+        if t == "json":
+            self.warn(
+                "naftiko-dialect-param-type",
+                "type 'json' is read as 'object' (any JSON value; canonical: type: object)",
+                p.pos_of("type"),
+            )
+            return "object"
         if t not in PARAM_TYPES:
             self.error(
                 "naftiko-schema-enum",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl
 
+from generator.degrade import attempt
+from generator.diagnostics import Pos
 from generator.loader import Node, load_import
 from generator.model import (
     BodySpec,
@@ -16,6 +19,8 @@ from generator.model import (
 from generator.reader.auth import auth
 from generator.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
 from generator.reader.orchestration import consumed_outputs
+
+BODY_DIALECTS = {"form": "formUrlEncoded", "multipart": "multipartForm"}
 
 
 def consumes_entry(r: Reader, node: Node, source: Path, cap: Capability) -> list[Consumes]:
@@ -90,7 +95,7 @@ def consumes(r: Reader, node: Node) -> Consumes | None:
         return None
     c = Consumes(ns, base, node.pos, description=r.text(node, "description", what))
     c.positions = {k: node.value_pos(k) for k in node.value}
-    c.auth = auth(r, node.get("authentication"), consumes_side=True)
+    c.auth = auth(r, r.auth_node(node), consumes_side=True)
     c.params = consumed_params(r, node, what)
     resources = r.expect_list(node, "resources", what)
     if not resources:
@@ -103,6 +108,7 @@ def consumes(r: Reader, node: Node) -> Consumes | None:
         res = consumed_resource(r, rn)
         if res is not None:
             c.resources.append(res)
+            c.resources.extend(res.extra)
     return c
 
 
@@ -115,8 +121,9 @@ def consumed_resource(r: Reader, node: Node) -> ConsumedResource | None:
     path = r.text(node, "path", what, required=True)
     if path is None:
         return None
+    path, fixed_query = _split_query(r, path, node.value_pos("path"))
     res = ConsumedResource(name, path, node.pos, node.value_pos("path"))
-    res.params = consumed_params(r, node, what)
+    res.params = consumed_params(r, node, what) + fixed_query
     ops = r.expect_list(node, "operations", what)
     if not ops:
         r.error(
@@ -125,10 +132,50 @@ def consumed_resource(r: Reader, node: Node) -> ConsumedResource | None:
             node.pos,
         )
     for o in ops:
-        op = consumed_operation(r, o)
-        if op is not None:
-            res.operations.append(op)
+        op_name = o.plain().get("name") or o.plain().get("id") if o.is_map else None
+        with attempt(r.report, f"consumed operation '{op_name or '?'}'") as tried:
+            op = consumed_operation(r, o)
+        if tried.failed:
+            if isinstance(op_name, str):
+                r.broken_ops.append(op_name)
+            continue
+        if op is None:
+            continue
+        op_path = o.get("path")
+        if op_path is not None and isinstance(op_path.value, str):
+            # dialect: an operation's own path, appended to its resource's path
+            r.warn(
+                "naftiko-dialect-operation-path",
+                f"operation '{op.name}' has its own path '{op_path.value}'; it is appended to the "
+                f"resource path '{res.path}' (canonical: a resource with the full path)",
+                o.pos_of("path"),
+            )
+            full = res.path.rstrip("/") + "/" + op_path.value.lstrip("/")
+            full, query = _split_query(r, full, op_path.pos)
+            sub = ConsumedResource(f"{name}/{op.name}", full, res.pos, op_path.pos)
+            sub.params = res.params + query
+            sub.operations.append(op)
+            res.extra.append(sub)
+            continue
+        res.operations.append(op)
     return res
+
+
+def _split_query(r: Reader, path: str, pos: Pos) -> tuple[str, list[ConsumedParam]]:
+    """dialect: '/search?type=all' → '/search' and a fixed query parameter type=all."""
+    if "?" not in path:
+        return path, []
+    path, _, query = path.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    r.warn(
+        "naftiko-dialect-path-query",
+        f"the path carries the query string '?{query}'; "
+        + ", ".join(f"{k}={v}" for k, v in pairs)
+        + " are sent as fixed query parameters (canonical: inputParameters with 'in: query' "
+        "and 'value')",
+        pos,
+    )
+    return path, [ConsumedParam(k, "query", pos, value=v) for k, v in pairs]
 
 
 def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
@@ -136,7 +183,15 @@ def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
     if r.expect_map(node, what) is None:
         return None
     r.check(node, "consumed-operation")
-    name = r.text(node, "name", what, required=True)
+    if node.get("name") is None and node.get("id") is not None:
+        r.warn(
+            "naftiko-dialect-operation-id",
+            "the operation is named by 'id'; it is read as its 'name' (the canonical key)",
+            node.pos_of("id"),
+        )
+        name = r.text(node, "id", what, required=True)
+    else:
+        name = r.text(node, "name", what, required=True)
     method = r.method(node, what, default=None)
     if name is None or method is None:
         if name is not None:
@@ -177,6 +232,13 @@ def body(r: Reader, node: Node) -> BodySpec | None:
     kind = r.text(node, "type", "a request body", required=True)
     if kind is None:
         return None
+    if kind in BODY_DIALECTS:
+        r.warn(
+            "naftiko-dialect-body-type",
+            f"body type '{kind}' is read as '{BODY_DIALECTS[kind]}' (the canonical spelling)",
+            node.pos_of("type"),
+        )
+        kind = BODY_DIALECTS[kind]
     if kind not in BODY_KINDS:
         r.error(
             "naftiko-schema-enum",

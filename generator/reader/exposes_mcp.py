@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from generator.degrade import attempt
 from generator.loader import Node
 from generator.model import McpAdapter, McpHints, McpTool
 from generator.reader.auth import auth
@@ -39,7 +40,7 @@ def mcp(r: Reader, node: Node) -> McpAdapter | None:
         )
         m.port = None
     m.description = r.text(node, "description", w)
-    m.auth = auth(r, node.get("authentication"), consumes_side=False)
+    m.auth = auth(r, r.auth_node(node), consumes_side=False)
     for key in ("resources", "prompts"):
         if node.get(key) is not None:
             r.warn(
@@ -51,8 +52,10 @@ def mcp(r: Reader, node: Node) -> McpAdapter | None:
     if not tools:
         r.error("naftiko-schema-required", f"mcp adapter '{ns}' has no tools; add some", node.pos)
     for t in tools:
-        tool = mcp_tool(r, t)
-        if tool:
+        tool_name = t.plain().get("name") if t.is_map else None
+        with attempt(r.report, f"tool '{tool_name or '?'}'") as tried:
+            tool = mcp_tool(r, t)
+        if tool and not tried.failed:
             m.tools.append(tool)
     return m
 

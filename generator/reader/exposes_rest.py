@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.degrade import attempt
 from generator.loader import Node
 from generator.model import RestAdapter, RestOperation, RestResource
 from generator.reader.auth import auth
@@ -22,7 +23,7 @@ def rest(r: Reader, node: Node) -> RestAdapter | None:
     adapter = RestAdapter(ns, port, node.pos, address=r.text(node, "address", w))
     adapter.positions = {k: node.value_pos(k) for k in node.value}
     adapter.description = r.text(node, "description", w)
-    adapter.auth = auth(r, node.get("authentication"), consumes_side=False)
+    adapter.auth = auth(r, r.auth_node(node), consumes_side=False)
     for rn in r.expect_list(node, "resources", w):
         res = rest_resource(r, rn)
         if res:
@@ -49,8 +50,10 @@ def rest_resource(r: Reader, node: Node) -> RestResource | None:
     res.params = exposed_params(r, node, w, rest=True)
     forward(r, node, res)
     for o in r.expect_list(node, "operations", w):
-        op = rest_operation(r, o)
-        if op:
+        method = o.plain().get("method", "GET") if o.is_map else "?"
+        with attempt(r.report, f"route {method} {path}") as tried:
+            op = rest_operation(r, o)
+        if op and not tried.failed:
             res.operations.append(op)
     return res
 

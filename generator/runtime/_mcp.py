@@ -14,6 +14,8 @@ from mcp import types
 from mcp.server import Server, ServerRequestContext
 
 from . import _runtime as rt
+from ._guard import Policy
+from ._inputs import check
 
 Args = Mapping[str, Any]
 ToolFunction = Callable[[rt.Client, Args], Awaitable[rt.Result]]
@@ -31,7 +33,7 @@ def arg(
         if required:
             raise rt.InputError(f"missing required argument '{name}'")
         return None
-    return rt.check(name, value, kind, pattern)
+    return check(name, value, kind, pattern)
 
 
 def error(message: str) -> types.CallToolResult:
@@ -110,24 +112,19 @@ def build_server(
     )
 
 
-def http_app(server: Server[dict[str, Any]], host: str, guard: Guard | None = None) -> Any:
+def http_app(server: Server[dict[str, Any]], policy: Policy, guard: Guard | None = None) -> Any:
     """Streamable HTTP at /mcp (stateless, JSON responses: any replica answers any request)."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    loopback = host in ("127.0.0.1", "localhost", "::1")
-    # Off loopback, the Host header is whatever name clients use; DNS-rebinding protection
-    # only makes sense for a server on localhost.
-    security = (
-        None if loopback else TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    )
+    # Host and Origin are checked in Front (the same policy as the REST server's), on every
+    # address: off loopback too, a browser must not drive this server from another origin.
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
         json_response=True,
-        transport_security=security,
-        host=host,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return Front(app, guard)
+    return Front(app, policy, guard)
 
 
 class Front:
@@ -137,8 +134,9 @@ class Front:
     answering at once keeps browsers and curl from hanging on an empty event stream.
     """
 
-    def __init__(self, app: Any, guard: Guard | None) -> None:
+    def __init__(self, app: Any, policy: Policy, guard: Guard | None) -> None:
         self.app = app
+        self.policy = policy
         self.guard = guard
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -165,12 +163,14 @@ class Front:
         if path == "/health":
             await _json(send, 200, {"status": "ok"})
             return
+        headers = {k.decode("latin-1").title(): v.decode("latin-1") for k, v in scope["headers"]}
+        refused = self.policy.refuse(headers.get("Host"), headers.get("Origin"))
+        if refused is not None:
+            await _json(send, refused[0], {"error": refused[1], "status": refused[0]})
+            return
         if self.guard is not None:
             from urllib.parse import parse_qsl
 
-            headers = {
-                k.decode("latin-1").title(): v.decode("latin-1") for k, v in scope["headers"]
-            }
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             if not self.guard(headers, query):
                 await _json(send, 401, {"error": "missing or invalid credentials", "status": 401})
@@ -191,7 +191,7 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_http(app: Any, host: str, port: int, tools: int) -> None:
+def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) -> None:
     """Run uvicorn; a port in use is one line naming it, not a traceback."""
     import socket
 
@@ -207,7 +207,8 @@ def serve_http(app: Any, host: str, port: int, tools: int) -> None:
         if exc.errno in (98, 48, 10048):
             sys.exit(f"error: port {port} on {host} is already in use; choose another with --port")
         sys.exit(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # the SDK's per-request records
     shown = f"[{host}]" if ":" in host else host
     bound = sock.getsockname()[1]
     print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)

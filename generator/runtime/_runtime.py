@@ -1,37 +1,36 @@
-"""The core every generated package shares: config, one upstream session, results, errors.
+"""The core every generated package shares: upstream sessions, results, errors.
 
-The capability itself is in upstream.py and the server modules; feature modules beside this
-one (_rest, _mcp, _mapping, _formats, _forms, _binds, _inbound) ship only when used.
+The capability is in upstream.py and the server modules; feature modules ship only when used.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
-import math
-import os
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from types import TracebackType
+from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote, urlencode
 
 import aiohttp
 from yarl import URL
 
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS = 30.0
+from ._config import Auth as Auth
+from ._config import Config as Config
+from ._config import ConfigError as ConfigError
+from ._config import Settings as Settings
+from ._config import Upstream as Upstream
+from ._config import environ_or as environ_or
+from ._config import load_config as load_config
+
+MAX_BODY = 64 * 1024 * 1024  # read into memory at most (streamed relays excepted)
+IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+STREAM_ABOVE = 256 * 1024  # streaming relays read smaller bodies whole (a clean 504 on stalls)
 # RFC 6265 cookie-octets go as they are; space, '"', ',', ';', '\\' and controls are encoded.
 COOKIE_SAFE = "!#$%&'()*+-./:<=>?@[]^_`{|}~"
 NO_CONTENT_TYPE = ("Content-Type",)
-JSON_TYPES: dict[str, Any] = {
-    "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
-    "object": dict,
-}  # fmt: skip
-
-
-class ConfigError(RuntimeError):
-    """Configuration needed at start-up is missing or invalid (a secret, a URL, a timeout)."""
+BODYLESS = ("GET", "HEAD", "OPTIONS")  # aiohttp adds no Content-Type to these
 
 
 class InputError(ValueError):
@@ -46,6 +45,10 @@ class UpstreamError(Exception):
 
 class UpstreamTimeout(UpstreamError):
     status = 504
+
+
+class UpstreamBusy(UpstreamError):
+    status = 503
 
 
 def text(value: Any) -> str:
@@ -67,18 +70,6 @@ def segment(value: Any, name: str) -> str:
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
-def check(name: str, value: Any, kind: str, pattern: str | None = None) -> Any:
-    """Validate one JSON input value against its declared type (and pattern)."""
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    wrong_bool = isinstance(value, bool) and kind in ("integer", "number")
-    if wrong_bool or not isinstance(value, JSON_TYPES.get(kind, object)):
-        raise InputError(f"parameter '{name}' must be of type {kind}")
-    if pattern is not None and isinstance(value, str) and not re.search(pattern, value):
-        raise InputError(f"parameter '{name}' must match pattern {pattern}")
-    return value
-
-
 def present(fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """A JSON object of the fields that have a value; None (no body) when none has."""
     return {k: v for k, v in fields.items() if v is not None} or None
@@ -93,61 +84,6 @@ def json_bytes(data: Any) -> bytes:
 
 
 @dataclass(frozen=True)
-class Auth:
-    """What every request to one upstream carries, computed once at start-up."""
-
-    headers: Mapping[str, str] = field(default_factory=dict)
-    query: tuple[tuple[str, str], ...] = ()
-    middlewares: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class Upstream:
-    namespace: str
-    base_url: str
-    base_url_env: str
-    timeout_env: str
-    auth: Callable[[Config], Auth] | None = None
-
-
-@dataclass
-class Config:
-    base_urls: dict[str, str]
-    timeouts: dict[str, float]
-    secrets: dict[str, str]
-
-    def secret(self, name: str) -> str:
-        return self.secrets[name]
-
-
-def load_config(
-    upstreams: Iterable[Upstream], secrets: Mapping[str, str], environ: Mapping[str, str]
-) -> Config:
-    """Base URLs and timeouts from the environment (or the spec); raise ConfigError if bad."""
-    base_urls: dict[str, str] = {}
-    timeouts: dict[str, float] = {}
-    for up in upstreams:
-        base = environ.get(up.base_url_env) or up.base_url
-        parsed = URL(base)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ConfigError(f"{up.base_url_env} must be an http(s) URL, not {base!r}")
-        base_urls[up.namespace] = base.rstrip("/")
-        raw = environ.get(up.timeout_env)
-        try:
-            timeout = float(raw) if raw else DEFAULT_TIMEOUT_SECONDS
-        except ValueError:
-            raise ConfigError(f"{up.timeout_env} must be a number of seconds") from None
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise ConfigError(f"{up.timeout_env} must be a positive, finite number of seconds")
-        timeouts[up.namespace] = timeout
-    return Config(base_urls, timeouts, dict(secrets))
-
-
-def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if environ is None else environ
-
-
-@dataclass(frozen=True)
 class Result:
     """An upstream answer (or a mapped one): status, content type, bytes and decoded data."""
 
@@ -156,6 +92,8 @@ class Result:
     body: bytes
     data: Any = None
     is_json: bool = False
+    location: str | None = None  # of a redirect, relayed as it is
+    stream: aiohttp.ClientResponse | None = None  # an unread body, from Client.streaming()
 
     @classmethod
     def of(cls, data: Any, status: int = 200) -> Result:
@@ -189,27 +127,45 @@ class Result:
 
 
 class Client:
-    """One aiohttp session (keep-alive pool) for every upstream call of a server process."""
+    """The upstream sessions of a server process: one keep-alive pool per upstream.
 
-    def __init__(self, upstreams: Iterable[Upstream], config: Config) -> None:
+    Each operation may have `concurrency` calls in flight; a call that cannot get a slot
+    within the connect timeout is refused (503) rather than queued behind a stalled endpoint.
+    """
+
+    def __init__(
+        self, upstreams: Iterable[Upstream], config: Config, max_body: int = MAX_BODY
+    ) -> None:
         self.config = config
+        self.max_body = max_body
+        self.stream = False  # streaming(): answers are relayed as they arrive
         self._auth = {u.namespace: u.auth(config) if u.auth else Auth() for u in upstreams}
-        self._timeouts = {ns: aiohttp.ClientTimeout(total=t) for ns, t in config.timeouts.items()}
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._timeouts = {
+            ns: aiohttp.ClientTimeout(total=s.timeout, connect=s.connect_timeout)
+            for ns, s in config.upstreams.items()
+        }
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
     def secret(self, name: str) -> str:
         return self.config.secrets[name]
 
+    def streaming(self) -> Client:
+        """This client, answering with the upstream body unread (Result.stream) to relay."""
+        view = copy.copy(self)
+        view.stream = True
+        return view
+
     async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        for ns in self._auth:
+            connector = aiohttp.TCPConnector(limit=100, ssl=self._auth[ns].ssl)
+            self._sessions[ns] = aiohttp.ClientSession(connector=connector)
         return self
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    async def __aexit__(self, *exc: object) -> None:
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
 
     async def send(
         self,
@@ -222,13 +178,12 @@ class Client:
         cookies: Mapping[str, Any] | None = None,
         json: Any = None,
         body: tuple[Any, str] | None = None,
+        operation: str = "",
     ) -> Result:
         """One upstream request. `path` is already encoded; None values are left out."""
-        if self._session is None:
-            raise RuntimeError("Client used outside 'async with'")
         ns = upstream.namespace
-        auth = self._auth[ns]
-        url = self.config.base_urls[ns] + path
+        auth, settings = self._auth[ns], self.config.upstreams[ns]
+        url = settings.base_url + path
         pairs = [(k, text(v)) for k, value in query for v in _many(value)] + list(auth.query)
         if pairs:
             url += "?" + urlencode(pairs, quote_via=quote)
@@ -250,27 +205,65 @@ class Client:
             data, content_type = body
             if content_type:
                 sent["Content-Type"] = content_type
+        slots = self._slots.get(key := f"{ns} {operation}") or self._slots.setdefault(
+            key, asyncio.Semaphore(settings.concurrency)
+        )
+        try:  # a free slot is taken at once; only a full operation waits (then 503)
+            await (
+                slots.acquire()
+                if not slots.locked()
+                else asyncio.wait_for(slots.acquire(), settings.connect_timeout)
+            )
+        except TimeoutError:
+            raise UpstreamBusy(
+                f"upstream '{ns}' already has {settings.concurrency} calls of "
+                f"{operation or method} in flight; try again shortly"
+            ) from None
         try:
-            async with self._session.request(
-                method,
-                URL(url, encoded=True),
-                headers=sent,
-                data=data,
-                timeout=self._timeouts[ns],
-                allow_redirects=False,
-                middlewares=auth.middlewares,
-                # No body, no Content-Type: aiohttp would send application/octet-stream.
-                skip_auto_headers=NO_CONTENT_TYPE if data is None else None,
-            ) as response:
+            response = await self._request(ns, method, url, sent, data, auth, settings)
+            ctype, location = response.headers.get("Content-Type"), response.headers.get("Location")
+            small = (response.content_length or STREAM_ABOVE + 1) <= STREAM_ABOVE
+            if self.stream and response.status < 300 and not (small and _identity(response)):
+                return Result(response.status, ctype, b"", stream=response)
+            try:
                 return Result(
-                    response.status, response.headers.get("Content-Type"), await _read(response)
+                    response.status, ctype, await _read(response, self.max_body), location=location
                 )
+            finally:
+                response.release()
         except TimeoutError:
             raise UpstreamTimeout(
-                f"upstream '{ns}' did not answer {method} within {self.config.timeouts[ns]:g} s"
+                f"upstream '{ns}' did not answer {method} within {settings.timeout:g} s"
             ) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(f"upstream '{ns}' is unreachable ({type(exc).__name__})") from None
+            raise UpstreamError(
+                f"upstream '{ns}' is unreachable or broke off ({type(exc).__name__})"
+            ) from None
+        finally:
+            slots.release()
+
+    async def _request(
+        self, ns: str, method: str, url: str, headers: dict[str, str], data: Any, auth: Auth,
+        settings: Settings,
+    ) -> aiohttp.ClientResponse:  # fmt: skip
+        attempts = 1 + (settings.retries if method in IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            try:
+                return await self._sessions[ns].request(
+                    method, URL(url, encoded=True), headers=headers, data=data,
+                    timeout=self._timeouts[ns],
+                    allow_redirects=False, middlewares=auth.middlewares,
+                    # A relayed stream keeps its encoding (the caller decodes); read bodies are
+                    # decoded here, under the size cap, so a compression bomb stops at the cap.
+                    auto_decompress=not self.stream,
+                    # No body, no Content-Type: aiohttp would send application/octet-stream.
+                    skip_auto_headers=NO_CONTENT_TYPE if data is None and method not in BODYLESS else None,
+                )  # fmt: skip
+            except aiohttp.ClientConnectionError:
+                if attempt + 1 >= attempts:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)  # only calls that never reached upstream
+        raise AssertionError("unreachable")
 
 
 def _many(value: Any) -> list[Any]:
@@ -284,15 +277,18 @@ def _header(name: str, value: str) -> str:
     return value
 
 
-async def _read(response: aiohttp.ClientResponse) -> bytes:
-    length = response.content_length
-    if length is not None and length <= MAX_RESPONSE_BYTES:
-        return await response.read()
+def _identity(response: aiohttp.ClientResponse) -> bool:
+    return response.headers.get("Content-Encoding", "identity") == "identity"
+
+
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    if _identity(response) and (response.content_length or limit) < limit:
+        return await response.read()  # the common case: small and not compressed
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(256 * 1024):
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise UpstreamError(f"the upstream answered with more than {MAX_RESPONSE_BYTES} bytes")
+        if size > limit:
+            raise UpstreamError(f"the upstream answered with more than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -188,6 +188,8 @@ class ForcedResponse:
     value: str | None = None
     #: How many times the rule applies; None for always.
     times: int | None = None
+    #: Extra response headers (a redirect's Location, say).
+    headers: dict[str, str] | None = None
 
     def matches(self, rec: RecordedRequest) -> bool:
         if self.times is not None and self.times <= 0:
@@ -452,6 +454,7 @@ class FakeQovery:
         value: str | None = None,
         content_type: str = "application/json",
         times: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ForcedResponse:
         """Answer ``status`` (with ``body``) to matching requests that passed validation.
 
@@ -460,7 +463,7 @@ class FakeQovery:
         """
         if body is None:
             body = _problem(status, "forced by test")
-        rule = ForcedResponse(status, body, content_type, operation, value, times)
+        rule = ForcedResponse(status, body, content_type, operation, value, times, headers)
         self.rules.append(rule)
         return rule
 
@@ -567,7 +570,10 @@ class FakeQovery:
         rec.status = response.status
         rec.response_body = response.body if isinstance(response.body, bytes) else b""
         if rec.response_body and (response.content_type or "").endswith("json"):
-            rec.response_json = json.loads(rec.response_body)
+            try:
+                rec.response_json = json.loads(rec.response_body)
+            except (ValueError, RecursionError):  # forced garbage or hostile nesting
+                rec.response_json = None
         return response
 
     def _respond(
@@ -643,7 +649,12 @@ class FakeQovery:
                 if isinstance(rule.body, (dict, list)):
                     return web.json_response(rule.body, status=rule.status)
                 data = rule.body.encode() if isinstance(rule.body, str) else rule.body
-                return web.Response(body=data, status=rule.status, content_type=rule.content_type)
+                return web.Response(
+                    body=data,
+                    status=rule.status,
+                    content_type=rule.content_type,
+                    headers=rule.headers,
+                )
 
         return web.json_response(self._success(op, rec.path_params, body), status=op.success)
 

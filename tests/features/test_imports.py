@@ -103,7 +103,7 @@ def test_alias_names_the_upstream(built: Any) -> None:
     upstreams = built.rest.upstream.UPSTREAMS
     assert set(upstreams) == {"fleet", "legacy"}
     config = built.rest.upstream.load_config(environ={"FEAT_IMPORTS_TOKEN": "t"})
-    assert config.base_urls == {
+    assert {ns: s.base_url for ns, s in config.upstreams.items()} == {
         "fleet": "https://registry.example.invalid/v3",
         "legacy": "https://legacy.example.invalid",
     }

@@ -102,13 +102,14 @@ def test_each_namespace_has_its_own_base_url_and_timeout(built: Any) -> None:
     config = upstream.load_config(
         environ={**SECRETS, "GEO_BASE_URL": "http://127.0.0.1:1/x", "SEA_TIDES_TIMEOUT": "2.5"}
     )
-    assert config.base_urls == {
+    assert {ns: s.base_url for ns, s in config.upstreams.items()} == {
         "weather": "https://weather.example.invalid/v1",
         "geo": "http://127.0.0.1:1/x",
         "sea-tides": "https://tides.example.invalid/api",
     }
-    assert config.timeouts["sea-tides"] == 2.5
-    assert config.timeouts["weather"] == config.timeouts["geo"] != 2.5
+    timeouts = {ns: s.timeout for ns, s in config.upstreams.items()}
+    assert timeouts["sea-tides"] == 2.5
+    assert timeouts["weather"] == timeouts["geo"] != 2.5
     assert sorted(config.secrets.values()) == sorted([TOKEN, GEO_KEY])
 
 

@@ -24,7 +24,10 @@ GOOD = (ROBUST_FIXTURES / "mini-rest.yaml").read_text(encoding="utf-8")
 OTHER = (ROBUST_FIXTURES / "mini-mock.yaml").read_text(encoding="utf-8")
 
 BAD_SPECS = {
-    "broken-call": GOOD.replace("call: api.get-item", "call: api.no-such-operation"),
+    # Every call broken: nothing is left to build (one broken call alone is skipped, not fatal).
+    "broken-call": GOOD.replace("call: api.", "call: api.no-such-").replace(
+        "              name: status\n", "              name: status\n              call: api.gone\n"
+    ),
     "yaml-syntax": GOOD[: GOOD.index("token:") + 12],
     "duplicate-key": GOOD.replace("  label: Mini REST\n", "  label: Mini REST\n  label: again\n"),
     "wrong-type": GOOD.replace("      port: 8301\n", "      port: [8301]\n"),

@@ -476,9 +476,8 @@ def _qovery() -> str:
 SUBPROCESS_CASES = {
     "truncated": lambda: _qovery()[: _qovery().index("{{env.QOVERY") + 5],
     "duplicate-key": lambda: _qovery().replace("  label:", "  label: one\n  label:", 1),
-    "broken-call": lambda: _qovery().replace(
-        "call: qovery-containers.listcontainer", "call: qovery-containers", 1
-    ),
+    # Every call broken: nothing is left to build (one broken call alone is skipped, not fatal).
+    "broken-call": lambda: re.sub(r"call: qovery-containers\.\w+", "call: qovery-containers", _qovery()),
     "retyped-exposes": lambda: _qovery().replace("  exposes:\n", "  exposes: 42\n  unused:\n", 1),
     "binary": lambda: "naftiko: \x00\x01\x02\n",
     "empty": lambda: "",

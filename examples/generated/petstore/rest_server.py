@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import _guard, _rest, upstream
 from . import _mapping as m
-from . import _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,7 +41,7 @@ async def get_pet(request: web.Request) -> web.StreamResponse:
             "status": m.select(data, "status"),
         }
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/pets")
@@ -50,8 +50,8 @@ async def find_pets(request: web.Request) -> web.StreamResponse:
     status = _rest.param(
         "status", request.query.get("status"), "string", "^(available|pending|sold)$"
     )
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.find_pets(client, status=status))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.find_pets(client, status=status))
 
 
 @routes.route("POST", "/pets")
@@ -61,16 +61,23 @@ async def add_pet(request: web.Request) -> web.StreamResponse:
     name = _rest.param("name", m.select(payload, "name"), where="body")
     status = _rest.param("status", m.select(payload, "status"), where="body")
     photo_urls = _rest.param("photoUrls", m.select(payload, "photoUrls"), "array", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
-        await upstream.add_pet(client, name=name, status=status, photo_urls=photo_urls)
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.add_pet(client, name=name, status=status, photo_urls=photo_urls)
     )
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,9 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

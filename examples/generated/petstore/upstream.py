@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 PETS = rt.Upstream(
     "pets",
     base_url="https://petstore3.swagger.io/api/v3",
-    base_url_env="PETS_BASE_URL",
-    timeout_env="PETS_TIMEOUT",
+    env="PETS",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "pets": PETS,
@@ -39,37 +38,40 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def add_pet(
     client: rt.Client, *, name: Any = None, status: Any = None, photo_urls: Any = None
 ) -> rt.Result:
-    """POST /pet"""
+    """pets.add-pet: POST /pet"""
     return await client.send(
         PETS,
         "POST",
         "/pet",
         json=rt.present({"name": name, "status": status, "photoUrls": photo_urls}),
+        operation="add-pet",
     )
 
 
 async def find_pets(client: rt.Client, *, status: Any = None) -> rt.Result:
-    """GET /pet/findByStatus"""
+    """pets.find-pets: GET /pet/findByStatus"""
     return await client.send(
         PETS,
         "GET",
         "/pet/findByStatus",
         query=[("status", status)],
+        operation="find-pets",
     )
 
 
 async def get_pet(client: rt.Client, *, pet_id: Any) -> rt.Result:
-    """GET /pet/{{petId}}"""
+    """pets.get-pet: GET /pet/{{petId}}"""
     return await client.send(
         PETS,
         "GET",
         f"/pet/{rt.segment(pet_id, 'petId')}",
+        operation="get-pet",
     )

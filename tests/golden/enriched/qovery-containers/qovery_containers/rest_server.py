@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from . import _rest, upstream
+from . import _guard, _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,23 +31,27 @@ async def clonecontainer(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     containerid = request.match_info["containerid"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.clonecontainer(client, container_id=containerid, body=body))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.clonecontainer(client, container_id=containerid, body=body)
+    )
 
 
 @routes.route("GET", "/v1/defaultcontaineradvancedsettings")
 async def getdefaultcontaineradvancedsettings(request: web.Request) -> web.StreamResponse:
     """GET /v1/defaultcontaineradvancedsettings -> qovery-containers.getdefaultcontaineradvancedsettings"""
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.getdefaultcontaineradvancedsettings(client))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.getdefaultcontaineradvancedsettings(client))
 
 
 @routes.route("GET", "/v1/environment/{environmentid}/container")
 async def listcontainer(request: web.Request) -> web.StreamResponse:
     """GET /v1/environment/{environmentid}/container -> qovery-containers.listcontainer"""
     environmentid = request.match_info["environmentid"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.listcontainer(client, environment_id=environmentid))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.listcontainer(client, environment_id=environmentid)
+    )
 
 
 @routes.route("POST", "/v1/environment/{environmentid}/container")
@@ -56,9 +60,9 @@ async def createcontainer(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     environmentid = request.match_info["environmentid"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
-        await upstream.createcontainer(client, environment_id=environmentid, body=body)
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.createcontainer(client, environment_id=environmentid, body=body)
     )
 
 
@@ -66,9 +70,9 @@ async def createcontainer(request: web.Request) -> web.StreamResponse:
 async def getenvironmentcontainerstatus(request: web.Request) -> web.StreamResponse:
     """GET /v1/environment/{environmentid}/container/status -> qovery-containers.getenvironmentcontainerstatus"""
     environmentid = request.match_info["environmentid"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
-        await upstream.getenvironmentcontainerstatus(client, environment_id=environmentid)
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.getenvironmentcontainerstatus(client, environment_id=environmentid)
     )
 
 
@@ -78,11 +82,12 @@ async def autodeploycontainerenvironments(request: web.Request) -> web.StreamRes
     payload = await _rest.json_body(request)
     organizationid = request.match_info["organizationid"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
         await upstream.autodeploycontainerenvironments(
             client, organization_id=organizationid, body=body
-        )
+        ),
     )
 
 
@@ -92,11 +97,12 @@ async def previewcontainerenvironments(request: web.Request) -> web.StreamRespon
     payload = await _rest.json_body(request)
     organizationid = request.match_info["organizationid"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
         await upstream.previewcontainerenvironments(
             client, organization_id=organizationid, body=body
-        )
+        ),
     )
 
 
@@ -108,18 +114,26 @@ async def getcontainerregistrycontainerstatus(request: web.Request) -> web.Strea
     """GET /v1/organization/{organizationid}/containerregistry/{containerregistryid}/container/status -> qovery-containers.getcontainerregistrycontainerstatus"""
     organizationid = request.match_info["organizationid"]
     containerregistryid = request.match_info["containerregistryid"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
         await upstream.getcontainerregistrycontainerstatus(
             client, organization_id=organizationid, container_registry_id=containerregistryid
-        )
+        ),
     )
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,9 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

@@ -32,8 +32,7 @@ def qovery_containers_auth(config: rt.Config) -> rt.Auth:
 QOVERY_CONTAINERS = rt.Upstream(
     "qovery-containers",
     base_url="https://api.qovery.com",
-    base_url_env="QOVERY_CONTAINERS_BASE_URL",
-    timeout_env="QOVERY_CONTAINERS_TIMEOUT",
+    env="QOVERY_CONTAINERS",
     auth=qovery_containers_auth,
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
@@ -51,88 +50,96 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def autodeploycontainerenvironments(
     client: rt.Client, *, organization_id: Any, body: Any = None
 ) -> rt.Result:
-    """POST /organization/{organizationId}/container/deploy: Auto deploy containers"""
+    """qovery-containers.autodeploycontainerenvironments: POST /organization/{organizationId}/container/deploy. Auto deploy containers"""
     return await client.send(
         QOVERY_CONTAINERS,
         "POST",
         f"/organization/{rt.segment(organization_id, 'organizationId')}/container/deploy",
         json=body,
+        operation="autodeploycontainerenvironments",
     )
 
 
 async def clonecontainer(client: rt.Client, *, container_id: Any, body: Any = None) -> rt.Result:
-    """POST /container/{containerId}/clone: Clone container"""
+    """qovery-containers.clonecontainer: POST /container/{containerId}/clone. Clone container"""
     return await client.send(
         QOVERY_CONTAINERS,
         "POST",
         f"/container/{rt.segment(container_id, 'containerId')}/clone",
         json=body,
+        operation="clonecontainer",
     )
 
 
 async def createcontainer(client: rt.Client, *, environment_id: Any, body: Any = None) -> rt.Result:
-    """POST /environment/{environmentId}/container: Create a container"""
+    """qovery-containers.createcontainer: POST /environment/{environmentId}/container. Create a container"""
     return await client.send(
         QOVERY_CONTAINERS,
         "POST",
         f"/environment/{rt.segment(environment_id, 'environmentId')}/container",
         json=body,
+        operation="createcontainer",
     )
 
 
 async def getcontainerregistrycontainerstatus(
     client: rt.Client, *, organization_id: Any, container_registry_id: Any
 ) -> rt.Result:
-    """GET /organization/{organizationId}/containerRegistry/{containerRegistryId}/container/status: List all container registry container statuses"""
+    """qovery-containers.getcontainerregistrycontainerstatus: GET /organization/{organizationId}/containerRegistry/{containerRegistryId}/container/status. List all container registry container statuses"""
     return await client.send(
         QOVERY_CONTAINERS,
         "GET",
         f"/organization/{rt.segment(organization_id, 'organizationId')}/containerRegistry/{rt.segment(container_registry_id, 'containerRegistryId')}/container/status",
+        operation="getcontainerregistrycontainerstatus",
     )
 
 
 async def getdefaultcontaineradvancedsettings(client: rt.Client) -> rt.Result:
-    """GET /defaultContainerAdvancedSettings: List default container advanced settings"""
+    """qovery-containers.getdefaultcontaineradvancedsettings: GET /defaultContainerAdvancedSettings. List default container advanced settings"""
     return await client.send(
         QOVERY_CONTAINERS,
         "GET",
         "/defaultContainerAdvancedSettings",
+        operation="getdefaultcontaineradvancedsettings",
     )
 
 
 async def getenvironmentcontainerstatus(client: rt.Client, *, environment_id: Any) -> rt.Result:
-    """GET /environment/{environmentId}/container/status: List all environment container statuses"""
+    """qovery-containers.getenvironmentcontainerstatus: GET /environment/{environmentId}/container/status. List all environment container statuses"""
     return await client.send(
         QOVERY_CONTAINERS,
         "GET",
         f"/environment/{rt.segment(environment_id, 'environmentId')}/container/status",
+        operation="getenvironmentcontainerstatus",
     )
 
 
 async def listcontainer(client: rt.Client, *, environment_id: Any) -> rt.Result:
-    """GET /environment/{environmentId}/container: List containers"""
+    """qovery-containers.listcontainer: GET /environment/{environmentId}/container. List containers"""
     return await client.send(
         QOVERY_CONTAINERS,
         "GET",
         f"/environment/{rt.segment(environment_id, 'environmentId')}/container",
+        operation="listcontainer",
     )
 
 
 async def previewcontainerenvironments(
     client: rt.Client, *, organization_id: Any, body: Any = None
 ) -> rt.Result:
-    """POST /organization/{organizationId}/container/preview: Preview container environments"""
+    """qovery-containers.previewcontainerenvironments: POST /organization/{organizationId}/container/preview. Preview container environments"""
     return await client.send(
         QOVERY_CONTAINERS,
         "POST",
         f"/organization/{rt.segment(organization_id, 'organizationId')}/container/preview",
         json=body,
+        operation="previewcontainerenvironments",
     )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
+from . import _guard, _rest, upstream
 from . import _mapping as m
-from . import _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,8 +31,8 @@ async def post_whole(request: web.Request) -> web.StreamResponse:
     """POST /whole -> sink.send-whole"""
     payload = await _rest.json_body(request)
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_whole(client, body=body))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.send_whole(client, body=body))
 
 
 @routes.route("PUT", "/params")
@@ -43,9 +43,10 @@ async def put_params(request: web.Request) -> web.StreamResponse:
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     tags = _rest.param("tags", m.select(payload, "tags"), "array", where="body")
     draft = _rest.param("draft", m.select(payload, "draft"), "boolean", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
-        await upstream.send_params(client, title=title, count=count, tags=tags, draft=draft)
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
+        await upstream.send_params(client, title=title, count=count, tags=tags, draft=draft),
     )
 
 
@@ -56,8 +57,10 @@ async def post_json(request: web.Request) -> web.StreamResponse:
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     tags = _rest.param("tags", m.select(payload, "tags"), "array", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_json(client, name=name, count=count, tags=tags))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.send_json(client, name=name, count=count, tags=tags)
+    )
 
 
 @routes.route("POST", "/text")
@@ -66,8 +69,8 @@ async def post_text(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_text(client, name=name, count=count))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.send_text(client, name=name, count=count))
 
 
 @routes.route("POST", "/xml")
@@ -76,8 +79,8 @@ async def post_xml(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_xml(client, name=name, count=count))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.send_xml(client, name=name, count=count))
 
 
 @routes.route("POST", "/form")
@@ -85,16 +88,16 @@ async def post_form(request: web.Request) -> web.StreamResponse:
     """POST /form -> sink.send-form"""
     payload = await _rest.json_body(request)
     name = _rest.param("name", m.select(payload, "name"), where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_form(client, name=name))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.send_form(client, name=name))
 
 
 @routes.route("POST", "/form-string")
 async def post_form_string(request: web.Request) -> web.StreamResponse:
     """POST /form-string -> sink.send-form-string"""
     scope = request.query.get("scope")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_form_string(client, scope=scope))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.send_form_string(client, scope=scope))
 
 
 @routes.route("POST", "/multipart")
@@ -103,8 +106,10 @@ async def post_multipart(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     content = _rest.param("content", m.select(payload, "content"), where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_multipart(client, name=name, content=content))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.send_multipart(client, name=name, content=content)
+    )
 
 
 @routes.route("PATCH", "/raw")
@@ -115,14 +120,23 @@ async def patch_raw(request: web.Request) -> web.StreamResponse:
     ids = _rest.param("ids", m.select(payload, "ids"), "array", where="body")
     author = _rest.param("author", m.select(payload, "author"), where="body")
     n = _rest.param("n", m.select(payload, "n"), "integer", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.send_raw(client, title=title, ids=ids, author=author, n=n))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.send_raw(client, title=title, ids=ids, author=author, n=n)
+    )
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,9 +144,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

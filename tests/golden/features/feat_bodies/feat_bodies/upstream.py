@@ -24,8 +24,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 SINK = rt.Upstream(
     "sink",
     base_url="https://sink.example.invalid",
-    base_url_env="SINK_BASE_URL",
-    timeout_env="SINK_TIMEOUT",
+    env="SINK",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "sink": SINK,
@@ -40,35 +39,37 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def send_form(client: rt.Client, *, name: Any = None) -> rt.Result:
-    """POST /form"""
+    """sink.send-form: POST /form"""
     return await client.send(
         SINK,
         "POST",
         "/form",
         body=_forms.urlencoded([("name", name), ("mode", "fast")]),
+        operation="send-form",
     )
 
 
 async def send_form_string(client: rt.Client, *, scope: Any = None) -> rt.Result:
-    """POST /form-string"""
+    """sink.send-form-string: POST /form-string"""
     return await client.send(
         SINK,
         "POST",
         "/form-string",
         body=_forms.urlencoded([("grant_type", "client_credentials"), ("scope", scope)]),
+        operation="send-form-string",
     )
 
 
 async def send_json(
     client: rt.Client, *, name: Any = None, count: Any = None, tags: Any = None
 ) -> rt.Result:
-    """POST /json"""
+    """sink.send-json: POST /json"""
     return await client.send(
         SINK,
         "POST",
@@ -80,11 +81,12 @@ async def send_json(
             "greeting": "hello " + rt.text(name),
             "nested": {"tags": tags, "fixed": [1, 2]},
         },
+        operation="send-json",
     )
 
 
 async def send_multipart(client: rt.Client, *, name: Any = None, content: Any = None) -> rt.Result:
-    """POST /multipart"""
+    """sink.send-multipart: POST /multipart"""
     return await client.send(
         SINK,
         "POST",
@@ -100,35 +102,38 @@ async def send_multipart(client: rt.Client, *, name: Any = None, content: Any = 
                 },
             ]
         ),
+        operation="send-multipart",
     )
 
 
 async def send_params(
     client: rt.Client, *, title: Any = None, count: Any = None, tags: Any = None, draft: Any = None
 ) -> rt.Result:
-    """PUT /params"""
+    """sink.send-params: PUT /params"""
     return await client.send(
         SINK,
         "PUT",
         "/params",
         json=rt.present({"title": title, "count": count, "tags": tags, "draft": draft}),
+        operation="send-params",
     )
 
 
 async def send_raw(
     client: rt.Client, *, title: Any = None, ids: Any = None, author: Any = None, n: Any = None
 ) -> rt.Result:
-    """PATCH /raw"""
+    """sink.send-raw: PATCH /raw"""
     return await client.send(
         SINK,
         "PATCH",
         "/raw",
         json={"title": rt.text(title), "ids": ids, "meta": {"by": rt.text(author), "n": n}},
+        operation="send-raw",
     )
 
 
 async def send_text(client: rt.Client, *, name: Any = None, count: Any = None) -> rt.Result:
-    """POST /text"""
+    """sink.send-text: POST /text"""
     return await client.send(
         SINK,
         "POST",
@@ -137,21 +142,23 @@ async def send_text(client: rt.Client, *, name: Any = None, count: Any = None) -
             ("Hello " + rt.text(name) + ", you have " + rt.text(count) + " messages.").encode(),
             "text/plain; charset=utf-8",
         ),
+        operation="send-text",
     )
 
 
 async def send_whole(client: rt.Client, *, body: Any = None) -> rt.Result:
-    """POST /whole"""
+    """sink.send-whole: POST /whole"""
     return await client.send(
         SINK,
         "POST",
         "/whole",
         json=body,
+        operation="send-whole",
     )
 
 
 async def send_xml(client: rt.Client, *, name: Any = None, count: Any = None) -> rt.Result:
-    """POST /xml"""
+    """sink.send-xml: POST /xml"""
     return await client.send(
         SINK,
         "POST",
@@ -162,4 +169,5 @@ async def send_xml(client: rt.Client, *, name: Any = None, count: Any = None) ->
             ).encode(),
             "application/xml",
         ),
+        operation="send-xml",
     )

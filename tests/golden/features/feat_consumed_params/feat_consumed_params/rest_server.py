@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from . import _rest, upstream
+from . import _guard, _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -35,8 +35,9 @@ async def search(request: web.Request) -> web.StreamResponse:
     tags = _rest.param("tags", request.query.getall("tags", None), "array")
     x_request_id = request.headers.get("X-Request-Id")
     session = request.cookies.get("session")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
         await upstream.search(
             client,
             q=q,
@@ -46,7 +47,7 @@ async def search(request: web.Request) -> web.StreamResponse:
             x_request_id=x_request_id,
             session=session,
             term=term,
-        )
+        ),
     )
 
 
@@ -54,14 +55,21 @@ async def search(request: web.Request) -> web.StreamResponse:
 async def get_product(request: web.Request) -> web.StreamResponse:
     """GET /products/{productId} -> catalog.get-product"""
     product_id = request.match_info["productId"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_product(client, product_id=product_id))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.get_product(client, product_id=product_id))
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,9 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

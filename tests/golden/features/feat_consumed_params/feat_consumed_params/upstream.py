@@ -24,8 +24,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 CATALOG = rt.Upstream(
     "catalog",
     base_url="https://catalog.example.invalid",
-    base_url_env="CATALOG_BASE_URL",
-    timeout_env="CATALOG_TIMEOUT",
+    env="CATALOG",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "catalog": CATALOG,
@@ -40,19 +39,20 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_product(client: rt.Client, *, product_id: Any) -> rt.Result:
-    """GET /products/{{productId}}"""
+    """catalog.get-product: GET /products/{{productId}}"""
     deploy_region = os.environ.get("DEPLOY_REGION")
     return await client.send(
         CATALOG,
         "GET",
         f"/products/{rt.segment(product_id, 'productId')}",
         headers={"X-Client": "naftiko-features", "X-Region": deploy_region},
+        operation="get-product",
     )
 
 
@@ -67,7 +67,7 @@ async def search(
     session: Any = None,
     term: Any = None,
 ) -> rt.Result:
-    """GET /search"""
+    """catalog.search: GET /search"""
     deploy_region = os.environ.get("DEPLOY_REGION")
     if q in (None, ""):
         raise rt.InputError("missing required query parameter 'q'")
@@ -89,4 +89,5 @@ async def search(
             "X-Request-Id": x_request_id,
         },
         cookies={"session": session},
+        operation="search",
     )

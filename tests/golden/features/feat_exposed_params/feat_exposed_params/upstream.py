@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 ORDERS = rt.Upstream(
     "orders",
     base_url="https://orders.example.invalid",
-    base_url_env="ORDERS_BASE_URL",
-    timeout_env="ORDERS_TIMEOUT",
+    env="ORDERS",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "orders": ORDERS,
@@ -39,9 +38,9 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def create_order(
@@ -54,7 +53,7 @@ async def create_order(
     quantity: Any = None,
     note: Any = None,
 ) -> rt.Result:
-    """POST /customers/{{customerId}}/orders"""
+    """orders.create-order: POST /customers/{{customerId}}/orders"""
     return await client.send(
         ORDERS,
         "POST",
@@ -62,4 +61,5 @@ async def create_order(
         query=[("priority", priority)],
         headers={"X-Tenant-Id": x_tenant_id},
         json=rt.present({"sku": sku, "quantity": quantity, "note": note}),
+        operation="create-order",
     )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from . import _formats, _rest, upstream
+from . import _formats, _guard, _rest, upstream
 from . import _mapping as m
 from . import _runtime as rt
 
@@ -39,7 +39,7 @@ async def get_books(request: web.Request) -> web.StreamResponse:
             for item in m.as_list(m.select(data, "book"))
         ]
 
-    return _rest.relay(answer.map(output, _formats.reader("xml")))
+    return await _rest.relay(request, answer.map(output, _formats.reader("xml")))
 
 
 @routes.route("GET", "/book-prices")
@@ -54,7 +54,7 @@ async def get_book_prices(request: web.Request) -> web.StreamResponse:
             for item in m.as_list(m.select(data, "book"))
         ]
 
-    return _rest.relay(answer.map(output, _formats.reader("xml")))
+    return await _rest.relay(request, answer.map(output, _formats.reader("xml")))
 
 
 @routes.route("GET", "/stock")
@@ -69,7 +69,7 @@ async def get_stock(request: web.Request) -> web.StreamResponse:
             for item in m.as_list(data)
         ]
 
-    return _rest.relay(answer.map(output, _formats.reader("csv")))
+    return await _rest.relay(request, answer.map(output, _formats.reader("csv")))
 
 
 @routes.route("GET", "/stock-raw")
@@ -81,27 +81,34 @@ async def get_stock_raw(request: web.Request) -> web.StreamResponse:
     def output(data: Any) -> Any:
         return m.as_list(data)
 
-    return _rest.relay(answer.map(output, _formats.reader("csv")))
+    return await _rest.relay(request, answer.map(output, _formats.reader("csv")))
 
 
 @routes.route("GET", "/page")
 async def get_page(request: web.Request) -> web.StreamResponse:
     """GET /page -> docs.get-page"""
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_page(client))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.get_page(client))
 
 
 @routes.route("GET", "/ping")
 async def get_ping(request: web.Request) -> web.StreamResponse:
     """GET /ping -> docs.ping"""
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.ping(client))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.ping(client))
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,9 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

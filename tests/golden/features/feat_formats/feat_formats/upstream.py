@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 DOCS = rt.Upstream(
     "docs",
     base_url="https://docs.example.invalid",
-    base_url_env="DOCS_BASE_URL",
-    timeout_env="DOCS_TIMEOUT",
+    env="DOCS",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "docs": DOCS,
@@ -39,42 +38,46 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_catalog(client: rt.Client) -> rt.Result:
-    """GET /catalog.xml"""
+    """docs.get-catalog: GET /catalog.xml"""
     return await client.send(
         DOCS,
         "GET",
         "/catalog.xml",
+        operation="get-catalog",
     )
 
 
 async def get_page(client: rt.Client) -> rt.Result:
-    """GET /page"""
+    """docs.get-page: GET /page"""
     return await client.send(
         DOCS,
         "GET",
         "/page",
+        operation="get-page",
     )
 
 
 async def get_stock(client: rt.Client) -> rt.Result:
-    """GET /stock.csv"""
+    """docs.get-stock: GET /stock.csv"""
     return await client.send(
         DOCS,
         "GET",
         "/stock.csv",
+        operation="get-stock",
     )
 
 
 async def ping(client: rt.Client) -> rt.Result:
-    """GET /ping"""
+    """docs.ping: GET /ping"""
     return await client.send(
         DOCS,
         "GET",
         "/ping",
+        operation="ping",
     )

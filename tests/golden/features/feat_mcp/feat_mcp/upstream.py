@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 SHIPYARD = rt.Upstream(
     "shipyard",
     base_url="https://shipyard.example.invalid",
-    base_url_env="SHIPYARD_BASE_URL",
-    timeout_env="SHIPYARD_TIMEOUT",
+    env="SHIPYARD",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "shipyard": SHIPYARD,
@@ -39,24 +38,26 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_ship(client: rt.Client, *, imo: Any) -> rt.Result:
-    """GET /ships/{{imo}}"""
+    """shipyard.get-ship: GET /ships/{{imo}}"""
     return await client.send(
         SHIPYARD,
         "GET",
         f"/ships/{rt.segment(imo, 'imo')}",
+        operation="get-ship",
     )
 
 
 async def scrap_ship(client: rt.Client, *, imo: Any) -> rt.Result:
-    """DELETE /ships/{{imo}}"""
+    """shipyard.scrap-ship: DELETE /ships/{{imo}}"""
     return await client.send(
         SHIPYARD,
         "DELETE",
         f"/ships/{rt.segment(imo, 'imo')}",
+        operation="scrap-ship",
     )

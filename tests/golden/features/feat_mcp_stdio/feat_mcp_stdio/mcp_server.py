@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mcp import types
 from mcp.server import Server
 
-from . import _mcp, upstream
+from . import _guard, _mcp, upstream
 from . import _runtime as rt
 
 NAME = "stdio-tools"
@@ -49,14 +49,24 @@ def load_config(environ: Mapping[str, str] | None = None) -> rt.Config:
 def build_server(config: rt.Config) -> Server[dict[str, Any]]:
     """The MCP server; its lifespan holds the one upstream client of the process."""
     return _mcp.build_server(
-        NAME, VERSION, INSTRUCTIONS, TOOLS, lambda: upstream.create_client(config)
+        NAME,
+        VERSION,
+        INSTRUCTIONS,
+        TOOLS,
+        lambda: upstream.create_client(config, _mcp.MAX_RESULT_BYTES),
     )
 
 
-def create_app(host: str = DEFAULT_HOST, environ: Mapping[str, str] | None = None) -> Any:
+def create_app(
+    host: str = DEFAULT_HOST,
+    environ: Mapping[str, str] | None = None,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> Any:
     """The streamable-HTTP ASGI app at /mcp; raises upstream.ConfigError on missing config."""
     config = load_config(environ)
-    return _mcp.http_app(build_server(config), host)
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    return _mcp.http_app(build_server(config), policy)
 
 
 def main(argv: list[str] | None = None) -> None:

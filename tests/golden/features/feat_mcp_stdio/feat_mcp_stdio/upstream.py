@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 HARBOR = rt.Upstream(
     "harbor",
     base_url="https://harbor.example.invalid",
-    base_url_env="HARBOR_BASE_URL",
-    timeout_env="HARBOR_TIMEOUT",
+    env="HARBOR",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "harbor": HARBOR,
@@ -39,15 +38,16 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def list_berths(client: rt.Client) -> rt.Result:
-    """GET /berths"""
+    """harbor.list-berths: GET /berths"""
     return await client.send(
         HARBOR,
         "GET",
         "/berths",
+        operation="list-berths",
     )

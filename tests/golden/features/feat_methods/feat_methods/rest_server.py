@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from . import _rest, upstream
+from . import _guard, _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,8 +28,8 @@ routes = web.RouteTableDef()
 @routes.route("GET", "/items")
 async def list_items(request: web.Request) -> web.StreamResponse:
     """GET /items -> store.list-items"""
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.list_items(client))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.list_items(client))
 
 
 @routes.route("POST", "/items")
@@ -37,16 +37,16 @@ async def create_item(request: web.Request) -> web.StreamResponse:
     """POST /items -> store.create-item"""
     payload = await _rest.json_body(request)
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.create_item(client, body=body))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.create_item(client, body=body))
 
 
 @routes.route("GET", "/items/{itemId}")
 async def get_item(request: web.Request) -> web.StreamResponse:
     """GET /items/{itemId} -> store.get-item"""
     item_id = request.match_info["itemId"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_item(client, item_id=item_id))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.get_item(client, item_id=item_id))
 
 
 @routes.route("PUT", "/items/{itemId}")
@@ -55,8 +55,10 @@ async def replace_item(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     item_id = request.match_info["itemId"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.replace_item(client, item_id=item_id, body=body))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.replace_item(client, item_id=item_id, body=body)
+    )
 
 
 @routes.route("PATCH", "/items/{itemId}")
@@ -65,22 +67,29 @@ async def patch_item(request: web.Request) -> web.StreamResponse:
     payload = await _rest.json_body(request)
     item_id = request.match_info["itemId"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.patch_item(client, item_id=item_id, body=body))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.patch_item(client, item_id=item_id, body=body))
 
 
 @routes.route("DELETE", "/items/{itemId}")
 async def delete_item(request: web.Request) -> web.StreamResponse:
     """DELETE /items/{itemId} -> store.delete-item"""
     item_id = request.match_info["itemId"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.delete_item(client, item_id=item_id))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.delete_item(client, item_id=item_id))
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,9 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 STORE = rt.Upstream(
     "store",
     base_url="https://store.example.invalid/api/v2",
-    base_url_env="STORE_BASE_URL",
-    timeout_env="STORE_TIMEOUT",
+    env="STORE",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "store": STORE,
@@ -39,63 +38,69 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def create_item(client: rt.Client, *, body: Any = None) -> rt.Result:
-    """POST /items"""
+    """store.create-item: POST /items"""
     return await client.send(
         STORE,
         "POST",
         "/items",
         json=body,
+        operation="create-item",
     )
 
 
 async def delete_item(client: rt.Client, *, item_id: Any) -> rt.Result:
-    """DELETE /items/{{itemId}}"""
+    """store.delete-item: DELETE /items/{{itemId}}"""
     return await client.send(
         STORE,
         "DELETE",
         f"/items/{rt.segment(item_id, 'itemId')}",
+        operation="delete-item",
     )
 
 
 async def get_item(client: rt.Client, *, item_id: Any) -> rt.Result:
-    """GET /items/{{itemId}}"""
+    """store.get-item: GET /items/{{itemId}}"""
     return await client.send(
         STORE,
         "GET",
         f"/items/{rt.segment(item_id, 'itemId')}",
+        operation="get-item",
     )
 
 
 async def list_items(client: rt.Client) -> rt.Result:
-    """GET /items"""
+    """store.list-items: GET /items"""
     return await client.send(
         STORE,
         "GET",
         "/items",
+        operation="list-items",
     )
 
 
 async def patch_item(client: rt.Client, *, item_id: Any, body: Any = None) -> rt.Result:
-    """PATCH /items/{{itemId}}"""
+    """store.patch-item: PATCH /items/{{itemId}}"""
     return await client.send(
         STORE,
         "PATCH",
         f"/items/{rt.segment(item_id, 'itemId')}",
         json=body,
+        operation="patch-item",
     )
 
 
 async def replace_item(client: rt.Client, *, item_id: Any, body: Any = None) -> rt.Result:
-    """PUT /items/{{itemId}}"""
+    """store.replace-item: PUT /items/{{itemId}}"""
     return await client.send(
         STORE,
         "PUT",
         f"/items/{rt.segment(item_id, 'itemId')}",
         json=body,
+        operation="replace-item",
     )

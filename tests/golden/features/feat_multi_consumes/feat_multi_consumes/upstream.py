@@ -33,8 +33,7 @@ def weather_auth(config: rt.Config) -> rt.Auth:
 WEATHER = rt.Upstream(
     "weather",
     base_url="https://weather.example.invalid/v1",
-    base_url_env="WEATHER_BASE_URL",
-    timeout_env="WEATHER_TIMEOUT",
+    env="WEATHER",
     auth=weather_auth,
 )
 
@@ -47,8 +46,7 @@ def geo_auth(config: rt.Config) -> rt.Auth:
 GEO = rt.Upstream(
     "geo",
     base_url="https://geo.example.invalid",
-    base_url_env="GEO_BASE_URL",
-    timeout_env="GEO_TIMEOUT",
+    env="GEO",
     auth=geo_auth,
 )
 
@@ -56,8 +54,7 @@ GEO = rt.Upstream(
 SEA_TIDES = rt.Upstream(
     "sea-tides",
     base_url="https://tides.example.invalid/api",
-    base_url_env="SEA_TIDES_BASE_URL",
-    timeout_env="SEA_TIDES_TIMEOUT",
+    env="SEA_TIDES",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "weather": WEATHER,
@@ -76,34 +73,37 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def find_place(client: rt.Client, *, name: Any = None) -> rt.Result:
-    """GET /places"""
+    """geo.find-place: GET /places"""
     return await client.send(
         GEO,
         "GET",
         "/places",
         query=[("name", name)],
+        operation="find-place",
     )
 
 
 async def get_tides(client: rt.Client, *, station: Any) -> rt.Result:
-    """GET /stations/{{station}}/tides"""
+    """sea-tides.get-tides: GET /stations/{{station}}/tides"""
     return await client.send(
         SEA_TIDES,
         "GET",
         f"/stations/{rt.segment(station, 'station')}/tides",
+        operation="get-tides",
     )
 
 
 async def get_forecast(client: rt.Client, *, city: Any) -> rt.Result:
-    """GET /forecast/{{city}}"""
+    """weather.get-forecast: GET /forecast/{{city}}"""
     return await client.send(
         WEATHER,
         "GET",
         f"/forecast/{rt.segment(city, 'city')}",
+        operation="get-forecast",
     )

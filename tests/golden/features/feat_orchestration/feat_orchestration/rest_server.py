@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from . import _forward, _rest, functions, upstream
+from . import _forward, _guard, _rest, functions, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -30,7 +30,7 @@ async def ship_with_crew(request: web.Request) -> web.StreamResponse:
     """GET /ships/{{imo}}/crew -> functions.ship_with_crew"""
     imo = request.match_info["imo"]
     client = request.app[_rest.CLIENT]
-    return _rest.relay(await functions.ship_with_crew(client, imo=imo))
+    return await _rest.relay(request, await functions.ship_with_crew(client, imo=imo))
 
 
 @routes.route("GET", "/cards")
@@ -38,7 +38,7 @@ async def ship_card(request: web.Request) -> web.StreamResponse:
     """GET /cards -> functions.ship_card"""
     name = _rest.param("name", request.query.get("name"), required=True)
     client = request.app[_rest.CLIENT]
-    return _rest.relay(await functions.ship_card(client, name=name))
+    return await _rest.relay(request, await functions.ship_card(client, name=name))
 
 
 @routes.route("*", "/proxy")
@@ -49,13 +49,20 @@ async def forward_proxy(request: web.Request) -> web.StreamResponse:
     answer = await _forward.forward(
         client, upstream.FLEET, request, "/proxy", ("X-Request-Id", "Authorization")
     )
-    return _rest.relay(answer)
+    return await _rest.relay(request, answer)
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,9 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

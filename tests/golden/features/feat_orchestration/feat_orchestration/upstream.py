@@ -32,8 +32,7 @@ def fleet_auth(config: rt.Config) -> rt.Auth:
 FLEET = rt.Upstream(
     "fleet",
     base_url="https://fleet.example.com/api",
-    base_url_env="FLEET_BASE_URL",
-    timeout_env="FLEET_TIMEOUT",
+    env="FLEET",
     auth=fleet_auth,
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
@@ -51,33 +50,36 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_crew(client: rt.Client, *, ship_id: Any) -> rt.Result:
-    """GET /ships/{{shipId}}/crew"""
+    """fleet.get-crew: GET /ships/{{shipId}}/crew"""
     return await client.send(
         FLEET,
         "GET",
         f"/ships/{rt.segment(ship_id, 'shipId')}/crew",
+        operation="get-crew",
     )
 
 
 async def get_ship(client: rt.Client, *, imo: Any) -> rt.Result:
-    """GET /ships/{{imo}}"""
+    """fleet.get-ship: GET /ships/{{imo}}"""
     return await client.send(
         FLEET,
         "GET",
         f"/ships/{rt.segment(imo, 'imo')}",
+        operation="get-ship",
     )
 
 
 async def list_ships(client: rt.Client) -> rt.Result:
-    """GET /ships"""
+    """fleet.list-ships: GET /ships"""
     return await client.send(
         FLEET,
         "GET",
         "/ships",
+        operation="list-ships",
     )

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import _guard, _rest, upstream
 from . import _mapping as m
-from . import _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -30,8 +30,8 @@ routes = web.RouteTableDef()
 @routes.route("GET", "/passthrough")
 async def get_passthrough(request: web.Request) -> web.StreamResponse:
     """GET /passthrough -> fleet.get-fleet"""
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_fleet(client))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(request, await upstream.get_fleet(client))
 
 
 @routes.route("GET", "/items")
@@ -43,7 +43,7 @@ async def get_items(request: web.Request) -> web.StreamResponse:
     def output(data: Any) -> Any:
         return m.as_list(m.select(data, "data", "items"))
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/first")
@@ -55,7 +55,7 @@ async def get_first(request: web.Request) -> web.StreamResponse:
     def output(data: Any) -> Any:
         return m.select(data, 0)
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/ids")
@@ -67,7 +67,7 @@ async def get_ids(request: web.Request) -> web.StreamResponse:
     def output(data: Any) -> Any:
         return m.as_list(m.select(data, "data", "items", m.EACH, "id"))
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/summary")
@@ -90,7 +90,7 @@ async def get_summary(request: web.Request) -> web.StreamResponse:
             },
         }
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/ships")
@@ -110,7 +110,7 @@ async def get_ships(request: web.Request) -> web.StreamResponse:
             for item in m.as_list(m.select(data, "data", "items"))
         ]
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/named")
@@ -126,14 +126,15 @@ async def get_named(request: web.Request) -> web.StreamResponse:
             "next": m.select(data, "page", "next"),
         }
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
 @routes.route("GET", "/mock/{who}")
 async def mock_status(request: web.Request) -> web.StreamResponse:
     """GET /mock/{who} -> mock output"""
     who = request.match_info["who"]
-    return _rest.relay(
+    return await _rest.relay(
+        request,
         rt.Result.of(
             {
                 "status": "ok",
@@ -141,14 +142,21 @@ async def mock_status(request: web.Request) -> web.StreamResponse:
                 "live": True,
                 "echo": m.coerce("string", "hello " + rt.text(who)),
             }
-        )
+        ),
     )
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,9 +164,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

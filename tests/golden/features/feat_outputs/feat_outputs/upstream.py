@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 FLEET = rt.Upstream(
     "fleet",
     base_url="https://fleet.example.invalid",
-    base_url_env="FLEET_BASE_URL",
-    timeout_env="FLEET_TIMEOUT",
+    env="FLEET",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "fleet": FLEET,
@@ -39,24 +38,26 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_fleet(client: rt.Client) -> rt.Result:
-    """GET /fleet"""
+    """fleet.get-fleet: GET /fleet"""
     return await client.send(
         FLEET,
         "GET",
         "/fleet",
+        operation="get-fleet",
     )
 
 
 async def list_ships(client: rt.Client) -> rt.Result:
-    """GET /ships"""
+    """fleet.list-ships: GET /ships"""
     return await client.send(
         FLEET,
         "GET",
         "/ships",
+        operation="list-ships",
     )

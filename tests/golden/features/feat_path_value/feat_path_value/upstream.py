@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 THINGS = rt.Upstream(
     "things",
     base_url="https://things.example.invalid",
-    base_url_env="THINGS_BASE_URL",
-    timeout_env="THINGS_TIMEOUT",
+    env="THINGS",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "things": THINGS,
@@ -39,15 +38,16 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_thing(client: rt.Client, *, id: Any) -> rt.Result:
-    """GET /v{{apiVersion}}/things/{{id}}"""
+    """things.get-thing: GET /v{{apiVersion}}/things/{{id}}"""
     return await client.send(
         THINGS,
         "GET",
         f"/v2/things/{rt.segment(id, 'id')}",
+        operation="get-thing",
     )

@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 PEOPLE = rt.Upstream(
     "people",
     base_url="https://people.example.invalid/v1",
-    base_url_env="PEOPLE_BASE_URL",
-    timeout_env="PEOPLE_TIMEOUT",
+    env="PEOPLE",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "people": PEOPLE,
@@ -39,42 +38,46 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_avatar(client: rt.Client, *, user: Any) -> rt.Result:
-    """GET /users/{{user}}/avatar.png"""
+    """people.get-avatar: GET /users/{{user}}/avatar.png"""
     return await client.send(
         PEOPLE,
         "GET",
         f"/users/{rt.segment(user, 'user')}/avatar.png",
+        operation="get-avatar",
     )
 
 
 async def get_user(client: rt.Client, *, user_id: Any) -> rt.Result:
-    """GET /users/{{tools.user_id}}"""
+    """people.get-user: GET /users/{{tools.user_id}}"""
     return await client.send(
         PEOPLE,
         "GET",
         f"/users/{rt.segment(user_id, 'user_id')}",
+        operation="get-user",
     )
 
 
 async def list_members(client: rt.Client, *, org: Any, team: Any) -> rt.Result:
-    """GET /orgs/{org}/teams/{team}/members"""
+    """people.list-members: GET /orgs/{org}/teams/{team}/members"""
     return await client.send(
         PEOPLE,
         "GET",
         f"/orgs/{rt.segment(org, 'org')}/teams/{rt.segment(team, 'team')}/members",
+        operation="list-members",
     )
 
 
 async def list_teams(client: rt.Client, *, id: Any) -> rt.Result:
-    """GET /orgs/{{id}}/teams"""
+    """people.list-teams: GET /orgs/{{id}}/teams"""
     return await client.send(
         PEOPLE,
         "GET",
         f"/orgs/{rt.segment(id, 'id')}/teams",
+        operation="list-teams",
     )

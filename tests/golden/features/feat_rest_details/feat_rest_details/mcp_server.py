@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mcp import types
 from mcp.server import Server
 
-from . import _mcp, upstream
+from . import _guard, _mcp, upstream
 from . import _runtime as rt
 
 NAME = "rest-details-mcp"
@@ -54,14 +54,24 @@ def load_config(environ: Mapping[str, str] | None = None) -> rt.Config:
 def build_server(config: rt.Config) -> Server[dict[str, Any]]:
     """The MCP server; its lifespan holds the one upstream client of the process."""
     return _mcp.build_server(
-        NAME, VERSION, INSTRUCTIONS, TOOLS, lambda: upstream.create_client(config)
+        NAME,
+        VERSION,
+        INSTRUCTIONS,
+        TOOLS,
+        lambda: upstream.create_client(config, _mcp.MAX_RESULT_BYTES),
     )
 
 
-def create_app(host: str = DEFAULT_HOST, environ: Mapping[str, str] | None = None) -> Any:
+def create_app(
+    host: str = DEFAULT_HOST,
+    environ: Mapping[str, str] | None = None,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> Any:
     """The streamable-HTTP ASGI app at /mcp; raises upstream.ConfigError on missing config."""
     config = load_config(environ)
-    return _mcp.http_app(build_server(config), host)
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    return _mcp.http_app(build_server(config), policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,15 +81,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stdio", action="store_true", help="serve MCP over stdin/stdout instead of HTTP"
     )
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    if not args.stdio:
+        _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
         if args.stdio:
             _mcp.serve_stdio(build_server(load_config()))
             return
-        app = create_app(args.host)
+        app = create_app(args.host, None, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
-    _mcp.serve_http(app, args.host, args.port, len(TOOLS))
+    _mcp.serve_http(app, args.host, args.port, len(TOOLS), args.quiet)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import _guard, _rest, upstream
 from . import _mapping as m
-from . import _rest, upstream
 from . import _runtime as rt
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,8 +32,10 @@ async def get_berth(request: web.Request) -> web.StreamResponse:
     """GET /v1/harbors/{harborCode}/berths/{berthNo} -> ports.get-dock"""
     harbor_code = request.match_info["harborCode"]
     berth_no = request.match_info["berthNo"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_dock(client, port_id=harbor_code, dock_id=berth_no))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.get_dock(client, port_id=harbor_code, dock_id=berth_no)
+    )
 
 
 @routes.route("PUT", "/v1/harbors/{harborCode}/berths/{berthNo}")
@@ -43,9 +45,10 @@ async def update_berth(request: web.Request) -> web.StreamResponse:
     harbor_code = request.match_info["harborCode"]
     berth_no = request.match_info["berthNo"]
     body = _rest.param("body", payload, "object", where="body")
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(
-        await upstream.update_dock(client, port_id=harbor_code, dock_id=berth_no, body=body)
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request,
+        await upstream.update_dock(client, port_id=harbor_code, dock_id=berth_no, body=body),
     )
 
 
@@ -54,8 +57,10 @@ async def get_crane(request: web.Request) -> web.StreamResponse:
     """GET /v1/terminals/{terminalid}/cranes/{craneid} -> ports.get-crane"""
     terminalid = request.match_info["terminalid"]
     craneid = request.match_info["craneid"]
-    client = request.app[_rest.CLIENT]
-    return _rest.relay(await upstream.get_crane(client, terminal_id=terminalid, crane_id=craneid))
+    client = request.app[_rest.STREAMING]
+    return await _rest.relay(
+        request, await upstream.get_crane(client, terminal_id=terminalid, crane_id=craneid)
+    )
 
 
 @routes.route("GET", "/v1/gates/{gateId}")
@@ -73,13 +78,20 @@ async def get_gate(request: web.Request) -> web.StreamResponse:
             "open": m.coerce("boolean", m.select(data, "state", "open")),
         }
 
-    return _rest.relay(answer.map(output))
+    return await _rest.relay(request, answer.map(output))
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> web.Application:
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    host: str = DEFAULT_HOST,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+) -> web.Application:
     """The REST application; raises upstream.ConfigError when configuration is missing."""
     config = upstream.load_config(SECRETS, environ)
-    return _rest.application(config, upstream.create_client, routes, OPENAPI_FILE.read_bytes())
+    policy = _guard.Policy.for_bind(host, allow_hosts, allow_origins)
+    document = OPENAPI_FILE.read_bytes()
+    return _rest.application(config, upstream.create_client, routes, document, policy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,9 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    _guard.add_arguments(parser)
     args = parser.parse_args(argv)
+    _guard.check_exposure(args.host, False, args.allow_unauthenticated)
     try:
-        app = create_app()
+        app = create_app(None, args.host, args.allow_host, args.allow_origin)
     except rt.ConfigError as exc:
         sys.exit(f"error: {exc}")
     _rest.serve(app, args.host, args.port, len(routes), args.quiet)

@@ -23,8 +23,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 PORTS = rt.Upstream(
     "ports",
     base_url="https://ports.example.invalid/api",
-    base_url_env="PORTS_BASE_URL",
-    timeout_env="PORTS_TIMEOUT",
+    env="PORTS",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "ports": PORTS,
@@ -39,49 +38,53 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), {}, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def get_crane(client: rt.Client, *, terminal_id: Any, crane_id: Any) -> rt.Result:
-    """GET /terminals/{terminalId}/cranes/{craneId}"""
+    """ports.get-crane: GET /terminals/{terminalId}/cranes/{craneId}"""
     return await client.send(
         PORTS,
         "GET",
         f"/terminals/{rt.segment(terminal_id, 'terminalId')}/cranes/{rt.segment(crane_id, 'craneId')}",
+        operation="get-crane",
     )
 
 
 async def get_dock(client: rt.Client, *, port_id: Any, dock_id: Any) -> rt.Result:
-    """GET /ports/{{portId}}/docks/{{dockId}}"""
+    """ports.get-dock: GET /ports/{{portId}}/docks/{{dockId}}"""
     return await client.send(
         PORTS,
         "GET",
         f"/ports/{rt.segment(port_id, 'portId')}/docks/{rt.segment(dock_id, 'dockId')}",
+        operation="get-dock",
     )
 
 
 async def get_gate(
     client: rt.Client, *, gate_id: Any, x_trace: Any = None, sid: Any = None
 ) -> rt.Result:
-    """GET /gates/{{gateId}}"""
+    """ports.get-gate: GET /gates/{{gateId}}"""
     return await client.send(
         PORTS,
         "GET",
         f"/gates/{rt.segment(gate_id, 'gateId')}",
         headers={"X-Trace": x_trace},
         cookies={"sid": sid},
+        operation="get-gate",
     )
 
 
 async def update_dock(
     client: rt.Client, *, port_id: Any, dock_id: Any, body: Any = None
 ) -> rt.Result:
-    """PUT /ports/{{portId}}/docks/{{dockId}}"""
+    """ports.update-dock: PUT /ports/{{portId}}/docks/{{dockId}}"""
     return await client.send(
         PORTS,
         "PUT",
         f"/ports/{rt.segment(port_id, 'portId')}/docks/{rt.segment(dock_id, 'dockId')}",
         json=body,
+        operation="update-dock",
     )

@@ -27,8 +27,7 @@ UPSTREAM_SECRETS: tuple[str, ...] = ()
 LEDGER = rt.Upstream(
     "ledger",
     base_url="https://ledger.example.invalid",
-    base_url_env="LEDGER_BASE_URL",
-    timeout_env="LEDGER_TIMEOUT",
+    env="LEDGER",
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
     "ledger": LEDGER,
@@ -45,9 +44,9 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def list_entries(
@@ -67,7 +66,7 @@ async def list_entries(
     ratio: Any = None,
     x_page_size: Any = None,
 ) -> rt.Result:
-    """GET /accounts/{{accountId}}/entries"""
+    """ledger.list-entries: GET /accounts/{{accountId}}/entries"""
     return await client.send(
         LEDGER,
         "GET",
@@ -86,4 +85,5 @@ async def list_entries(
             ("ratio", ratio),
         ],
         headers={"X-Page-Size": x_page_size},
+        operation="list-entries",
     )

@@ -33,8 +33,7 @@ def registry_auth(config: rt.Config) -> rt.Auth:
 REGISTRY = rt.Upstream(
     "registry",
     base_url="https://registry.example.com/api",
-    base_url_env="REGISTRY_BASE_URL",
-    timeout_env="REGISTRY_TIMEOUT",
+    env="REGISTRY",
     auth=registry_auth,
 )
 
@@ -47,8 +46,7 @@ def dockyard_auth(config: rt.Config) -> rt.Auth:
 DOCKYARD = rt.Upstream(
     "dockyard",
     base_url="https://dock.example.com",
-    base_url_env="DOCKYARD_BASE_URL",
-    timeout_env="DOCKYARD_TIMEOUT",
+    env="DOCKYARD",
     auth=dockyard_auth,
 )
 UPSTREAMS: dict[str, rt.Upstream] = {
@@ -67,24 +65,25 @@ def load_config(
     return rt.load_config(UPSTREAMS.values(), secrets, env)
 
 
-def create_client(config: rt.Config) -> rt.Client:
+def create_client(config: rt.Config, max_body: int = rt.MAX_BODY) -> rt.Client:
     """The upstream client; use it as `async with create_client(config) as client:`."""
-    return rt.Client(UPSTREAMS.values(), config)
+    return rt.Client(UPSTREAMS.values(), config, max_body)
 
 
 async def list_vessels(client: rt.Client) -> rt.Result:
-    """GET /vessels"""
+    """dockyard.list-vessels: GET /vessels"""
     return await client.send(
         DOCKYARD,
         "GET",
         "/vessels",
+        operation="list-vessels",
     )
 
 
 async def create_voyage(
     client: rt.Client, *, ship_imo: Any = None, crew_ids: Any = None, planner: Any = None
 ) -> rt.Result:
-    """POST /voyages"""
+    """registry.create-voyage: POST /voyages"""
     return await client.send(
         REGISTRY,
         "POST",
@@ -95,25 +94,28 @@ async def create_voyage(
             "crewIds": crew_ids,
             "note": "planned by " + rt.text(planner),
         },
+        operation="create-voyage",
     )
 
 
 async def get_ship(client: rt.Client, *, imo_number: Any) -> rt.Result:
-    """GET /ships/{{imo_number}}"""
+    """registry.get-ship: GET /ships/{{imo_number}}"""
     return await client.send(
         REGISTRY,
         "GET",
         f"/ships/{rt.segment(imo_number, 'imo_number')}",
         headers={"Registry-Version": "2024-01"},
+        operation="get-ship",
     )
 
 
 async def list_ships(client: rt.Client, *, status: Any = None, limit: Any = None) -> rt.Result:
-    """GET /ships"""
+    """registry.list-ships: GET /ships"""
     return await client.send(
         REGISTRY,
         "GET",
         "/ships",
         query=[("status", status), ("limit", limit)],
         headers={"Registry-Version": "2024-01"},
+        operation="list-ships",
     )

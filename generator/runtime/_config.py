@@ -1,0 +1,88 @@
+"""What a server reads from its environment at start-up: upstream URLs, limits, auth."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from yarl import URL
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class ConfigError(RuntimeError):
+    """Configuration needed at start-up is missing or invalid (a secret, a URL, a timeout)."""
+
+
+@dataclass(frozen=True)
+class Auth:
+    """What every request to one upstream carries, computed once at start-up."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: tuple[tuple[str, str], ...] = ()
+    middlewares: tuple[Any, ...] = ()
+    ssl: Any = True  # certificate auth: the ssl.SSLContext presenting the client certificate
+
+
+@dataclass(frozen=True)
+class Upstream:
+    namespace: str
+    base_url: str
+    env: str  # prefix of its settings: <ENV>_BASE_URL, _TIMEOUT, _CONNECT_TIMEOUT, _CONCURRENCY, _RETRIES
+    auth: Callable[[Config], Auth] | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    timeout: float  # the whole request, once a connection is had
+    connect_timeout: float  # waiting for a free slot and connecting
+    concurrency: int  # calls in flight per operation; more wait connect_timeout, then 503
+    retries: int  # of idempotent calls that could not connect (0: none)
+
+
+@dataclass
+class Config:
+    upstreams: dict[str, Settings]
+    secrets: dict[str, str]
+
+    def secret(self, name: str) -> str:
+        return self.secrets[name]
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, whole: bool = False) -> float:
+    raw = environ.get(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value) or value < (0 if whole else 1e-3) or whole and value % 1:
+        raise ConfigError(f"{name} must be a finite {'whole ' if whole else 'positive '}number")
+    return value
+
+
+def load_config(
+    upstreams: Iterable[Upstream], secrets: Mapping[str, str], environ: Mapping[str, str]
+) -> Config:
+    """Each upstream's URL and limits from the environment (or defaults); ConfigError if bad."""
+    settings: dict[str, Settings] = {}
+    for up in upstreams:
+        base = environ.get(f"{up.env}_BASE_URL") or up.base_url
+        parsed = URL(base)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL, not {base!r}")
+        settings[up.namespace] = Settings(
+            base.rstrip("/"),
+            _number(environ, f"{up.env}_TIMEOUT", DEFAULT_TIMEOUT_SECONDS),
+            _number(environ, f"{up.env}_CONNECT_TIMEOUT", 5.0),
+            max(1, int(_number(environ, f"{up.env}_CONCURRENCY", 32, whole=True))),
+            int(_number(environ, f"{up.env}_RETRIES", 0, whole=True)),
+        )
+    return Config(settings, dict(secrets))
+
+
+def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ

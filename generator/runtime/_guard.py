@@ -1,0 +1,101 @@
+"""Browser safety for both servers: which Host and Origin headers a request may carry.
+
+The servers spend the operator's upstream credentials. A web page the operator visits can send
+requests to 127.0.0.1 (simple cross-site POSTs need no preflight) and DNS rebinding can make
+a foreign name resolve to it; checking Host and Origin stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _listed(text: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Allowed Host values (a name matches with any port; "*" allows any) and Origins."""
+
+    hosts: tuple[str, ...]
+    origins: tuple[str, ...]
+
+    @classmethod
+    def for_bind(
+        cls, host: str, allow_hosts: Iterable[str] = (), allow_origins: Iterable[str] = ()
+    ) -> Policy:
+        """Loopback servers answer loopback names only; others any name unless listed.
+
+        NAFTIKO_ALLOWED_HOSTS and NAFTIKO_ALLOWED_ORIGINS (comma-separated) add to the lists.
+        """
+        hosts = (*allow_hosts, *_listed(os.environ.get("NAFTIKO_ALLOWED_HOSTS")))
+        origins = (*allow_origins, *_listed(os.environ.get("NAFTIKO_ALLOWED_ORIGINS")))
+        if is_loopback(host):
+            hosts = (*LOOPBACK_NAMES, *hosts)
+        elif not hosts:
+            hosts = ("*",)
+        return cls(tuple(hosts), tuple(o.rstrip("/") for o in origins))
+
+    def refuse(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
+        """(status, reason) when the request must be refused, else None."""
+        if "*" not in self.hosts:
+            name = (host or "").lower()
+            bare = name.rsplit(":", 1)[0] if not name.endswith("]") else name
+            if name not in self.hosts and bare not in self.hosts:
+                return 421, "this server does not answer for that Host"
+        if origin is not None and origin.rstrip("/") not in self.origins:
+            return 403, "requests from web pages of other origins are refused"
+        return None
+
+
+def exposure_error(host: str, authenticated: bool, allow_unauthenticated: bool) -> str | None:
+    """Why the server must not listen on `host` (a non-loopback address without caller auth)."""
+    if is_loopback(host) or authenticated or allow_unauthenticated:
+        return None
+    return (
+        f"refusing to listen on {host} without caller authentication: anyone who can reach it "
+        "would spend this server's upstream credentials; declare 'authentication' on the "
+        "adapter, or pass --allow-unauthenticated if a gateway in front authenticates callers"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="HOST",
+        help="also answer requests for this Host name (repeatable; NAFTIKO_ALLOWED_HOSTS)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="let web pages of this origin call the server, with CORS (repeatable; "
+        "NAFTIKO_ALLOWED_ORIGINS)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-unauthenticated", action="store_true",
+        help="listen on a non-loopback address although callers are not authenticated",
+    )  # fmt: skip
+
+
+def check_exposure(host: str, authenticated: bool, allow_unauthenticated: bool) -> None:
+    """Exit with one line if the server must not listen on `host`; warn when it is exposed."""
+    problem = exposure_error(host, authenticated, allow_unauthenticated)
+    if problem is not None:
+        sys.exit(f"error: {problem}")
+    if not is_loopback(host):
+        print(f"warning: listening on {host}, reachable from other machines", file=sys.stderr)
