@@ -63,3 +63,13 @@ def conformance(session: nox.Session) -> None:
         *session.posargs,
         env={"NAFTIKO_CONFORMANCE_ALL": "1"},
     )
+
+
+@nox.session
+def schemathesis(session: nox.Session) -> None:
+    """Schemathesis against the served OpenAPI document of the seed and two fixture specs.
+
+    NAFTIKO_SCHEMATHESIS_EXAMPLES sets the examples per operation (default 25; CI uses 25).
+    """
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "tests/e2e/test_schemathesis.py", *session.posargs)
