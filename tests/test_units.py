@@ -14,6 +14,7 @@ from generator.jsonpath import JsonPathError, Step, compile_path
 from generator.plan import QuotedTemplate, parse_json_template
 from generator.plan.ir import ArgRef, SecretRef, TextTemplate
 from generator.pyliteral import py
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize(
@@ -178,3 +179,18 @@ def test_a_spec_with_nothing_buildable_is_an_error(tmp_path: Path) -> None:
     plan, report = _plan(tmp_path, spec)
     assert plan is None
     assert {e.rule for e in report.errors} == {"naftiko-call-resolves"}
+
+
+def test_every_generator_package_is_installed() -> None:
+    """A non-editable install ships only the packages pyproject.toml lists: list them all."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "generator").rglob("__init__.py")
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)
