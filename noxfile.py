@@ -49,6 +49,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bench_rest.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", *session.posargs)
     session.run("python", "bench/bench_startup.py", *session.posargs)
+    session.run("python", "bench/bench_memory.py")
+    session.run("python", "bench/bench_build.py")
 
 
 @nox.session
