@@ -10,9 +10,10 @@ import re
 from urllib.parse import urlsplit
 
 from generator import mustache
+from generator.baseuri import env_template
 from generator.diagnostics import Pos, Report
 from generator.model import Callable, Capability
-from generator.naming import snake
+from generator.naming import env_name, snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 BASE_URI = re.compile(r"^https?://[^/\s]+(/[^{\s]*)?$")
@@ -59,10 +60,20 @@ def consumes(cap: Capability, report: Report) -> None:
                 f"baseUri '{c.base_uri}' ends with '/'; it is removed (resource paths start with '/')",
                 c.pos,
             )
-        if not _valid_base_uri(c.base_uri.rstrip("/") or c.base_uri):
+        templated = env_template(c.base_uri)
+        if templated is not None and _valid_base_uri(templated[1].rstrip("/")):
+            report.warning(
+                "naftiko-dialect-baseuri-env",
+                f"baseUri '{c.base_uri}' is built at start-up from the environment variable"
+                f"{'s' if len(templated[2]) > 1 else ''} {', '.join(templated[2])} "
+                f"({env_name(c.namespace)}_BASE_URL still overrides it)",
+                c.positions.get("baseUri", c.pos),
+            )
+        elif not _valid_base_uri(c.base_uri.rstrip("/") or c.base_uri):
             report.error(
                 "naftiko-consumes-baseuri-format",
-                f"baseUri '{c.base_uri}' must be an absolute http(s) URL without placeholders",
+                f"baseUri '{c.base_uri}' must be an absolute http(s) URL; placeholders name "
+                "environment variables ('{{VAR}}', '{{env.VAR}}', '{name}')",
                 c.pos,
             )
         for r in c.resources:

@@ -119,7 +119,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-consumes-baseuri-format",
         _E,
-        "baseUri is not an absolute http(s) URL without placeholders",
+        "baseUri is not an absolute http(s) URL, or a placeholder in it names no environment "
+        "variable",
         "write https://host[/prefix]",
     ),
     Rule(
@@ -489,6 +490,42 @@ RULES: tuple[Rule, ...] = (
         "a consumed path parameter that the exposed route neither has as a placeholder nor sets "
         "in 'with' becomes a required input of the route (query parameter) or tool",
         "add a path placeholder or 'with'",
+    ),
+    Rule(
+        "naftiko-dialect-baseuri-env",
+        _N,
+        "a baseUri with placeholders ('{{VAR}}', '{{env.VAR}}', '{name}'); each is an environment "
+        "variable ('{name}' in upper snake case) read at start-up, which fails naming a missing "
+        "one; <NS>_BASE_URL still overrides the whole URL",
+        "none needed; write a literal URL to fix it in the spec",
+    ),
+    Rule(
+        "naftiko-dialect-rest-path-encoded",
+        _N,
+        "an exposed REST path with spaces or non-ASCII characters; callers send it "
+        "percent-encoded (UTF-8), and the route matches the decoded path",
+        "none needed; write ASCII paths for callers that do not encode",
+    ),
+    Rule(
+        "naftiko-dialect-method",
+        _N,
+        "method HEAD or OPTIONS, beyond the alpha2 schema's enum; generated like the others "
+        "(REST route, upstream call, MCP tool)",
+        "none needed; other Naftiko tools may not know the method",
+    ),
+    Rule(
+        "naftiko-dialect-consumes-twice",
+        _W,
+        "a consumes namespace is declared twice; the second declaration is skipped and calls "
+        "use the first",
+        "remove one, or give it its own namespace",
+    ),
+    Rule(
+        "naftiko-dialect-mcp-default-port",
+        _N,
+        "an http MCP adapter without a port listens on 9090, or the next port no other adapter "
+        "of the spec names",
+        "write 'port:'",
     ),
 )
 

@@ -237,15 +237,20 @@ class AdapterPlanner:
                     res.pos,
                 )
                 return None, []
-            if quote(p, safe=PATH_SAFE) != p:
-                self.error(
-                    "naftiko-rest-path",
-                    f"path '{res.path}' has characters that need percent-encoding (spaces, "
-                    "non-ASCII); use ASCII letters, digits and - . _ ~",
-                    res.pos,
-                )
-                return None, []
             out.append(p)
+        holes = {
+            i for i, p in enumerate(mustache.parse_path(res.path)) if isinstance(p, mustache.Var)
+        }
+        encoded = [o if i in holes else quote(o, safe=PATH_SAFE) for i, o in enumerate(out)]
+        if encoded != out:
+            self.report.warning(
+                "naftiko-dialect-rest-path-encoded",
+                f"path '{res.path}' has characters that need percent-encoding (spaces, non-ASCII); "
+                f"callers send '{''.join(encoded)}'",
+                res.pos,
+            )
+            if names:
+                out = [o if i in holes else _decoded_literal(o, i) for i, o in enumerate(out)]
         path = "".join(out)
         if not path.startswith("/"):
             self.report.warning(
@@ -419,6 +424,18 @@ def pyexpr_names(*values: Any) -> set[str]:
     for v in values:
         walk(v)
     return found
+
+
+def _decoded_literal(piece: str, i: int) -> str:
+    """A literal piece of a route with placeholders, as aiohttp must see it to match a decoded
+    request path: segments needing encoding as `{_lI_J:regex}` (aiohttp 3 compares the decoded
+    path with an encoded pattern on dynamic routes, so the text itself would never match)."""
+    if quote(piece, safe=PATH_SAFE) == piece:
+        return piece
+    return "/".join(
+        s if quote(s, safe=PATH_SAFE) == s else f"{{_l{i}_{j}:{re.escape(s)}}}"
+        for j, s in enumerate(piece.split("/"))
+    )
 
 
 def _has_values(outputs: list[OutputParam]) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from generator import mustache
+from generator.baseuri import env_template
 from generator.diagnostics import Pos, Report
 from generator.model import Auth, ConsumedOperation, ConsumedParam, ConsumedResource, Consumes
 from generator.naming import Names, env_name, snake
@@ -231,7 +232,7 @@ class ConsumedPlanner:
             found = ir.Upstream(
                 namespace=c.namespace,
                 const=self.constants.take(env_name(c.namespace)),
-                base_url=_encode_base_uri(c.base_uri.rstrip("/")),
+                base_url=_base_url(c.base_uri.rstrip("/")),
                 env_prefix=env_name(c.namespace),
                 auth=self.auth(c.auth) if c.auth is not None else None,
             )
@@ -439,6 +440,12 @@ class ConsumedPlanner:
             return ir.Body("multipart", self.template(data, pos, scope))
         self.error("naftiko-body-template", f"body type '{kind}' is not supported", pos)
         return None
+
+
+def _base_url(uri: str) -> str:
+    """The encoded baseUri, or its start-up template (generator/baseuri.py)."""
+    templated = env_template(uri)
+    return templated[0] if templated is not None else _encode_base_uri(uri)
 
 
 def _encode_base_uri(uri: str) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from generator import mustache
 from generator.plan import ir
 
+PATH_SAFE = "/:@!$&'()*+,;=-._~%"  # as plan.consumed: what a path keeps unencoded
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
@@ -14,7 +16,7 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
     paths: dict[str, dict[str, Any]] = {}
     for route in server.routes:
         oas_path = "".join(
-            "{" + p.name + "}" if isinstance(p, mustache.Var) else p
+            "{" + p.name + "}" if isinstance(p, mustache.Var) else quote(p, safe=PATH_SAFE)
             for p in mustache.parse_path(route.spec_path)
         )
         if not oas_path.startswith("/"):

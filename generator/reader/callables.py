@@ -22,7 +22,11 @@ def callable_body(r: Reader, node: Node, target: RestOperation | McpTool, what: 
             target.unsupported = True
             r.error(
                 "naftiko-call-format",
-                f"call '{call}' must be 'namespace.operation'",
+                (
+                    f"call '{call}' names no operation; write 'namespace.operation'"
+                    if "." not in call
+                    else f"call '{call}' must be 'namespace.operation'"
+                ),
                 node.value_pos("call"),
             )
         else:

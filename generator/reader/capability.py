@@ -6,13 +6,15 @@ from pathlib import Path
 
 from generator.diagnostics import Report
 from generator.loader import Node, load_file
-from generator.model import Capability
+from generator.model import Capability, Consumes
 from generator.reader.binds import bind
 from generator.reader.common import Reader
 from generator.reader.consumes import consumes_entry
 from generator.reader.exposes_mcp import mcp
 from generator.reader.exposes_rest import rest
 from generator.reader.orchestration import aggregates
+
+DEFAULT_MCP_PORT = 9090  # as the README and `serve` say
 
 
 def capability(r: Reader, root: Node, source: Path, display: str) -> Capability | None:
@@ -56,17 +58,69 @@ def capability(r: Reader, root: Node, source: Path, display: str) -> Capability 
             cap.binds.append(found)
     for c in r.expect_list(cap_node, "consumes", "'capability'"):
         cap.consumes.extend(consumes_entry(r, c, source, cap))
+    cap.consumes = unique_consumes(r, cap.consumes)
     aggregates(r, cap_node, cap)
     exposes = r.expect_list(cap_node, "exposes", "'capability'")
     if not exposes:
-        r.error(
-            "naftiko-exposes-required",
-            "the capability exposes nothing; add a 'rest' or 'mcp' adapter under 'exposes'",
-            cap_node.pos,
-        )
+        r.error("naftiko-exposes-required", nothing_exposed(cap), cap_node.pos)
     for e in exposes:
         expose(r, e, cap)
+    default_mcp_ports(r, cap)
     return cap
+
+
+def unique_consumes(r: Reader, consumes: list[Consumes]) -> list[Consumes]:
+    """dialect: a consumes namespace declared twice; the first one is kept."""
+    first: dict[str, Consumes] = {}
+    for c in consumes:
+        if c.namespace in first:
+            r.warn(
+                "naftiko-dialect-consumes-twice",
+                f"consumes namespace '{c.namespace}' is declared again; this one is skipped and "
+                f"'call: {c.namespace}.…' uses the first (line {first[c.namespace].pos.line})",
+                c.positions.get("namespace", c.pos),
+            )
+            continue
+        first[c.namespace] = c
+    return list(first.values())
+
+
+def nothing_exposed(cap: Capability) -> str:
+    """The error of a capability without adapters, with the adapter to add (from what it consumes)."""
+    ops = [
+        (c.namespace, o.name) for c in cap.consumes for res in c.resources for o in res.operations
+    ]
+    example = ""
+    if ops:
+        ns, op = ops[0]
+        example = (
+            f", e.g. '- {{type: mcp, namespace: {ns}-mcp, port: {DEFAULT_MCP_PORT}, tools: "
+            f"[{{name: {op}, description: ..., call: {ns}.{op}}}]}}'"
+        )
+    return (
+        "the capability exposes nothing, so there is no server to generate; add a 'rest' or "
+        f"'mcp' adapter under 'exposes'{example}"
+    )
+
+
+def default_mcp_ports(r: Reader, cap: Capability) -> None:
+    """dialect: an http MCP adapter without a port listens on 9090, or the next port no other
+    adapter of the spec names."""
+    others = [*cap.rest, *cap.mcp, *getattr(cap, "skills", ()), *getattr(cap, "control", ())]
+    taken = {getattr(a, "port", None) for a in others}
+    for m in cap.mcp:
+        if m.transport != "http" or "port" in m.positions:
+            continue
+        port = DEFAULT_MCP_PORT
+        while port in taken:
+            port += 1
+        taken.add(port)
+        m.port = port
+        r.warn(
+            "naftiko-dialect-mcp-default-port",
+            f"mcp adapter '{m.namespace}' has no port; it listens on {port}",
+            m.pos,
+        )
 
 
 def expose(r: Reader, node: Node, cap: Capability) -> None:

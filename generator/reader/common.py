@@ -17,6 +17,7 @@ OUTPUT_FORMATS = (
     "json", "xml", "avro", "protobuf", "csv", "tsv", "psv", "yaml", "html", "markdown", "text",
     "binary",
 )  # fmt: skip
+EXTRA_METHODS = ("HEAD", "OPTIONS")  # dialect: beyond the schema's enum, with a note
 BODY_KINDS = ("json", "text", "xml", "sparql", "formUrlEncoded", "multipartForm")
 UNSUPPORTED_AUTH = ("oauth1", "hmac", "aws-sig-v4", "awsv4", "ntlm", "kerberos", "jwt", "custom")
 
@@ -245,10 +246,17 @@ class Reader:
         raw = self.text(node, "method", what, required=default is None)
         if raw is None:
             return default
-        if raw.upper() not in HTTP_METHODS:
+        if raw.upper() in EXTRA_METHODS:
+            self.warn(
+                "naftiko-dialect-method",
+                f"method '{raw.upper()}' is beyond the alpha2 schema; it is generated like the others",
+                node.pos_of("method"),
+            )
+        elif raw.upper() not in HTTP_METHODS:
             self.error(
                 "naftiko-schema-enum",
-                f"method '{raw}' is not supported; use one of {', '.join(HTTP_METHODS)}",
+                f"method '{raw}' is not supported; use one of "
+                f"{', '.join(HTTP_METHODS + EXTRA_METHODS)}",
                 node.pos_of("method"),
             )
             return None

@@ -29,9 +29,7 @@ def mcp(r: Reader, node: Node) -> McpAdapter | None:
         )
         return None
     m.port = r.integer(node, "port", w)
-    if m.transport == "http" and m.port is None and node.get("port") is None:
-        r.error("naftiko-schema-required", "an http mcp adapter needs a 'port'; add one", node.pos)
-        return None
+    # an http adapter without a port gets a default one once every adapter is read (capability.py)
     if m.transport == "stdio" and node.get("port") is not None:
         r.warn(
             "naftiko-mcp-stdio-port",

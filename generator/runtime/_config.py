@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,13 +65,27 @@ def _number(environ: Mapping[str, str], name: str, default: float, whole: bool =
     return value
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a baseUri built from the environment
+
+
+def _variables(environ: Mapping[str, str], namespace: str) -> Callable[[re.Match[str]], str]:
+    def value(m: re.Match[str]) -> str:
+        if not environ.get(m[1]):
+            raise ConfigError(f"{m[1]} is not set: the base URL of {namespace!r} is built from it")
+        return environ[m[1]]
+
+    return value
+
+
 def load_config(
     upstreams: Iterable[Upstream], secrets: Mapping[str, str], environ: Mapping[str, str]
 ) -> Config:
     """Each upstream's URL and limits from the environment (or defaults); ConfigError if bad."""
     settings: dict[str, Settings] = {}
     for up in upstreams:
-        base = environ.get(f"{up.env}_BASE_URL") or up.base_url
+        base = environ.get(f"{up.env}_BASE_URL") or _PLACEHOLDER.sub(
+            _variables(environ, up.namespace), up.base_url
+        )
         parsed = URL(base)
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL, not {base!r}")

@@ -17,7 +17,7 @@ def urlencoded(pairs: Iterable[tuple[str, Any]]) -> tuple[bytes, str]:
 
 
 def multipart(parts: Iterable[Mapping[str, Any]]) -> tuple[aiohttp.FormData, str]:
-    form = aiohttp.FormData()
+    form = aiohttp.FormData(default_to_multipart=True)  # plain fields only: still multipart
     for part in parts:
         form.add_field(
             str(part["name"]),

@@ -71,6 +71,23 @@ def test_build_strict_refuses_skips_and_writes_nothing(spec_name: str, tmp_path:
 def test_build_error_with_absolute_path(tmp_path: Path) -> None:
     spec = ERRORS / "feat_bad_operation.yaml"
     result = generate([spec], tmp_path / "out")
-    (first, *_) = result.report.warnings
+    first, *_ = result.report.warnings
     assert first.pos.line == _line_of(spec, "call: registry.get-ship")
     assert first.format().split(":")[0].endswith("feat_bad_operation.yaml")
+
+
+def test_one_broken_operation_among_good_ones(tmp_path: Path) -> None:
+    """A consumed operation with an unknown method: `build` generates the good operations and
+    exits 0 with a warning; `build --strict` exits 2 and writes nothing."""
+    spec = ERRORS / "feat_one_broken_operation.yaml"
+    out = tmp_path / "out"
+    lenient = CliRunner().invoke(cli, ["build", str(spec), "-o", str(out)])
+    assert lenient.exit_code == 0, lenient.output
+    assert "skipped consumed operation 'archive-ship'" in lenient.output
+    upstream = (out / "feat_one_broken_operation" / "upstream.py").read_text()
+    assert "async def list_ships(" in upstream and "async def get_ship(" in upstream
+    assert "archive" not in upstream
+    strict_out = tmp_path / "strict"
+    strict = CliRunner().invoke(cli, ["build", str(spec), "-o", str(strict_out), "--strict"])
+    assert strict.exit_code == 2, strict.output
+    assert not strict_out.exists() or not any(strict_out.iterdir())
