@@ -267,6 +267,20 @@ class McpAdapter:
 
 
 @dataclass
+class ControlAdapter:
+    """The management plane: health probes, status and Prometheus metrics on its own port."""
+
+    port: int
+    pos: Pos
+    address: str | None = None
+    auth: Auth | None = None
+    health: bool = True  # /health/live, /health/ready
+    info: bool = False  # /status
+    metrics: bool = True  # /metrics
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+
+@dataclass
 class Capability:
     source: Path
     display: str  # the spec path as the user named it, used in messages and headers
@@ -276,6 +290,7 @@ class Capability:
     consumes: list[Consumes] = field(default_factory=list)
     rest: list[RestAdapter] = field(default_factory=list)
     mcp: list[McpAdapter] = field(default_factory=list)
+    control: list[ControlAdapter] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
     # Namespaces and operations already reported as broken: calls to them raise no second error.
     broken: set[str] = field(default_factory=set)

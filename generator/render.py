@@ -243,6 +243,8 @@ class Uses:
     steps: bool = False  # orchestration helpers (_steps)
     forward: bool = False  # REST forward routes (_forward)
     auth_helpers: frozenset[str] = frozenset()  # upstream auth modules (_oauth1, _sigv4, ...)
+    metrics: bool = False  # a control adapter: calls are counted (_metrics)
+    oauth2: bool = False  # callers present JWTs (_oauth2)
 
     def imports(self, always: list[str]) -> list[str]:
         """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
@@ -251,6 +253,8 @@ class Uses:
             "_forms": self.forms,
             "_formats": self.formats,
             "_inbound": self.inbound,
+            "_metrics": self.metrics,
+            "_oauth2": self.oauth2,
             "_mapping as m": self.mapping,
             "_secrets": self.secrets,
             "_validate": self.validate,
@@ -334,6 +338,28 @@ def _functions_uses(functions: list[ir.Function]) -> Uses:
     return uses
 
 
+def _shared_secret(auth: ir.InboundAuth | None) -> bool:
+    """Callers present a secret the server knows (bearer, apikey, basic: _inbound)."""
+    return auth is not None and auth.kind != "oauth2"
+
+
+def _oauth2(auth: ir.InboundAuth | None) -> bool:
+    return auth is not None and auth.kind == "oauth2"
+
+
+def _adapters(plan: Plan) -> list[dict[str, Any]]:
+    """The adapters /status lists."""
+    found: list[dict[str, Any]] = [
+        {"type": "rest", "namespace": r.namespace, "port": r.port} for r in plan.rest
+    ]
+    for m in plan.mcp:
+        found.append({"type": "mcp", "namespace": m.namespace, "transport": m.transport}
+                     | ({"port": m.port} if m.port is not None else {}))  # fmt: skip
+    if plan.control is not None:
+        found.append({"type": "control", "port": plan.control.port})
+    return found
+
+
 def render_plan(plan: Plan) -> dict[str, str]:
     env = environment()
     head = header(plan.spec)
@@ -347,6 +373,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         files[f"{plan.package}/{out}"] = head + "\n" + format_python(body.lstrip("\n"), out)
 
     package = _upstream_uses(plan)
+    package.metrics = plan.control is not None  # upstream calls counted
     python("__init__.py.j2", "__init__.py")
     python("upstream.py.j2", "upstream.py", uses=package)
     if plan.functions:
@@ -356,7 +383,8 @@ def render_plan(plan: Plan) -> dict[str, str]:
         package.formats |= shared.formats
         package.steps = shared.steps
     for rest in plan.rest:
-        uses = _actions_uses([r.action for r in rest.routes], rest.auth is not None)
+        uses = _actions_uses([r.action for r in rest.routes], _shared_secret(rest.auth))
+        uses.oauth2, uses.metrics = _oauth2(rest.auth), plan.control is not None
         uses.functions = any(r.action.function for r in rest.routes)
         uses.forward = bool(rest.forwards)
         package.forward |= uses.forward
@@ -367,7 +395,8 @@ def render_plan(plan: Plan) -> dict[str, str]:
         package.mapping |= uses.mapping
         package.formats |= uses.formats
     for mcp in plan.mcp:
-        uses = _actions_uses([t.action for t in mcp.tools], mcp.auth is not None)
+        uses = _actions_uses([t.action for t in mcp.tools], _shared_secret(mcp.auth))
+        uses.oauth2, uses.metrics = _oauth2(mcp.auth), plan.control is not None
         uses.validate = any(t.validate for t in mcp.tools)
         package.validate |= uses.validate
         uses.functions = any(t.action.function for t in mcp.tools)
@@ -377,6 +406,20 @@ def render_plan(plan: Plan) -> dict[str, str]:
     package.inbound = any(r.auth is not None for r in plan.rest) or any(
         m.auth is not None for m in plan.mcp
     )
+    if plan.control is not None:
+        served: list[ir.RestServer | ir.McpServer] = [
+            *plan.rest, *(m for m in plan.mcp if m.transport != "stdio")
+        ]  # fmt: skip
+        uses = Uses(inbound=plan.control.auth is not None)
+        python(
+            "control_server.py.j2", f"{plan.control.module}.py", control=plan.control, uses=uses,
+            served=[s.module for s in served], adapters=_adapters(plan), served_http=[
+                {"kind": "rest" if isinstance(s, ir.RestServer) else "mcp", "module": s.module,
+                 "namespace": s.namespace} for s in served
+            ],
+        )  # fmt: skip
+        package.inbound |= plan.control.auth is not None
+    oauth2 = any(_oauth2(r.auth) for r in plan.rest) or any(_oauth2(m.auth) for m in plan.mcp)
     # The runtime: the core always, each feature module only when this spec uses it.
     runtime = {
         "_runtime.py": True,
@@ -391,6 +434,9 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_secrets.py": package.secrets,
         "_binds.py": package.binds,
         "_inbound.py": package.inbound,
+        "_metrics.py": plan.control is not None,
+        "_control.py": plan.control is not None,
+        "_oauth2.py": oauth2,
         "_validate.py": package.validate,
         "_steps.py": package.steps,
         "_forward.py": package.forward,

@@ -359,10 +359,22 @@ RULES: tuple[Rule, ...] = (
         "none; the rest still builds",
     ),
     Rule(
-        "naftiko-unsupported-control-adapter",
+        "naftiko-control-unique",
+        _E,
+        "a second 'control' adapter (a capability has one management plane)",
+        "remove one",
+    ),
+    Rule(
+        "naftiko-control-unsupported",
         _W,
-        "a 'control' adapter is skipped",
-        "none; the rest still builds",
+        "a control adapter setting naftiko-gen does not serve (reload, validate, logs, scripting, traces, exporters)",
+        "none; health, status and metrics are served, the setting is ignored",
+    ),
+    Rule(
+        "naftiko-oauth2-jwks",
+        _E,
+        "an oauth2 adapter's key set: 'jwks' names no readable JWKS file, 'jwksUri' is not an http(s) URL, or 'tokenValidation: introspection' (not supported)",
+        "point 'jwks' at a JSON Web Key Set file beside the spec, or 'jwksUri' at the authorization server's keys (or leave both out: they are discovered from 'authorizationServerUri')",
     ),
     Rule(
         "naftiko-unsupported-mcp-resources",

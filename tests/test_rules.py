@@ -39,7 +39,6 @@ CLI_ONLY = {
 DYNAMIC_FAMILIES = {
     "naftiko-unsupported-": (
         "naftiko-unsupported-skill-adapter",
-        "naftiko-unsupported-control-adapter",
         "naftiko-unsupported-mcp-resources",
         "naftiko-unsupported-mcp-prompts",
     ),

@@ -19,6 +19,7 @@ from generator.model import Capability
 from generator.plan.adapters import AdapterPlanner
 from generator.plan.bodies import QuotedTemplate, parse_json_template
 from generator.plan.consumed import ConsumedOp, ConsumedPlanner
+from generator.plan.control import control_server
 from generator.plan.ir import Plan
 from generator.plan.secrets import Secrets, secret_names
 from generator.plan.wiring import Wiring
@@ -76,4 +77,5 @@ def make_plan(
         rest=rest,
         mcp=mcp,
         functions=adapters.steps.functions,
+        control=control_server(cap.control[0], adapters) if cap.control else None,
     )

@@ -384,9 +384,15 @@ class AdapterPlanner:
                 secret("password", "the password"),
                 username=secret("username", "the username"),
             )
+        if a.kind == "oauth2":
+            from generator.plan.control import oauth2
+
+            checks = oauth2(a, self.cap.source, self.consumed.secrets.package_dir, self.report)
+            return ir.InboundAuth("oauth2", None, oauth2=checks) if checks else None
         self.error(
             "naftiko-unsupported-auth",
-            f"'{a.kind}' authentication of callers is not supported; use bearer, apikey or basic",
+            f"'{a.kind}' authentication of callers is not supported; use bearer, apikey, basic "
+            "or oauth2",
             a.pos,
         )
         return None

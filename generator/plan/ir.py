@@ -307,12 +307,39 @@ class Forward:
 
 
 @dataclass
+class OAuth2:
+    """A resource server's token checks: issuer, audience, scopes, where the keys are."""
+
+    issuer: str
+    resource: str
+    audience: str
+    scopes: list[str]
+    jwks_uri: str | None = None
+    jwks_file: str | None = None  # relative to the package folder
+
+
+@dataclass
 class InboundAuth:
-    kind: str  # bearer | apikey | basic
+    kind: str  # bearer | apikey | basic | oauth2
     secret: Value
     username: Value = None
     key: str = ""
     placement: str = "header"
+    oauth2: OAuth2 | None = None
+
+
+@dataclass
+class ControlServer:
+    """The control adapter: probes, status and metrics, serving the spec's servers with it."""
+
+    module: str
+    host: str
+    port: int
+    auth: InboundAuth | None
+    secrets: list[str]
+    health: bool
+    info: bool
+    metrics: bool
 
 
 @dataclass
@@ -378,3 +405,4 @@ class Plan:
     rest: list[RestServer] = field(default_factory=list)
     mcp: list[McpServer] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)  # functions.py
+    control: ControlServer | None = None  # control_server.py

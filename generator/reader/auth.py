@@ -152,13 +152,8 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
                 "use bearer with a token from binds",
                 node.pos_of("type"),
             )
-        else:
-            r.error(
-                "naftiko-unsupported-auth",
-                "oauth2 on an exposed adapter is not supported by naftiko-gen yet; use bearer or apikey",
-                node.pos_of("type"),
-            )
-        return None
+            return None
+        return oauth2(r, node, a)
     else:
         r.error(
             "naftiko-unsupported-auth",
@@ -271,4 +266,51 @@ def signed(r: Reader, node: Node, a: Auth) -> Auth | None:
                     node.pos,
                 )
                 return None
+    return a
+
+
+OAUTH2_KEYS = (
+    "type", "authorizationServerUri", "resource", "scopes", "audience", "tokenEndpoint",
+    "tokenValidation",
+)  # fmt: skip
+
+
+def oauth2(r: Reader, node: Node, a: Auth) -> Auth | None:
+    """A resource server: JWTs from the authorization server, checked against its key set.
+
+    Keys come from `jwks` (a JWKS file, relative to the spec) or `jwksUri`, two extensions
+    beyond the alpha2 schema; without either they are discovered at start-up from the
+    authorization server's metadata (RFC 8414), as the schema describes.
+    """
+    w = "'authentication' (oauth2)"
+    r.check_keys(node, OAUTH2_KEYS, w, lenient=("jwksUri", "jwks"))
+    p = a.params
+    for key in ("authorizationServerUri", "resource"):
+        p[key] = r.text(node, key, w, required=True)
+    if p["authorizationServerUri"] is None or p["resource"] is None:
+        return None
+    for key in ("audience", "jwksUri", "jwks", "tokenValidation"):
+        p[key] = r.text(node, key, w)
+    p["scopes"] = []
+    for item in r.expect_list(node, "scopes", w):
+        if not isinstance(item.value, str) or not item.value:
+            r.error("naftiko-schema-type", "each oauth2 scope must be a non-empty text", item.pos)
+            return None
+        p["scopes"].append(item.value)
+    if p["tokenValidation"] not in (None, "jwks"):
+        r.error(
+            "naftiko-oauth2-jwks",
+            f"tokenValidation '{p['tokenValidation']}' is not supported; naftiko-gen checks "
+            "JWT signatures against the authorization server's key set (jwks)",
+            node.pos_of("tokenValidation"),
+        )
+        return None
+    for key in ("authorizationServerUri", "resource", "jwksUri"):
+        if p[key] is not None and not re.match(r"https?://[^/\s]+", p[key]):
+            r.error(
+                "naftiko-oauth2-jwks" if key == "jwksUri" else "naftiko-schema-type",
+                f"oauth2 '{key}' must be an http(s) URL, not '{p[key]}'",
+                node.pos_of(key),
+            )
+            return None
     return a

@@ -113,8 +113,18 @@ def build_server(
     )
 
 
-def http_app(server: Server[dict[str, Any]], policy: Policy, guard: Guard | None = None) -> Any:
-    """Streamable HTTP at /mcp (stateless, JSON responses: any replica answers any request)."""
+def http_app(
+    server: Server[dict[str, Any]],
+    policy: Policy,
+    guard: Guard | None = None,
+    challenge: str = "Bearer",
+    protect: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Streamable HTTP at /mcp (stateless, JSON responses: any replica answers any request).
+
+    `guard` checks callers' credentials (401 with `challenge`); `protect` wraps the SDK app
+    (an OAuth 2.0 resource server's token checks and metadata document).
+    """
     from mcp.server.transport_security import TransportSecuritySettings
 
     # Host and Origin are checked in Front (the same policy as the REST server's), on every
@@ -125,7 +135,7 @@ def http_app(server: Server[dict[str, Any]], policy: Policy, guard: Guard | None
         json_response=True,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return Front(app, policy, guard)
+    return Front(protect(app) if protect else app, policy, guard, challenge)
 
 
 class Front:
@@ -135,10 +145,13 @@ class Front:
     answering at once keeps browsers and curl from hanging on an empty event stream.
     """
 
-    def __init__(self, app: Any, policy: Policy, guard: Guard | None) -> None:
+    def __init__(
+        self, app: Any, policy: Policy, guard: Guard | None, challenge: str = "Bearer"
+    ) -> None:
         self.app = app
         self.policy = policy
         self.guard = guard
+        self.challenge = challenge
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -174,7 +187,9 @@ class Front:
 
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             if not self.guard(headers, query):
-                await _json(send, 401, {"error": "missing or invalid credentials", "status": 401})
+                message = {"error": "missing or invalid credentials", "status": 401}
+                challenge = [(b"www-authenticate", self.challenge.encode("latin-1", "replace"))]
+                await _json(send, 401, message, challenge)
                 return
         if path.rstrip("/") == "/mcp" and method in ("GET", "DELETE"):
             message = {"error": "this stateless server answers POST only", "status": 405}
