@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 
 def control_server(adapter: ControlAdapter, planner: AdapterPlanner) -> ir.ControlServer:
+    if adapter.auth is not None and adapter.auth.kind == "oauth2":
+        planner.error(
+            "naftiko-unsupported-auth",
+            "the control port takes bearer, apikey or basic callers, not oauth2",
+            adapter.auth.pos,
+        )
+        adapter.auth = None
     auth = planner.inbound_auth(adapter.auth)
     return ir.ControlServer(
         module=planner.modules.take("control_server"),
