@@ -14,7 +14,9 @@ PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")
 
 @dataclass
 class Auth:
-    kind: str  # bearer | basic | digest | apikey | oauth2 | oauth1 | aws-sig-v4 | certificate | hmac
+    kind: (
+        str  # bearer | basic | digest | apikey | oauth2 | oauth1 | aws-sig-v4 | certificate | hmac
+    )
     pos: Pos
     positions: dict[str, Pos] = field(default_factory=dict)  # value positions by key
     # oauth1, aws-sig-v4, certificate, hmac: canonical field name -> value as written
@@ -242,6 +244,79 @@ class McpTool(Callable):
 
 
 @dataclass
+class McpResource(Callable):
+    """An MCP resource: dynamic (`call`/`steps`, like a tool; `{param}`s of `uri` are its
+    inputs) or static (`location`: a folder of the spec's whose files are served)."""
+
+    label: str | None = None
+    uri: str = ""
+    mime_type: str | None = None
+    location: str | None = None
+    positions: dict[str, Pos] = field(default_factory=dict)  # value positions by key
+
+
+@dataclass
+class McpPromptArgument:
+    name: str
+    pos: Pos
+    label: str | None = None
+    description: str | None = None
+    required: bool = True
+
+
+@dataclass
+class McpPrompt:
+    """An MCP prompt: `template` messages (role, content) or a `location` file (one user
+    message); `{{arg}}` placeholders are filled with the arguments at run time."""
+
+    name: str
+    pos: Pos
+    label: str | None = None
+    description: str | None = None
+    arguments: list[McpPromptArgument] = field(default_factory=list)
+    messages: list[tuple[str, str, Pos]] = field(default_factory=list)
+    location: str | None = None
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+
+@dataclass
+class SkillTool:
+    """A tool of a skill: `from` a sibling rest/mcp adapter, or an `instruction` file."""
+
+    name: str
+    pos: Pos
+    description: str | None = None
+    source: str | None = None  # from.sourceNamespace
+    action: str | None = None  # from.action
+    instruction: str | None = None
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+
+@dataclass
+class Skill:
+    name: str
+    pos: Pos
+    description: str | None = None
+    # Agent Skills front matter besides name and description, as written (str or bool values).
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    location: str | None = None
+    tools: list[SkillTool] = field(default_factory=list)
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+
+@dataclass
+class SkillAdapter:
+    namespace: str
+    pos: Pos
+    port: int | None = None
+    address: str | None = None
+    description: str | None = None
+    auth: Auth | None = None
+    skills: list[Skill] = field(default_factory=list)
+    positions: dict[str, Pos] = field(default_factory=dict)
+
+
+@dataclass
 class RestAdapter:
     namespace: str
     port: int
@@ -263,6 +338,8 @@ class McpAdapter:
     description: str | None = None
     auth: Auth | None = None
     tools: list[McpTool] = field(default_factory=list)
+    resources: list[McpResource] = field(default_factory=list)
+    prompts: list[McpPrompt] = field(default_factory=list)
     positions: dict[str, Pos] = field(default_factory=dict)
 
 
@@ -290,6 +367,7 @@ class Capability:
     consumes: list[Consumes] = field(default_factory=list)
     rest: list[RestAdapter] = field(default_factory=list)
     mcp: list[McpAdapter] = field(default_factory=list)
+    skills: list[SkillAdapter] = field(default_factory=list)
     control: list[ControlAdapter] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
     # Namespaces and operations already reported as broken: calls to them raise no second error.

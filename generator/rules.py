@@ -353,12 +353,6 @@ RULES: tuple[Rule, ...] = (
         "fix 'targetNamespace' or the header name",
     ),
     Rule(
-        "naftiko-unsupported-skill-adapter",
-        _W,
-        "a 'skill' adapter is skipped",
-        "none; the rest still builds",
-    ),
-    Rule(
         "naftiko-control-unique",
         _E,
         "a second 'control' adapter (a capability has one management plane)",
@@ -377,13 +371,37 @@ RULES: tuple[Rule, ...] = (
         "point 'jwks' at a JSON Web Key Set file beside the spec, or 'jwksUri' at the authorization server's keys (or leave both out: they are discovered from 'authorizationServerUri')",
     ),
     Rule(
-        "naftiko-unsupported-mcp-resources",
-        _W,
-        "MCP resources are skipped",
-        "none; tools still build",
+        "naftiko-file-location",
+        _E,
+        "a resource, prompt or skill 'location' is missing, of the wrong kind (folder/file), "
+        "outside the spec's folder, or not UTF-8 text",
+        "point it at a folder or file under the spec's folder: file:///./docs",
     ),
     Rule(
-        "naftiko-unsupported-mcp-prompts", _W, "MCP prompts are skipped", "none; tools still build"
+        "naftiko-mcp-resource-uri",
+        _E,
+        "an MCP resource uri is used twice, has a stray brace, has placeholders on a static "
+        "resource, or lacks a placeholder its call needs",
+        "give each resource its own uri; {name} placeholders only on call/steps resources",
+    ),
+    Rule(
+        "naftiko-mcp-prompt-name-unique",
+        _E,
+        "two prompts of one MCP adapter share a name",
+        "rename one",
+    ),
+    Rule(
+        "naftiko-mcp-prompt-argument",
+        _W,
+        "a prompt uses a {{placeholder}} that is not one of its arguments; it is sent as written",
+        "declare the argument or remove the placeholder",
+    ),
+    Rule(
+        "naftiko-skill-tool",
+        _E,
+        "a skill tool has neither or both of 'from' and 'instruction', comes from an unknown "
+        "adapter or tool, or names an instruction file its skill's location lacks",
+        "point 'from' at a sibling rest or mcp adapter's operation or tool",
     ),
     Rule(
         "naftiko-consumed-path",

@@ -53,6 +53,9 @@ def black_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(source)
 
     monkeypatch.setattr(render, "_black", counting)
+    # These tests count black's calls: use black itself, not ruff's formatter.
+    monkeypatch.setenv("NAFTIKO_GEN_FORMATTER", "black")
+    monkeypatch.setattr(render, "_RUFF", [])
     return calls
 
 

@@ -20,7 +20,7 @@ from tests.support import FIXTURES, ROOT
 RUNTIME = ROOT / "generator" / "runtime"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("NAFTIKO_UPDATE_GOLDEN") == "1"
-SPEC_DIRS = ("golden", "features", "features/auth_kinds")
+SPEC_DIRS = ("golden", "features", "features/auth_kinds", "features/mcp_content")
 
 
 def _specs() -> list[Path]:

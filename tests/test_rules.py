@@ -36,17 +36,7 @@ CLI_ONLY = {
 }
 
 # Rule ids built at run time ("naftiko-unsupported-" + key, f"naftiko-unsupported-{kind}-adapter", ...).
-DYNAMIC_FAMILIES = {
-    "naftiko-unsupported-": (
-        "naftiko-unsupported-skill-adapter",
-        "naftiko-unsupported-mcp-resources",
-        "naftiko-unsupported-mcp-prompts",
-    ),
-    "naftiko-unsupported-mcp-": (
-        "naftiko-unsupported-mcp-resources",
-        "naftiko-unsupported-mcp-prompts",
-    ),
-}
+DYNAMIC_FAMILIES: dict[str, tuple[str, ...]] = {}
 
 _RULE_ID = re.compile(r"naftiko-[a-z0-9]+(?:-[a-z0-9]+)*")
 _RULE_PREFIX = re.compile(r"naftiko-(?:[a-z0-9]+-)+")

@@ -37,6 +37,7 @@ class Policy:
 
     hosts: tuple[str, ...]
     origins: tuple[str, ...]
+    local_origins: bool = False  # pages served from this machine (http://localhost:3000)
 
     @classmethod
     def for_bind(
@@ -48,11 +49,12 @@ class Policy:
         """
         hosts = (*allow_hosts, *_listed(os.environ.get("NAFTIKO_ALLOWED_HOSTS")))
         origins = (*allow_origins, *_listed(os.environ.get("NAFTIKO_ALLOWED_ORIGINS")))
-        if is_loopback(host):
+        local = is_loopback(host)
+        if local:
             hosts = (*LOOPBACK_NAMES, *hosts)
         elif not hosts:
             hosts = ("*",)
-        return cls(tuple(hosts), tuple(o.rstrip("/") for o in origins))
+        return cls(tuple(hosts), tuple(o.rstrip("/") for o in origins), local)
 
     def refuse(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
         """(status, reason) when the request must be refused, else None."""
@@ -62,8 +64,19 @@ class Policy:
             if name not in self.hosts and bare not in self.hosts:
                 return 421, "this server does not answer for that Host"
         if origin is not None and origin.rstrip("/") not in self.origins:
-            return 403, "requests from web pages of other origins are refused"
+            if not (self.local_origins and _local_origin(origin)):
+                return 403, "requests from web pages of other origins are refused"
         return None
+
+
+def _local_origin(origin: str) -> bool:
+    """An http(s) origin on a loopback name: a page served from this machine."""
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        return False
+    host = rest.rstrip("/")
+    host = host if host.endswith("]") else host.rsplit(":", 1)[0]
+    return host in LOOPBACK_NAMES
 
 
 def exposure_error(host: str, authenticated: bool, allow_unauthenticated: bool) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -72,8 +73,10 @@ def build_server(
     instructions: str | None,
     tools: Sequence[tuple[types.Tool, ToolFunction]],
     client: Callable[[], rt.Client],
+    handlers: Mapping[str, Any] | None = None,
 ) -> Server[dict[str, Any]]:
-    """The low-level SDK server; its lifespan holds the one upstream client of the process."""
+    """The low-level SDK server; its lifespan holds the one upstream client of the process.
+    `handlers`: more request handlers (resources, prompts: generated only when declared)."""
     listed = types.ListToolsResult(tools=[tool for tool, _ in tools])
     functions = {tool.name: function for tool, function in tools}
     schemas = {tool.name: tool.input_schema for tool, _ in tools}
@@ -110,6 +113,7 @@ def build_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=schemas.get,
+        **(handlers or {}),
     )
 
 
@@ -228,8 +232,55 @@ def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) 
     shown = f"[{host}]" if ":" in host else host
     bound = sock.getsockname()[1]
     print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
+    )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+# A client that has not sent a request's headers by then is dropped (NAFTIKO_HEADER_TIMEOUT).
+HEADER_SECONDS = float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10"))
+
+
+def _header_deadline() -> Any:
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers stall.
+
+    uvicorn times idle keep-alive connections out only after a response; a client that opens a
+    connection and drips its headers would otherwise hold it (and a file descriptor) forever.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        deadline: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.arm()
+
+        def arm(self) -> None:
+            if self.deadline is None:
+                self.deadline = self.loop.call_later(HEADER_SECONDS, self.transport.close)
+
+        def disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def handle_events(self) -> None:
+            before = self.cycle
+            super().handle_events()
+            if self.cycle is not before:  # a request's headers are in
+                self.disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self.arm()  # the next request's headers, on this keep-alive connection
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadline
 
 
 def serve_stdio(server: Server[dict[str, Any]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -253,6 +254,8 @@ def serve(app: web.Application, host: str, port: int, routes: int, quiet: bool =
             access_log=None if quiet else LOG,
             access_log_class=AccessLog,
             shutdown_timeout=10,
+            # Idle connections, and ones whose request headers stall, are closed after 10 s.
+            keepalive_timeout=float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10")),
         )
     except OSError as exc:
         if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows

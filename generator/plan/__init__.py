@@ -22,6 +22,7 @@ from generator.plan.consumed import ConsumedOp, ConsumedPlanner
 from generator.plan.control import control_server
 from generator.plan.ir import Plan
 from generator.plan.secrets import Secrets, secret_names
+from generator.plan.skills import plan_skills
 from generator.plan.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -57,7 +58,12 @@ def make_plan(
     adapters.steps.all_aggregates()  # functions.py: every aggregate function, referred to or not
     rest = [adapters.rest_server(a, i == 0) for i, a in enumerate(cap.rest)]
     mcp = [adapters.mcp_server(a, i == 0) for i, a in enumerate(cap.mcp)]
-    built = any(s.routes or s.forwards for s in rest) or any(s.tools for s in mcp)
+    skills = plan_skills(adapters, cap, rest, mcp, report)
+    built = (
+        any(s.routes or s.forwards for s in rest)
+        or any(s.tools or s.resources or s.prompts for s in mcp)
+        or any(s.skills for s in skills)
+    )
     if not built and (adapters.skipped or skipped(report, spec_display)):
         # Nothing of the spec is buildable: the skipped parts' own errors say why.
         restore(report, spec_display)
@@ -77,5 +83,6 @@ def make_plan(
         rest=rest,
         mcp=mcp,
         functions=adapters.steps.functions,
+        skills=skills,
         control=control_server(cap.control[0], adapters) if cap.control else None,
     )

@@ -29,6 +29,7 @@ from generator.plan import ir
 from generator.plan.consumed import CALLER_PREFIXES, PATH_SAFE, ConsumedPlanner
 from generator.plan.enrich import Enricher
 from generator.plan.forward import plan_forward
+from generator.plan.mcp_content import plan_prompts, plan_resources
 from generator.plan.openapi import openapi_document
 from generator.plan.outputs import FAILED, OutputCompiler
 from generator.plan.secrets import secret_names
@@ -46,6 +47,7 @@ MCP_MODULE_NAMES = (
     "create_app", "main", "build_server", "load_config", "TOOLS", "rt", "mcp", "m", "formats",
     "inbound", "upstream", "types", "argparse", "sys", "NAME", "VERSION", "INSTRUCTIONS",
     "DEFAULT_HOST", "DEFAULT_PORT", "SECRETS", "CREDENTIALS", "Any", "Mapping", "functions",
+    "RESOURCES", "PROMPTS", "PACKAGE_DIR", "Path", "_mcp_content",
 )  # fmt: skip
 HANDLER_LOCALS = ("request", "payload", "answer", "data", "item", "client", "args")
 
@@ -335,6 +337,11 @@ class AdapterPlanner:
                     validate=enriched,
                 )
             )
+        resources = plan_resources(
+            self, self.cap, adapter, module, names, constants, MCP_MODULE_NAMES
+        )
+        prompts = plan_prompts(self, self.cap, adapter, module, constants)
+        actions = [t.action for t in tools] + [r.action for r in resources if r.action]
         auth = self.inbound_auth(adapter.auth)
         return ir.McpServer(
             module=module,
@@ -345,7 +352,9 @@ class AdapterPlanner:
             instructions=adapter.description,
             tools=tools,
             auth=auth,
-            secrets=secret_names(auth, [t.action.call.kwargs for t in tools if t.action.call]),
+            secrets=secret_names(auth, [a.call.kwargs for a in actions if a.call]),
+            resources=resources,
+            prompts=prompts,
         )
 
     # -- shared --------------------------------------------------------------------------

@@ -231,7 +231,7 @@ class ConsumedPlanner:
         if found is None:
             found = ir.Upstream(
                 namespace=c.namespace,
-                const=self.constants.take(env_name(c.namespace)),
+                const=self.constants.take(_constant(c.namespace)),
                 base_url=_base_url(c.base_uri.rstrip("/")),
                 env_prefix=env_name(c.namespace),
                 auth=self.auth(c.auth) if c.auth is not None else None,
@@ -446,6 +446,12 @@ def _base_url(uri: str) -> str:
     """The encoded baseUri, or its start-up template (generator/baseuri.py)."""
     templated = env_template(uri)
     return templated[0] if templated is not None else _encode_base_uri(uri)
+
+
+def _constant(namespace: str) -> str:
+    """The upstream's constant in upstream.py: upper snake case, always an identifier."""
+    name = env_name(namespace)
+    return name if name[0].isalpha() else "UPSTREAM_" + name
 
 
 def _encode_base_uri(uri: str) -> str:

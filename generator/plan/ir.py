@@ -371,6 +371,50 @@ class Tool:
 
 
 @dataclass
+class StaticFile:
+    """A file of a static resource (or a prompt's file), copied into the package."""
+
+    uri: str  # the resource URI it answers (prompts: "")
+    path: str  # relative to the package folder, '/'-separated
+    mime_type: str
+    text: str
+
+
+@dataclass
+class Resource:
+    """An MCP resource, or a resource template when `params` is not empty (`{param}`s of uri)."""
+
+    name: str
+    const: str
+    title: str | None
+    description: str | None
+    uri: str
+    mime_type: str | None
+    params: list[str] = field(default_factory=list)
+    action: Action | None = None  # dynamic: a function like a tool's, over the URI's params
+    files: list[StaticFile] = field(default_factory=list)  # static: one resource per file
+
+
+@dataclass
+class PromptArgument:
+    name: str
+    title: str | None
+    description: str | None
+    required: bool
+
+
+@dataclass
+class Prompt:
+    name: str
+    const: str
+    title: str | None
+    description: str | None
+    arguments: list[PromptArgument]
+    messages: list[tuple[str, str]]  # (role, text with {{arg}} placeholders)
+    file: StaticFile | None = None  # a `location` prompt: one user message from this file
+
+
+@dataclass
 class McpServer:
     module: str
     namespace: str
@@ -382,6 +426,46 @@ class McpServer:
     auth: InboundAuth | None
     secrets: list[str]
     version: str = "1.0.0"
+    resources: list[Resource] = field(default_factory=list)
+    prompts: list[Prompt] = field(default_factory=list)
+
+
+@dataclass
+class SkillTool:
+    name: str
+    description: str | None
+    source: str | None = None  # derived: the sibling adapter's namespace
+    action: str | None = None  # derived: its operation (rest) or tool (mcp) name
+    mode: str | None = None  # derived: rest | mcp
+    title: str | None = None  # derived: the tool's or operation's label
+    schema: dict[str, Any] | None = None  # derived: its inputs as JSON Schema
+    method: str | None = None  # derived from rest: the route's method and path
+    path: str | None = None
+    instruction: str | None = None  # an instruction file, relative to the skill folder
+
+
+@dataclass
+class Skill:
+    name: str
+    description: str
+    front_matter: dict[str, Any]  # the Agent Skills keys besides name and description
+    tools: list[SkillTool]
+    files: dict[str, str]  # path in the skill folder → text; SKILL.md first
+
+
+@dataclass
+class SkillServer:
+    """The Agent Skills catalogue of a skill adapter: skills/<name>/ folders and its HTTP routes."""
+
+    module: str
+    namespace: str
+    host: str
+    port: int
+    description: str | None
+    skills: list[Skill]
+    auth: InboundAuth | None
+    secrets: list[str]
+    catalogue: dict[str, Any] = field(default_factory=dict)  # what GET /skills/{name} answers
 
 
 @dataclass
@@ -406,3 +490,4 @@ class Plan:
     mcp: list[McpServer] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)  # functions.py
     control: ControlServer | None = None  # control_server.py
+    skills: list[SkillServer] = field(default_factory=list)

@@ -36,8 +36,13 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
         op["responses"] = {
             **_documented(route.action),
             "default": {"description": "The upstream response, relayed or mapped"},
-            "400": _error("Invalid input, or the upstream's own 400 relayed"),
+            # Our own 400 is an Error; the upstream's 400 is relayed as it came (any body).
+            "400": {
+                "description": "Invalid input (an Error), or the upstream's own 400 relayed as it came",
+                "content": {"application/json": {"schema": {"anyOf": [ERROR_REF, {}]}}},
+            },
             "502": _error("Upstream unreachable or its answer unreadable"),
+            "503": _error("Too many calls of this operation in flight; retry after Retry-After"),
             "504": _error("Upstream timeout"),
         }
         paths.setdefault(oas_path, {})[route.method.lower()] = op

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from generator.loader import Node
-from generator.model import CallRef, ExposedParam, McpTool, RestOperation, WithValue
+from generator.model import CallRef, ExposedParam, McpResource, McpTool, RestOperation, WithValue
 from generator.reader import orchestration
 from generator.reader.common import EXPOSED_LOCATIONS, Reader
 from generator.reader.outputs import output
 
 
-def callable_body(r: Reader, node: Node, target: RestOperation | McpTool, what: str) -> None:
+def callable_body(
+    r: Reader, node: Node, target: RestOperation | McpTool | McpResource, what: str
+) -> None:
     orchestration.steps(r, node, target, what)
     orchestration.ref(r, node, target, what)
     call_node = node.get("call")

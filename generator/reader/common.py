@@ -106,6 +106,35 @@ SCHEMA_KEYS: dict[str, Keys] = {
         "an exposed input parameter", ("name", "type", "description", "required"), ("pattern", "in")
     ),
     "hints": Keys("'hints'", ("readOnly", "destructive", "idempotent", "openWorld")),
+    "mcp-resource": Keys(
+        "an mcp resource",
+        (
+            "name", "label", "uri", "description", "mimeType", "call", "with", "steps",
+            "mappings", "outputParameters", "location",
+        ),
+    ),
+    "mcp-prompt": Keys(
+        "an mcp prompt", ("name", "label", "description", "arguments", "template", "location")
+    ),
+    "prompt-argument": Keys(
+        "a prompt argument", ("name", "label", "description", "required")
+    ),
+    "prompt-message": Keys("a prompt message", ("role", "content")),
+    "skill-adapter": Keys(
+        "a skill adapter",
+        ("type", "address", "port", "namespace", "description", "authentication", "skills"),
+        (),
+        ("auth",),
+    ),
+    "skill": Keys(
+        "a skill",
+        (
+            "name", "description", "license", "compatibility", "metadata", "allowed-tools",
+            "argument-hint", "user-invocable", "disable-model-invocation", "location", "tools",
+        ),
+    ),
+    "skill-tool": Keys("a skill tool", ("name", "description", "from", "instruction")),
+    "skill-from": Keys("'from' of a skill tool", ("sourceNamespace", "action")),
     "output": Keys(
         "an output parameter",
         ("name", "type", "mapping", "value", "properties", "items", "const", "description"),

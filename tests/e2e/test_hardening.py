@@ -516,3 +516,31 @@ async def test_stalled_operation_does_not_block_other_operations(
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             await many.close()
+
+
+# -- slow clients ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["rest_server", "mcp_server"])
+async def test_a_client_that_drips_its_headers_is_dropped(module: str) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(GENERATED_DIR), ENV_TOKEN: TOKEN,
+           "NAFTIKO_HEADER_TIMEOUT": "1"}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"qovery_containers.{module}", "--port", str(port), "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        from .harness import wait_for_port
+
+        await wait_for_port(port, timeout=60)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+        await writer.drain()
+        started = time.monotonic()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+        assert time.monotonic() - started < 5
+        writer.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
