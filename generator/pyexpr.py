@@ -116,6 +116,10 @@ def uses(o: Any, kind: type) -> bool:
 
 def rest_input(i: ir.Input) -> str:
     """How a REST handler reads one input from the request."""
+    if i.location == "raw":  # the body as it came, at most client_max_size (else 413)
+        return "await request.read()"
+    if i.location == "content-type":
+        return 'request.headers.get("Content-Type")'
     if i.location == "path":
         source = f"request.match_info[{py(i.key or i.name)}]"
     elif i.location == "query":
@@ -145,6 +149,8 @@ def rest_input(i: ir.Input) -> str:
 
 def mcp_input(i: ir.Input) -> str:
     """How a tool function reads one argument."""
+    if i.type == "binary":  # base64 text → bytes
+        return f"_mcp.binary(args, {py(i.name)}{', required=True' if i.required else ''})"
     args = ["args", py(i.name), py(i.type)]
     if i.required:
         args.append("required=True")

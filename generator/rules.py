@@ -496,6 +496,14 @@ RULES: tuple[Rule, ...] = (
         "write the schema's body type",
     ),
     Rule(
+        "naftiko-dialect-body-binary",
+        _N,
+        "body type 'binary' (beyond the alpha2 schema): the caller's raw bytes go upstream with "
+        "the caller's Content-Type (default application/octet-stream); REST routes take the raw "
+        "request body, MCP tools a base64 'body' and an optional 'contentType'",
+        "none needed; other Naftiko tools may not know the body type",
+    ),
+    Rule(
         "naftiko-dialect-param-type",
         _N,
         "parameter type 'json' is read as 'object' (any JSON value)",

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -141,12 +141,14 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
-def front(policy: Policy) -> Any:
+def front(policy: Policy, binary: Collection[Handler] = ()) -> Any:
     """The middleware every request passes: browser safety, then errors as JSON bodies.
 
     Host and Origin are checked (421/403), bodies are JSON only (415) and CORS answers only
     for allowed origins: a refused request never reaches a handler, so nothing goes upstream.
     Failures become `{"error", "status"}` bodies; 405 keeps its Allow header.
+    `binary`: the handlers of routes whose upstream body is the caller's raw bytes; they take
+    any content type, from callers without an Origin or of an allowed one (others got 403).
     """
 
     @web.middleware
@@ -163,7 +165,8 @@ def front(policy: Policy) -> Any:
             return web.Response(status=204, headers=_cors(origin) | PREFLIGHT | {
                 "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", ""),
             })  # fmt: skip
-        if request.body_exists and not is_json(request.content_type):
+        raw = request.match_info.handler in binary  # the origin passed the policy above
+        if request.body_exists and not is_json(request.content_type) and not raw:
             return error(415, "request bodies must be application/json")
         try:
             response = await handler(request)
@@ -202,8 +205,10 @@ def application(
     openapi_document: bytes,
     policy: Policy,
     middlewares: Iterable[Any] = (),
+    binary: Collection[Handler] = (),
 ) -> web.Application:
-    app = web.Application(middlewares=[front(policy), *middlewares])
+    """`binary`: handlers taking the raw request body of any content type (see `front`)."""
+    app = web.Application(middlewares=[front(policy, binary), *middlewares])
     app[CONFIG] = config
     app[OPENAPI] = openapi_document
 

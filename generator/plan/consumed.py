@@ -69,6 +69,16 @@ TEXT_TYPES = {
 }
 
 
+# A binary body (`body: binary`): the caller supplies the bytes and their content type.
+BINARY_BODY = "body"
+BINARY_TYPE = "contentType"
+
+
+def is_binary(co: ConsumedOp) -> bool:
+    """Whether the operation sends the caller's raw bytes (a binary body, not a GET)."""
+    return co.op.body is not None and co.op.body.kind == "binary" and co.op.method != "GET"
+
+
 def strip_caller_prefix(name: str, exposed_ns: set[str]) -> str:
     head, dot, rest = name.partition(".")
     if dot and (head in CALLER_PREFIXES or head in exposed_ns):
@@ -143,6 +153,9 @@ class ConsumedPlanner:
             if p.location == "body" and co.op.method == "GET":
                 continue
             add(p.name, bool(p.required), p)
+        if is_binary(co):
+            add(BINARY_BODY, True, None)
+            add(BINARY_TYPE, False, None)
         templates: list[tuple[Any, Pos]] = [(p.value, p.pos) for p in params if p.value is not None]
         if co.op.body is not None:
             templates.append((co.op.body.data, co.op.body.pos))
@@ -427,6 +440,9 @@ class ConsumedPlanner:
                 )
                 return None
             return ir.Body("form", [(k, self.template(v, pos, scope)) for k, v in pairs])
+        if kind == "binary":
+            # the caller's raw bytes and their content type: two keyword arguments
+            return ir.Body("binary", ir.ArgRef(scope[BINARY_BODY]), ir.ArgRef(scope[BINARY_TYPE]))
         if kind == "multipartForm":
             if not isinstance(data, list) or not all(
                 isinstance(p, dict) and "name" in p for p in data

@@ -81,12 +81,13 @@ class Body:
     """How the request body is built.
 
     kind: json (value is a JSON structure of values), text/xml/sparql (a text value),
-    form (a list of (name, value) pairs), multipart (a list of part dicts).
+    form (a list of (name, value) pairs), multipart (a list of part dicts), binary (value: the
+    caller's bytes, content_type: the caller's content type, both ArgRefs).
     """
 
     kind: str
     value: Value
-    content_type: str = ""
+    content_type: Any = ""  # a literal, or (binary) the ArgRef of the caller's content type
 
 
 @dataclass
@@ -148,7 +149,7 @@ class Input:
     name: str
     type: str
     required: bool
-    location: str  # path | query | header | cookie | body | argument
+    location: str  # path | query | header | cookie | body | argument | raw | content-type
     description: str | None = None
     pattern: str | None = None
     body_path: tuple[Any, ...] | None = None  # REST body field: steps into the JSON body
@@ -163,7 +164,11 @@ class Input:
             if self.description and "description" not in enriched:
                 enriched["description"] = self.description
             return enriched
-        s: dict[str, Any] = {"type": self.type}
+        s: dict[str, Any] = (
+            {"type": "string", "contentEncoding": "base64"}
+            if self.type == "binary"
+            else {"type": self.type}
+        )
         if self.description:
             s["description"] = self.description
         if self.pattern:
@@ -281,6 +286,11 @@ class Action:
     @property
     def reads_body(self) -> bool:
         return any(i.location == "body" for i in self.inputs)
+
+    @property
+    def reads_raw(self) -> bool:
+        """A REST route taking the raw request body (a binary upstream body): any content type."""
+        return any(i.location == "raw" for i in self.inputs)
 
 
 @dataclass

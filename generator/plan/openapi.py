@@ -29,6 +29,12 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
         if route.description:
             op["description"] = route.description
         params, body = _inputs(route.action.inputs)
+        if route.action.reads_raw:  # a binary upstream body: the request's bytes, any type
+            body = {
+                "required": True,
+                "description": "The raw bytes, sent upstream with this request's Content-Type",
+                "content": {"*/*": {}},
+            }
         if params:
             op["parameters"] = params
         if body is not None:

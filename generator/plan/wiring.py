@@ -12,9 +12,12 @@ from generator.jsonpath import JsonPathError, compile_path
 from generator.model import Callable, Capability, ConsumedParam, ExposedParam
 from generator.plan import ir
 from generator.plan.consumed import (
+    BINARY_BODY,
+    BINARY_TYPE,
     CALLER_PREFIXES,
     ConsumedOp,
     ConsumedPlanner,
+    is_binary,
     strip_caller_prefix,
 )
 from generator.plan.secrets import Secrets
@@ -212,6 +215,13 @@ class Wiring:
         for caller in self.consumed.caller_names(co):
             if caller.name in args or caller.path:
                 continue
+            if is_binary(co) and caller.name in (BINARY_BODY, BINARY_TYPE):
+                found = binary_input(caller.name, by_name.get(caller.name), rest_path_vars)
+                if caller.name not in by_name:
+                    inputs.append(found)
+                    by_name[caller.name] = found
+                args[caller.name] = ir.ArgRef(found.name)
+                continue
             pos = caller.hint.pos if caller.hint else target.pos
             args[caller.name] = ir.ArgRef(ensure_input(caller.name, caller.hint, pos).name)
         return args
@@ -323,6 +333,30 @@ class Wiring:
         args = self.wire(target, co, inputs, adapter_ns, rest_path_vars)
         op = self.upstream_op(co)
         return ir.Call(op, [(k.py, args[k.name]) for k in op.kwargs if k.name in args])
+
+
+def binary_input(
+    name: str, declared: ir.Input | None, rest_path_vars: list[str] | None
+) -> ir.Input:
+    """The bytes of a binary body or their content type: REST reads the request's own body and
+    Content-Type; a tool takes base64 text and a media type. A declared input is made so."""
+    body = name == BINARY_BODY
+    rest = rest_path_vars is not None
+    if body:
+        description = (
+            "The raw request body, sent upstream as it is"
+            if rest
+            else "The bytes to send, base64-encoded"
+        )
+    else:
+        description = "The media type of the bytes (default application/octet-stream)"
+    found = declared or ir.Input(name, "string", False, "argument", description)
+    found.type = "binary" if body else "string"
+    found.required = body
+    found.pattern = None
+    found.body_path = None
+    found.location = ("raw" if body else "content-type") if rest else "argument"
+    return found
 
 
 def bind_names(value: Any, names: dict[str, str], secrets_as_text: bool = False) -> Any:

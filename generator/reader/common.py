@@ -18,7 +18,7 @@ OUTPUT_FORMATS = (
     "binary",
 )  # fmt: skip
 EXTRA_METHODS = ("HEAD", "OPTIONS")  # dialect: beyond the schema's enum, with a note
-BODY_KINDS = ("json", "text", "xml", "sparql", "formUrlEncoded", "multipartForm")
+BODY_KINDS = ("json", "text", "xml", "sparql", "formUrlEncoded", "multipartForm", "binary")
 UNSUPPORTED_AUTH = ("oauth1", "hmac", "aws-sig-v4", "awsv4", "ntlm", "kerberos", "jwt", "custom")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")

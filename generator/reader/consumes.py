@@ -224,6 +224,8 @@ def body(r: Reader, node: Node) -> BodySpec | None:
                 node.pos,
             )
             return None
+        if node.value == "binary":
+            return binary_body(r, node.pos)
         return BodySpec("raw", node.value, node.pos)
     if not node.is_map:
         r.error("naftiko-schema-type", "'body' must be a template string or {type, data}", node.pos)
@@ -246,10 +248,23 @@ def body(r: Reader, node: Node) -> BodySpec | None:
             node.pos_of("type"),
         )
         return None
+    if kind == "binary":
+        return binary_body(r, node.pos_of("type"))
     data = node.get("data")
     return BodySpec(
         kind, data.plain() if data is not None else None, data.pos if data else node.pos
     )
+
+
+def binary_body(r: Reader, pos: Pos) -> BodySpec:
+    """dialect: `body: binary` or `{type: binary}`: the caller's raw bytes, sent as they are."""
+    r.warn(
+        "naftiko-dialect-body-binary",
+        "body type 'binary' (beyond the alpha2 schema): the caller's raw bytes are sent with the "
+        "caller's Content-Type (REST: the request body; MCP: a base64 'body' and 'contentType')",
+        pos,
+    )
+    return BodySpec("binary", None, pos)
 
 
 def consumed_params(r: Reader, parent: Node, what: str) -> list[ConsumedParam]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -35,6 +36,17 @@ def arg(
             raise rt.InputError(f"missing required argument '{name}'")
         return None
     return check(name, value, kind, pattern)
+
+
+def binary(args: Args, name: str, required: bool = False) -> bytes | None:
+    """A base64 tool argument (a binary body), decoded."""
+    value = arg(args, name, "string", required)
+    if value is None:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise rt.InputError(f"argument '{name}' must be base64-encoded bytes") from None
 
 
 def error(message: str) -> types.CallToolResult:

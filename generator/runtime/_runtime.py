@@ -204,7 +204,7 @@ class Client:
         elif body is not None:
             data, content_type = body
             if content_type:
-                sent["Content-Type"] = content_type
+                sent["Content-Type"] = _header("Content-Type", content_type)
         slots = self._slots.get(key := f"{ns} {operation}") or self._slots.setdefault(
             key, asyncio.Semaphore(settings.concurrency)
         )

@@ -6,6 +6,7 @@ ignoring case)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -301,6 +302,40 @@ async def test_call_without_operation_is_skipped(tmp_path: Path) -> None:
         assert [t.name for t in (await h.mcp.list_tools()).tools] == ["list-items"]
         h.fake.expect("GET", "/items", query=[], reply=[])
         await both(h, ("GET", "/items"), ("list-items", {}))
+
+
+async def test_body_binary(tmp_path: Path) -> None:
+    spec = DIALECTS / "body_binary.yaml"
+    assert ("naftiko-dialect-body-binary", line_of(spec, "type: binary")) in rules_of(spec)
+    png = b"\x89PNG\r\n\x1a\n\x00\xff{not json}\r\n"
+    async with running(spec, tmp_path) as h:
+        h.fake.expect("PUT", "/images/cat", query=[], content_type="image/png", reply={"ok": 1})
+        rest, tool = await both(
+            h, ("PUT", "/images/cat"),
+            ("put-image", {"name": "cat", "body": base64.b64encode(png).decode(),
+                           "contentType": "image/png"}),
+            data=png, headers={"Content-Type": "image/png"},
+        )  # fmt: skip
+        for seen in (rest, tool):
+            assert (seen.body, seen.content_type) == (png, "image/png")
+        h.fake.clear()
+        # MCP without contentType: application/octet-stream
+        h.fake.expect("PUT", "/images/cat", content_type="application/octet-stream", reply={})
+        result = await h.tool("put-image", {"name": "cat", "body": base64.b64encode(png).decode()})
+        assert not result.is_error and h.fake.only().body == png
+        h.fake.clear()
+        # a web page of another origin: refused before any handler, nothing upstream
+        evil = {"Content-Type": "image/png", "Origin": "http://evil.example"}
+        refused = await h.rest("PUT", "/images/cat", data=png, headers=evil)
+        assert refused.status == 403 and not h.fake.requests
+        # invalid base64: an error naming the argument, nothing upstream
+        bad = await h.tool("put-image", {"name": "cat", "body": "not base64!"})
+        assert bad.is_error and "'body'" in mcp_text(bad) and not h.fake.requests
+        tools = {t.name: t for t in (await h.mcp.list_tools()).tools}
+        assert tools["put-image"].input_schema["properties"]["body"]["contentEncoding"] == "base64"
+        assert tools["put-image"].input_schema["required"] == ["name", "body"]
+        doc = (await h.rest("GET", "/openapi.json")).json
+        assert doc["paths"]["/images/{name}"]["put"]["requestBody"]["content"] == {"*/*": {}}
 
 
 def test_nothing_exposed_says_what_to_add() -> None:
