@@ -56,7 +56,8 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def conformance(session: nox.Session) -> None:
     """The official MCP conformance suite (npm, needs Node.js 20+) against the generated seed
-    MCP server; lists every server scenario's result. Cache: $NAFTIKO_CONFORMANCE_DIR."""
+    MCP server and the conformance fixture (tests/conformance/conformance-capability.yaml: tools,
+    resources, prompts); lists every server scenario's result. Cache: $NAFTIKO_CONFORMANCE_DIR."""
     session.install("-e", ".[test]")
     session.run(
         "pytest",
