@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -136,7 +135,7 @@ class AdapterPlanner:
         if call is not None:
             call.kwargs = [(k, bind_names(v, local)) for k, v in call.kwargs]
         output = _bind_output(output, local)
-        read = pyexpr_names(call.kwargs if call else None, output)
+        read = {ref.name for ref in ir.find(ir.ArgRef, call.kwargs if call else None, output)}
         for i in inputs:
             i.used = i.py in read
         action = ir.Action(
@@ -415,30 +414,6 @@ def _bind_output(output: Any, local: dict[str, str]) -> Any:
     if isinstance(output, ir.Each):
         return ir.Each(output.source, _bind_output(output.item, local))
     return output
-
-
-def pyexpr_names(*values: Any) -> set[str]:
-    """The variables (ArgRef names) a piece of the plan reads."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, ir.ArgRef):
-            found.add(value.name)
-        elif isinstance(value, ir.TextTemplate):
-            walk(value.parts)
-        elif isinstance(value, (ir.Fields, ir.Each, ir.Coerce, ir.Select, ir.Const)):
-            for f in dataclasses.fields(value):
-                walk(getattr(value, f.name))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    for v in values:
-        walk(v)
-    return found
 
 
 def _decoded_literal(piece: str, i: int) -> str:

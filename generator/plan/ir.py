@@ -7,8 +7,12 @@ generator/emit decide the syntax.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # -- values ----------------------------------------------------------------------------------
 
@@ -501,3 +505,16 @@ class Plan:
     functions: list[Function] = field(default_factory=list)  # functions.py
     control: ControlServer | None = None  # control_server.py
     skills: list[SkillServer] = field(default_factory=list)
+
+
+def find(kind: type[T], *values: Any) -> Iterator[T]:
+    """Every `kind` node in pieces of the plan (through dataclasses, lists, tuples and dicts)."""
+    for value in values:
+        if isinstance(value, kind):
+            yield value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            yield from find(kind, *(getattr(value, f.name) for f in dataclasses.fields(value)))
+        elif isinstance(value, (list, tuple)):
+            yield from find(kind, *value)
+        elif isinstance(value, dict):
+            yield from find(kind, *value.values())

@@ -10,6 +10,7 @@ from generator.jsonpath import JsonPathError, compile_path
 from generator.model import OutputParam
 from generator.plan import ir
 from generator.plan.wiring import steps_literal
+from generator.runtime._mapping import coerce
 
 PARSEABLE_FORMATS = ("json", "xml", "csv", "tsv", "psv", "yaml")
 FAILED = object()  # compile() result when the outputs are in error
@@ -88,7 +89,9 @@ class OutputCompiler:
         if o.value is not None:
             value = self.template(o.value, o.pos)
             if isinstance(value, (str, int, float, bool)) or value is None:
-                return ir.Const(_static_typed(o.type, value))
+                return ir.Const(
+                    coerce(o.type, value)
+                )  # the runtime's own conversion, at build time
             return ir.Coerce(o.type, value)
         if o.type == "object" and o.properties:
             return ir.Fields(tuple((k, self.expr(v, source)) for k, v in o.properties.items()))
@@ -110,22 +113,6 @@ class OutputCompiler:
             and not o.properties
             and (o.mapping is None or o.mapping.strip() in ("$", "$."))
         )
-
-
-def _static_typed(kind: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        if kind == "integer":
-            return int(value)
-        if kind == "number":
-            f = float(value)
-            return int(f) if f.is_integer() and "." not in value else f
-    except ValueError:
-        return value
-    if kind == "boolean" and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value
 
 
 def uses_mapping(output: Any) -> bool:

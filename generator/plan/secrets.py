@@ -10,7 +10,7 @@ from typing import Any
 
 from generator.diagnostics import Pos, Report
 from generator.model import Bind
-from generator.plan.ir import EnvRef, SecretRef, SecretSource
+from generator.plan.ir import EnvRef, SecretRef, SecretSource, find
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -28,9 +28,7 @@ class Secrets:
             for var in b.keys:
                 self.by_var.setdefault(var, b)
 
-    def lookup(
-        self, name: str, pos: Pos, env_fallback: bool = False
-    ) -> SecretRef | EnvRef | None:
+    def lookup(self, name: str, pos: Pos, env_fallback: bool = False) -> SecretRef | EnvRef | None:
         """`env_fallback` (secret-only places such as auth): a `{{VAR}}` no bind declares is the
         environment variable VAR, checked at start-up like a bind (a note)."""
         bind: Bind | None = None
@@ -82,22 +80,5 @@ class Secrets:
 
 
 def secret_names(*values: Any) -> list[str]:
-    """Every secret a piece of the plan refers to (walks values, dataclasses and containers)."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretRef):
-            found.add(value.name)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for f in dataclasses.fields(value):
-                walk(getattr(value, f.name))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    for v in values:
-        walk(v)
-    return sorted(found)
+    """Every secret a piece of the plan refers to."""
+    return sorted({ref.name for ref in find(SecretRef, *values)})
