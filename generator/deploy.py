@@ -64,6 +64,8 @@ class Target:
     rest_port: int | None
     mcp_port: int | None
     secrets: list[SecretEnv] = field(default_factory=list)
+    # Adapters without caller authentication: the servers refuse 0.0.0.0 without a flag.
+    open_kinds: set[str] = field(default_factory=set)
     file_binds: list[FileBind] = field(default_factory=list)
 
     @property
@@ -91,6 +93,10 @@ def target_for(spec: Path, report: Report) -> Target | None:
     mcp_http = [m for m in cap.mcp if m.transport != "stdio"]
     mcp_port = (mcp_http[0].port or 9090) if mcp_http else None
     target = Target(package, dns_label(package), display, rest_port, mcp_port)
+    if cap.rest and cap.rest[0].auth is None:
+        target.open_kinds.add("rest")
+    if mcp_http and mcp_http[0].auth is None:
+        target.open_kinds.add("mcp")
     for bind in cap.binds:
         if bind.location is None:
             for provider_key in bind.keys.values():
@@ -153,6 +159,9 @@ def _command(t: Target, kind: str) -> list[str]:
         "0.0.0.0",  # noqa: S104 - inside a container: the pod network is the boundary
         "--port",
         str(port),
+        # No caller authentication in the spec: the Service is cluster-internal, and whoever
+        # exposes it (an Ingress, a gateway) authenticates callers. Said explicitly here.
+        *(["--allow-unauthenticated"] if kind in t.open_kinds else []),
     ]
 
 

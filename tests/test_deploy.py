@@ -58,8 +58,10 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
     for kind, port in (("rest", 8080), ("mcp", 9090)):
         c = containers[kind]
         assert c["image"] == "registry.example/q:1"
+        # The seed's adapters authenticate no callers: the containers say so explicitly.
         assert c["command"] == [
             "python", "-m", f"qovery_containers.{kind}_server", "--host", "0.0.0.0", "--port", str(port),
+            "--allow-unauthenticated",
         ]  # fmt: skip
         assert c["ports"] == [{"name": kind, "containerPort": port, "protocol": "TCP"}]
         for probe in ("livenessProbe", "readinessProbe"):
@@ -90,7 +92,7 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
     assert 'COPY ["generated/qovery_containers/", "/app/qovery_containers/"]' in dockerfile
     assert re.search(r"^USER 10001", dockerfile, re.M)
     cmd = json.loads(re.search(r"^CMD (.*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
-    assert cmd[-4:] == ["--host", "0.0.0.0", "--port", "8080"]
+    assert cmd[-5:] == ["--host", "0.0.0.0", "--port", "8080", "--allow-unauthenticated"]
     install = json.loads(re.search(r"^RUN (\[\"pip\".*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
     assert install[2:] == list(RUNTIME_REQUIREMENTS)
 
