@@ -502,12 +502,23 @@ def deploy_files_cmd(
 
 @cli.command("serve", epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mock", is_flag=True,
-              help="Also start a mock upstream answering every consumed operation (no API key).")
-@click.option("--rest-port", type=click.IntRange(0, 65535), default=None,
-              help="Port of the (first) REST server (default: the spec's; 0: any free port).")
-@click.option("--mcp-port", type=click.IntRange(0, 65535), default=None,
-              help="Port of the (first) MCP server (default: the spec's; 0: any free port).")
+@click.option(
+    "--mock",
+    is_flag=True,
+    help="Also start a mock upstream answering every consumed operation (no API key).",
+)
+@click.option(
+    "--rest-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the (first) REST server (default: the spec's; 0: any free port).",
+)
+@click.option(
+    "--mcp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the (first) MCP server (default: the spec's; 0: any free port).",
+)
 @click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
 @click.option(
     "-o", "--output", "out_dir", default=Path("generated"), type=click.Path(path_type=Path),

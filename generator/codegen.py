@@ -165,9 +165,7 @@ def _unused_openapi(openapi: dict[str, Path], consumed: set[str], report: Report
             )
 
 
-def generate(
-    paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None = None
-) -> Generated:
+def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None = None) -> Generated:
     """`openapi`: consumes namespace → OpenAPI document of that upstream (enrichment)."""
     result = Generated()
     consumed: set[str] = set()
@@ -228,9 +226,7 @@ def _render_all(plans: list[Plan]) -> list[dict[str, str]]:
     return [render_plan(plan) for plan in plans]
 
 
-def validate(
-    paths: list[Path], openapi: dict[str, Path] | None = None
-) -> tuple[Report, bool]:
+def validate(paths: list[Path], openapi: dict[str, Path] | None = None) -> tuple[Report, bool]:
     """All diagnostics for the specs; the flag says whether some input could not be read."""
     report = Report()
     specs = find_specs(paths, report)

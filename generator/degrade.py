@@ -45,11 +45,7 @@ def attempt(report: Report, what: str) -> Iterator[Attempt]:
 
 def skipped(report: Report, file: str | None = None) -> list[Diagnostic]:
     """The skip warnings of a report (of one spec file when `file` is given)."""
-    return [
-        d
-        for d in report.items
-        if d.rule == SKIPPED and (file is None or d.pos.file == file)
-    ]
+    return [d for d in report.items if d.rule == SKIPPED and (file is None or d.pos.file == file)]
 
 
 def skipped_by_spec(report: Report, specs: dict[str, str]) -> dict[str, list[str]]:

@@ -84,7 +84,9 @@ def operations(plan: ir.Plan, literal: dict[str, Any] | None = None) -> list[Moc
         )
         if info is not None:
             mock.required_query += [
-                q.name for q in info.query.values() if q.required and q.name not in mock.required_query
+                q.name
+                for q in info.query.values()
+                if q.required and q.name not in mock.required_query
             ]
             mock.body_required = info.body_required and info.body_schema is not None
             mock.body_schema = info.body_schema
@@ -214,7 +216,9 @@ def _body_problem(schema: dict[str, Any], data: Any) -> str:
 
 
 @asynccontextmanager
-async def run_mock(ops: list[MockOperation], port: int = 0) -> AsyncIterator[tuple[MockUpstream, int]]:
+async def run_mock(
+    ops: list[MockOperation], port: int = 0
+) -> AsyncIterator[tuple[MockUpstream, int]]:
     """Serve the mock on 127.0.0.1 (port 0: any free port); yields it and its port."""
     from aiohttp import web
 

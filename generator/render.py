@@ -359,8 +359,7 @@ def _upstream_uses(plan: Plan) -> Uses:
         secrets=bool(plan.secret_sources)
         or any(u.auth is not None and u.auth.kind == "basic" for u in plan.upstreams),
         any=not plan.secret_sources or any(op.kwargs for op in plan.operations),
-        auth_helpers=frozenset(_auth_module(u.auth) for u in plan.upstreams if u.auth)
-        - {""},
+        auth_helpers=frozenset(_auth_module(u.auth) for u in plan.upstreams if u.auth) - {""},
     )
 
 
@@ -475,7 +474,9 @@ def render_plan(plan: Plan) -> dict[str, str]:
         uses = Uses(inbound=skills.auth is not None)
         python("skill_server.py.j2", f"{skills.module}.py", server=skills, uses=uses)
         for skill in skills.skills:
-            files.update({f"{plan.package}/skills/{skill.name}/{k}": v for k, v in skill.files.items()})
+            files.update(
+                {f"{plan.package}/skills/{skill.name}/{k}": v for k, v in skill.files.items()}
+            )
     package.inbound = (
         any(r.auth is not None for r in plan.rest)
         or any(m.auth is not None for m in plan.mcp)
