@@ -25,12 +25,12 @@ from generator.model import (
 )
 from generator.naming import Names, snake
 from generator.plan import ir
-from generator.plan.consumed import CALLER_PREFIXES, PATH_SAFE, ConsumedPlanner
+from generator.plan.consumed import PATH_SAFE, ConsumedPlanner
 from generator.plan.enrich import Enricher
 from generator.plan.forward import plan_forward
 from generator.plan.mcp_content import plan_prompts, plan_resources
 from generator.plan.openapi import openapi_document
-from generator.plan.outputs import FAILED, OutputCompiler
+from generator.plan.outputs import FAILED
 from generator.plan.secrets import secret_names
 from generator.plan.steps import StepPlanner
 from generator.plan.wiring import Wiring, bind_names
@@ -114,18 +114,7 @@ class AdapterPlanner:
             )
             return None
         call = self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars) if co else None
-        prefixes = set(CALLER_PREFIXES) | self.consumed.exposed_ns
-
-        def template(value: Any, pos: Pos) -> Any:
-            # Output values read the caller's inputs by name; nothing is synthesized.
-            return self.wiring.with_value(
-                value, pos, prefixes, lambda name, hint, pos: ir.Input(name, "", False, ""), None
-            )
-
-        fmt = co.op.output_format if co else "json"
-        output = OutputCompiler(self.report, fmt, co is None, template).compile(
-            target.outputs, target.pos
-        )
+        output = self.wiring.outputs(target, co)
         if output is FAILED:
             return None
         names = Names(module_names + HANDLER_LOCALS + (func,))

@@ -9,11 +9,14 @@ from generator.diagnostics import Pos, Report
 from generator.jsonpath import JsonPathError, compile_path
 from generator.model import OutputParam
 from generator.plan import ir
-from generator.plan.wiring import steps_literal
 from generator.runtime._mapping import coerce
 
 PARSEABLE_FORMATS = ("json", "xml", "csv", "tsv", "psv", "yaml")
 FAILED = object()  # compile() result when the outputs are in error
+
+
+def steps_literal(steps: Any) -> tuple[Any, ...]:
+    return tuple(ir.EACH if s.kind == "each" else s.value for s in steps)
 
 
 class OutputCompiler:

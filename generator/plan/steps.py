@@ -29,7 +29,8 @@ from generator.model import (
 from generator.naming import Names, snake
 from generator.plan import ir
 from generator.plan.consumed import CALLER_PREFIXES, ConsumedPlanner
-from generator.plan.wiring import Wiring, steps_literal
+from generator.plan.outputs import FAILED, steps_literal
+from generator.plan.wiring import Wiring, bind_names
 from generator.suggest import did_you_mean
 
 # Module-level names of functions.py, and the locals every function has.
@@ -232,8 +233,6 @@ class StepPlanner:
         """An aggregate function with `call` (or mock outputs): planned like a tool, whose
         arguments are the function's parameters."""
         from generator.plan.adapters import _bind_output, _has_values
-        from generator.plan.outputs import FAILED, OutputCompiler
-        from generator.plan.wiring import bind_names
 
         co = self.wiring.resolve_call(target, kind)
         if target.call is not None and co is None:
@@ -249,17 +248,7 @@ class StepPlanner:
         for p in params:
             if not p.py:  # an upstream parameter the function did not declare: an argument too
                 p.py = local.take(snake(p.name))
-        prefixes = set(CALLER_PREFIXES) | self.consumed.exposed_ns
-
-        def template(value: Any, pos: Pos) -> Any:
-            return self.wiring.with_value(
-                value, pos, prefixes, lambda name, hint, pos: ir.Input(name, "", False, ""), None
-            )
-
-        fmt = co.op.output_format if co else "json"
-        output = OutputCompiler(self.report, fmt, co is None, template).compile(
-            target.outputs, target.pos
-        )
+        output = self.wiring.outputs(target, co)
         if output is FAILED:
             return None
         names = {p.name: p.py for p in params}

@@ -20,14 +20,11 @@ from generator.plan.consumed import (
     is_binary,
     strip_caller_prefix,
 )
+from generator.plan.outputs import OutputCompiler, steps_literal
 from generator.plan.secrets import Secrets
 from generator.suggest import did_you_mean
 
 EnsureInput = Fn[[str, ConsumedParam | None, Pos], ir.Input]
-
-
-def steps_literal(steps: Any) -> tuple[Any, ...]:
-    return tuple(ir.EACH if s.kind == "each" else s.value for s in steps)
 
 
 class Wiring:
@@ -90,6 +87,21 @@ class Wiring:
                 )
             return None
         return co
+
+    def outputs(self, target: Callable, co: ConsumedOp | None) -> Any:
+        """The target's output expression: None relays the answer as is; FAILED on error."""
+        prefixes = set(CALLER_PREFIXES) | self.exposed_ns
+
+        def template(value: Any, pos: Pos) -> Any:
+            # Output values read the caller's inputs by name; nothing is synthesized.
+            return self.with_value(
+                value, pos, prefixes, lambda name, hint, pos: ir.Input(name, "", False, ""), None
+            )
+
+        fmt = co.op.output_format if co else "json"
+        return OutputCompiler(self.report, fmt, co is None, template).compile(
+            target.outputs, target.pos
+        )
 
     def upstream_op(self, co: ConsumedOp) -> ir.UpstreamOp:
         found = self.used.get(co.key)
