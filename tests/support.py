@@ -69,7 +69,15 @@ async def serve_aiohttp(app: web.Application) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def serve_asgi(app: Any) -> AsyncIterator[str]:
-    """Run an ASGI app (the MCP server) with uvicorn on an ephemeral port; yields its base URL."""
+    """Run an MCP server app on an ephemeral port; yields its base URL.
+
+    `create_app()` (the SDK-free fast path) is an aiohttp Application; `create_sdk_app()` is
+    ASGI, run with uvicorn.
+    """
+    if isinstance(app, web.Application):
+        async with serve_aiohttp(app) as url:
+            yield url
+        return
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -49,10 +49,35 @@ def test_seed_runtime_core_is_small_and_only_used_features_ship(tmp_path: Path) 
     # The seed is bearer auth, JSON bodies, JSON outputs passed through: nothing else ships.
     assert {n for n in names if n.startswith("_") and n != "__init__.py"} == {
         "_runtime.py", "_config.py", "_guard.py", "_inputs.py", "_rest.py", "_mcp.py", "_secrets.py",
+        "_mcp_http.py", "_mcp_sdk.py",
     }  # fmt: skip
     code = _sources(files)
     for feature in ("Digest", "multipart", "FormData", "ElementTree", "csv", "import yaml", "hmac"):
         assert feature not in code, feature
+
+
+def _sdk_imports(source: str) -> list[str]:
+    """The module-level imports of the `mcp` SDK in `source` (function bodies excepted)."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "mcp"]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mcp":
+            found.append(node.module or "")
+    return found
+
+
+@pytest.mark.parametrize(
+    "spec", [SEED, FIXTURES / "features" / "mcp_content" / "feat_mcp_content.yaml"],
+    ids=lambda p: p.stem,
+)  # fmt: skip
+def test_the_mcp_server_imports_no_sdk_unless_asked(spec: Path, tmp_path: Path) -> None:
+    """Importing `mcp` costs ~1 s of start-up: only _mcp_sdk.py (--sdk) may, and it does."""
+    files = _build(spec, tmp_path)
+    python = {Path(rel).name: text for rel, text in files.items() if rel.endswith(".py")}
+    assert {name for name, text in python.items() if _sdk_imports(text)} == {"_mcp_sdk.py"}
+    server = python["mcp_server.py"]
+    assert "from . import _mcp_sdk" in server  # inside --sdk, create_sdk_app, build_sdk_server
 
 
 def test_a_bearer_only_json_spec_gets_no_code_for_other_features(tmp_path: Path) -> None:
@@ -197,12 +222,15 @@ def test_changing_one_operation_changes_only_its_lines(
     changed_spec.write_text(text.replace(edit[0], edit[1]), encoding="utf-8")
     after = _build(changed_spec, tmp_path / "after")
     assert set(before) == set(after)
+
     # The header and the package docstring name the spec file, which moved: compare the rest.
     def unnamed(text: str, spec: Path) -> str:
         return text.replace(display_path(spec), "SPEC").split("\n", 1)[1]
 
     differing = {
-        Path(rel).name for rel in before if unnamed(before[rel], SEED) != unnamed(after[rel], changed_spec)
+        Path(rel).name
+        for rel in before
+        if unnamed(before[rel], SEED) != unnamed(after[rel], changed_spec)
     }
     assert differing - {"openapi.json"} == set(expected), differing
     for name, definitions in expected.items():

@@ -1,29 +1,91 @@
-"""What every generated MCP server shares: arguments, results, the server, HTTP and stdio."""
+"""What every generated MCP server shares: declarations, results and the JSON-RPC dispatcher.
+
+No `mcp` SDK here: importing it (the pydantic models of two protocol eras) takes most of a
+second, and a server must answer its first request well before that. The MCP wire format is
+plain JSON, so each declaration builds its JSON once, at import, and the dispatcher answers
+the handshake-era protocol (initialize ... 2025-11-25) exactly as the SDK's low-level server
+does: the same results, error codes and messages (tests/test_mcp_differential.py drives both).
+The SDK's server stays available, built from the same declarations (_mcp_sdk.py, `--sdk`).
+Transports: stdio here (newline-delimited JSON-RPC), streamable HTTP in _mcp_http.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from mcp import types
-from mcp.server import Server, ServerRequestContext
-
 from . import _runtime as rt
-from ._guard import Policy
 from ._inputs import check
 
 Args = Mapping[str, Any]
 ToolFunction = Callable[[rt.Client, Args], Awaitable[rt.Result]]
-Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 MAX_RESULT_BYTES = 4 * 1024 * 1024  # what a model reads: cap it, say so
 LOG = logging.getLogger("naftiko.mcp")
+
+# The handshake-era versions mcp 2.3.0 negotiates (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS),
+# oldest first; an unknown requested version is answered with the newest.
+PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+# A stateless HTTP request without MCP-Protocol-Version is taken as this one (the spec's rule).
+DEFAULT_VERSION = "2025-03-26"
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND = -32700, -32600, -32601
+INVALID_PARAMS, INTERNAL_ERROR, UNSUPPORTED_VERSION = -32602, -32603, -32022
+
+
+class Failure(Exception):
+    """A JSON-RPC error answer."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+    def wire(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            found["data"] = self.data
+        return found
+
+
+def _bad_params() -> Failure:
+    # The SDK's words for every malformed request of a spec method.
+    return Failure(INVALID_PARAMS, "Invalid request parameters", "")
+
+
+class Tool:
+    """One tool: its declaration as `tools/list` sends it, built once."""
+
+    def __init__(
+        self,
+        name: str,
+        input_schema: dict[str, Any],
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        output_schema: dict[str, Any] | None = None,
+        annotations: Mapping[str, bool] | None = None,
+    ) -> None:
+        self.name, self.title, self.description = name, title, description
+        self.input_schema, self.output_schema = input_schema, output_schema
+        self.annotations = dict(annotations or {})  # wire names: readOnlyHint, ...
+        wire: dict[str, Any] = {"name": name}
+        if title is not None:
+            wire["title"] = title
+        if description is not None:
+            wire["description"] = description
+        wire["inputSchema"] = input_schema
+        if output_schema is not None:
+            wire["outputSchema"] = output_schema
+        if annotations:
+            wire["annotations"] = self.annotations
+        self.wire = wire
 
 
 def arg(
@@ -49,12 +111,12 @@ def binary(args: Args, name: str, required: bool = False) -> bytes | None:
         raise rt.InputError(f"argument '{name}' must be base64-encoded bytes") from None
 
 
-def error(message: str) -> types.CallToolResult:
-    content: list[types.ContentBlock] = [types.TextContent(text=message)]
-    return types.CallToolResult(content=content, is_error=True)
+def error(message: str) -> dict[str, Any]:
+    """A tool result the model reads as a failure (isError), not a protocol error."""
+    return {"content": [{"type": "text", "text": message}], "isError": True}
 
 
-def result(answer: rt.Result) -> types.CallToolResult:
+def result(answer: rt.Result) -> dict[str, Any]:
     """Upstream JSON objects as structured content (and text); errors as isError results."""
     if len(answer.body) > MAX_RESULT_BYTES:
         return error(
@@ -72,235 +134,286 @@ def result(answer: rt.Result) -> types.CallToolResult:
             data = json.loads(text) if text.strip() else None
         except (ValueError, RecursionError):
             data = None
-    content: list[types.ContentBlock] = [types.TextContent(text=text)]
-    if isinstance(data, dict):
-        return types.CallToolResult(content=content, structured_content=data)
-    return types.CallToolResult(content=content)
+    found: dict[str, Any] = {"content": [{"type": "text", "text": text}]}
+    if isinstance(data, dict):  # only objects: a list is a protocol error on 2025-era clients
+        found["structuredContent"] = data
+    found["isError"] = False
+    return found
 
 
-def build_server(
-    name: str,
-    version: str,
-    instructions: str | None,
-    tools: Sequence[tuple[types.Tool, ToolFunction]],
-    client: Callable[[], rt.Client],
-    handlers: Mapping[str, Any] | None = None,
-) -> Server[dict[str, Any]]:
-    """The low-level SDK server; its lifespan holds the one upstream client of the process.
-    `handlers`: more request handlers (resources, prompts: generated only when declared)."""
-    listed = types.ListToolsResult(tools=[tool for tool, _ in tools])
-    functions = {tool.name: function for tool, function in tools}
-    schemas = {tool.name: tool.input_schema for tool, _ in tools}
-
-    @asynccontextmanager
-    async def lifespan(server: Server[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-        async with client() as opened:
-            yield {"client": opened}
-
-    async def list_tools(
-        ctx: ServerRequestContext[dict[str, Any]], params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
-        return listed
-
-    async def call_tool(
-        ctx: ServerRequestContext[dict[str, Any]], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
-        function = functions.get(params.name)
-        if function is None:
-            return error(f"unknown tool '{params.name}'")
-        try:
-            answer = await function(ctx.lifespan_context["client"], params.arguments or {})
-        except rt.InputError as exc:
-            return error(f"invalid arguments: {exc}")
-        except rt.UpstreamError as exc:
-            return error(f"upstream error ({exc.status}): {exc}")
-        return result(answer)
-
-    return Server(
-        name,
-        version=version,
-        instructions=instructions,
-        lifespan=lifespan,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        get_tool_input_schema=schemas.get,
-        **(handlers or {}),
-    )
+async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> dict[str, Any]:
+    """A tool function's answer as a result; bad arguments and upstream failures as isError."""
+    try:
+        answer = await function(client, args)
+    except rt.InputError as exc:
+        return error(f"invalid arguments: {exc}")
+    except rt.UpstreamError as exc:
+        return error(f"upstream error ({exc.status}): {exc}")
+    return result(answer)
 
 
-def http_app(
-    server: Server[dict[str, Any]],
-    policy: Policy,
-    guard: Guard | None = None,
-    challenge: str = "Bearer",
-    protect: Callable[[Any], Any] | None = None,
-) -> Any:
-    """Streamable HTTP at /mcp (stateless, JSON responses: any replica answers any request).
+# -- request parameters: the checks the SDK's per-version models make ----------------------
 
-    `guard` checks callers' credentials (401 with `challenge`); `protect` wraps the SDK app
-    (an OAuth 2.0 resource server's token checks and metadata document).
-    """
-    from mcp.server.transport_security import TransportSecuritySettings
-
-    # Host and Origin are checked in Front (the same policy as the REST server's), on every
-    # address: off loopback too, a browser must not drive this server from another origin.
-    app = server.streamable_http_app(
-        streamable_http_path="/mcp",
-        stateless_http=True,
-        json_response=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    return Front(protect(app) if protect else app, policy, guard, challenge)
+_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
-class Front:
-    """ASGI front: /health, an immediate 405 for GET and DELETE on /mcp, caller credentials.
+def _string(params: Mapping[str, Any], key: str, required: bool = True) -> None:
+    value = params.get(key)
+    if not isinstance(value, str) and (required or value is not None):
+        raise _bad_params()
 
-    A stateless JSON server has no stream to offer on GET and no session to end on DELETE;
-    answering at once keeps browsers and curl from hanging on an empty event stream.
-    """
+
+def _object(params: Mapping[str, Any], key: str, required: bool = True) -> None:
+    value = params.get(key)
+    if not isinstance(value, dict) and (required or value is not None):
+        raise _bad_params()
+
+
+def check_params(method: str, params: Mapping[str, Any]) -> None:
+    """Failure(INVALID_PARAMS) when `params` do not fit a spec method's request."""
+    meta = params.get("_meta")
+    if meta is not None:
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict) or not isinstance(token, str | int | None):
+            raise _bad_params()
+    if method.endswith("/list"):
+        _string(params, "cursor", required=False)
+    elif method == "tools/call":
+        _string(params, "name")
+        _object(params, "arguments", required=False)
+    elif method == "prompts/get":
+        _string(params, "name")
+        _object(params, "arguments", required=False)
+        if any(not isinstance(v, str) for v in (params.get("arguments") or {}).values()):
+            raise _bad_params()
+    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+        _string(params, "uri")
+    elif method == "initialize":
+        _string(params, "protocolVersion")
+        _object(params, "capabilities")
+        _object(params, "clientInfo")
+        _string(params["clientInfo"], "name")
+        _string(params["clientInfo"], "version")
+        if any(not isinstance(v, dict | None) for v in params["capabilities"].values()):
+            raise _bad_params()
+    elif method == "logging/setLevel":
+        if params.get("level") not in _LEVELS:
+            raise _bad_params()
+    elif method == "completion/complete":
+        _object(params, "ref")
+        _object(params, "argument")
+        _string(params["argument"], "name")
+        _string(params["argument"], "value")
+
+
+# Methods of the handshake-era protocol: their parameters are checked even when not served.
+SPEC_METHODS = frozenset(
+    ("initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
+     "resources/templates/list", "resources/subscribe", "resources/unsubscribe", "prompts/list",
+     "prompts/get", "logging/setLevel", "completion/complete")
+)  # fmt: skip
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def classify(message: Any) -> str:
+    """'request', 'notification', 'response' (a client's answer: ignored) or '' (invalid)."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        return ""
+    if isinstance(message.get("method"), str):
+        if not isinstance(message.get("params"), dict | None):
+            return ""
+        # A method with a missing or malformed id is a notification, as in the SDK.
+        return "request" if _is_id(message.get("id")) else "notification"
+    if "result" in message:
+        return (
+            "response" if _is_id(message.get("id")) and isinstance(message["result"], dict) else ""
+        )
+    found = message.get("error")
+    if isinstance(found, dict) and (message.get("id") is None or _is_id(message.get("id"))):
+        if isinstance(found.get("code"), int) and isinstance(found.get("message"), str):
+            return "response"
+    return ""
+
+
+def answer(request_id: Any, outcome: dict[str, Any] | Failure) -> dict[str, Any]:
+    if isinstance(outcome, Failure):
+        return {"jsonrpc": "2.0", "id": request_id, "error": outcome.wire()}
+    return {"jsonrpc": "2.0", "id": request_id, "result": outcome}
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as the SDK writes it."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass
+class Session:
+    """A client's protocol state: stdio opens with `initialize`; a stateless HTTP request is
+    ready at once, at the version its MCP-Protocol-Version header names."""
+
+    version: str = DEFAULT_VERSION
+    ready: bool = False
+
+
+Handler = Callable[[rt.Client, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class Server:
+    """The MCP server: tools (and resources and prompts, when declared) over one upstream client."""
 
     def __init__(
-        self, app: Any, policy: Policy, guard: Guard | None, challenge: str = "Bearer"
+        self,
+        name: str,
+        version: str,
+        instructions: str | None,
+        tools: Sequence[tuple[Tool, ToolFunction]],
+        client: Callable[[], Any],
+        content: Sequence[Any] = (),
     ) -> None:
-        self.app = app
-        self.policy = policy
-        self.guard = guard
-        self.challenge = challenge
+        """`client`: opens the upstream client (an async context manager); `content`: the
+        Resources and Prompts of _mcp_content, each offering `handlers()`."""
+        self.name, self.version, self.instructions = name, version, instructions
+        self.tools = tuple(tools)
+        self.functions = {tool.name: function for tool, function in self.tools}
+        self.client_factory = client
+        self.client: rt.Client | None = None
+        self.listed = {"tools": [tool.wire for tool, _ in self.tools]}
+        self.handlers: dict[str, Handler] = {"tools/list": self._list, "tools/call": self._call}
+        capabilities: dict[str, Any] = {}
+        for part in content:
+            self.handlers.update(part.handlers())
+        if "prompts/list" in self.handlers:
+            capabilities["prompts"] = {"listChanged": False}
+        if "resources/list" in self.handlers:
+            capabilities["resources"] = {"subscribe": False, "listChanged": False}
+        capabilities["tools"] = {"listChanged": False}
+        self.capabilities = capabilities
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path, method = scope["path"], scope["method"]
-        started = time.perf_counter()
-        status = 0
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Server]:
+        """The one upstream client of the process, open while the server runs."""
+        async with self.client_factory() as opened:
+            self.client = opened
+            try:
+                yield self
+            finally:
+                self.client = None
 
-        async def logged(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+    async def _list(self, client: rt.Client, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self.listed
 
+    async def _call(self, client: rt.Client, params: Mapping[str, Any]) -> dict[str, Any]:
+        name = params["name"]
+        function = self.functions.get(name)
+        if function is None:
+            return error(f"unknown tool '{name}'")
+        return await call_tool(function, client, params.get("arguments") or {})
+
+    def initialize(self, params: Mapping[str, Any], session: Session) -> dict[str, Any]:
+        requested = params["protocolVersion"]
+        session.version = requested if requested in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[-1]
+        session.ready = True
+        found: dict[str, Any] = {
+            "protocolVersion": session.version,
+            "capabilities": self.capabilities,
+            "serverInfo": {"name": self.name, "version": self.version},
+        }
+        if self.instructions is not None:
+            found["instructions"] = self.instructions
+        return found
+
+    async def request(
+        self, method: str, params: Mapping[str, Any] | None, session: Session
+    ) -> dict[str, Any]:
+        """The result of one request; Failure for a JSON-RPC error."""
+        given = params or {}
+        if method in SPEC_METHODS:
+            check_params(method, given)
+        if method == "initialize":
+            return self.initialize(given, session)
+        if method == "ping":
+            return {}
+        handler = self.handlers.get(method)
+        if handler is None:
+            raise Failure(METHOD_NOT_FOUND, "Method not found", method)
+        if not session.ready:  # stdio: nothing but ping before initialize (the SDK's answer)
+            raise _bad_params()
+        if self.client is None:
+            raise Failure(INTERNAL_ERROR, "the server is not running")
+        return await handler(self.client, given)
+
+    async def handle(self, message: dict[str, Any], session: Session) -> dict[str, Any]:
+        """One classified request → its JSON-RPC answer (never raises for a client's error)."""
         try:
-            await self.route(scope, receive, logged, path, method)
-        finally:
-            ms = (time.perf_counter() - started) * 1000
-            LOG.info("%s %s %d %.1fms", method, path, status, ms)
-
-    async def route(self, scope: Any, receive: Any, send: Any, path: str, method: str) -> None:
-        if path == "/health":
-            await _json(send, 200, {"status": "ok"})
-            return
-        headers = {k.decode("latin-1").title(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self.policy.refuse(headers.get("Host"), headers.get("Origin"))
-        if refused is not None:
-            await _json(send, refused[0], {"error": refused[1], "status": refused[0]})
-            return
-        if self.guard is not None:
-            from urllib.parse import parse_qsl
-
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            if not self.guard(headers, query):
-                message = {"error": "missing or invalid credentials", "status": 401}
-                challenge = [(b"www-authenticate", self.challenge.encode("latin-1", "replace"))]
-                await _json(send, 401, message, challenge)
-                return
-        if path.rstrip("/") == "/mcp" and method in ("GET", "DELETE"):
-            message = {"error": "this stateless server answers POST only", "status": 405}
-            await _json(send, 405, message, [(b"allow", b"POST")])
-            return
-        await self.app(scope, receive, send)
+            outcome: dict[str, Any] | Failure = await self.request(
+                message["method"], message.get("params"), session
+            )
+        except Failure as failure:
+            outcome = failure
+        except Exception:  # a bug, not a client's error: logged here, a generic error there
+            LOG.exception("request %s failed", message["method"])
+            outcome = Failure(INTERNAL_ERROR, "Internal error")
+        return answer(message["id"], outcome)
 
 
-async def _json(
-    send: Any, status: int, data: Any, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = json.dumps(data).encode()
-    headers = [(b"content-type", b"application/json"), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+# -- stdio -----------------------------------------------------------------------------------
 
 
-def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) -> None:
-    """Run uvicorn; a port in use is one line naming it, not a traceback."""
-    import socket
-
-    import uvicorn
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (98, 48, 10048):
-            sys.exit(f"error: port {port} on {host} is already in use; choose another with --port")
-        sys.exit(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-    logging.getLogger("mcp").setLevel(logging.WARNING)  # the SDK's per-request records
-    shown = f"[{host}]" if ":" in host else host
-    bound = sock.getsockname()[1]
-    print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-
-
-# A client that has not sent a request's headers by then is dropped (NAFTIKO_HEADER_TIMEOUT).
-HEADER_SECONDS = float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10"))
-
-
-def _header_deadline() -> Any:
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers stall.
-
-    uvicorn times idle keep-alive connections out only after a response; a client that opens a
-    connection and drips its headers would otherwise hold it (and a file descriptor) forever.
-    """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class HeaderDeadline(H11Protocol):
-        deadline: Any = None
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            self.arm()
-
-        def arm(self) -> None:
-            if self.deadline is None:
-                self.deadline = self.loop.call_later(HEADER_SECONDS, self.transport.close)
-
-        def disarm(self) -> None:
-            if self.deadline is not None:
-                self.deadline.cancel()
-                self.deadline = None
-
-        def handle_events(self) -> None:
-            before = self.cycle
-            super().handle_events()
-            if self.cycle is not before:  # a request's headers are in
-                self.disarm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self.arm()  # the next request's headers, on this keep-alive connection
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.disarm()
-            super().connection_lost(exc)
-
-    return HeaderDeadline
-
-
-def serve_stdio(server: Server[dict[str, Any]]) -> None:
-    import anyio
-    from mcp.server.stdio import stdio_server
-
-    async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
-
+def serve_stdio(server: Server) -> None:
+    """Newline-delimited JSON-RPC on stdin/stdout; logs go to stderr."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    # The wire gets its own descriptor, and fd 1 becomes stderr: a stray print() anywhere
+    # (a library, a debugging line) cannot corrupt the protocol stream.
+    wire = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     print("MCP on stdio", file=sys.stderr, flush=True)
-    anyio.run(run)
+    try:
+        asyncio.run(_stdio(server, sys.stdin.buffer, wire))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
+    session = Session()
+    pending: set[asyncio.Task[None]] = set()
+
+    def write(message: Mapping[str, Any]) -> None:
+        wire.write(encode(message) + b"\n")  # one write per message: frames never interleave
+
+    async def respond(message: dict[str, Any]) -> None:
+        write(await server.handle(message, session))
+
+    async with server.running():
+        while True:
+            # A thread reads: stdin may be a pipe, a file or a terminal, all the same here.
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except (ValueError, RecursionError):
+                LOG.warning("ignored a line that is not JSON")  # the SDK answers nothing either
+                continue
+            kind = classify(message)
+            if kind == "request":
+                if message["method"] == "initialize":  # before anything that follows it
+                    await respond(message)
+                    continue
+                task = asyncio.create_task(respond(message))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            elif kind == "notification":
+                if message["method"] == "notifications/initialized":
+                    session.ready = True
+            elif not kind:
+                LOG.warning("ignored a line that is not a JSON-RPC message")
+        if pending:
+            await asyncio.gather(*pending)

@@ -11,16 +11,14 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from mcp import types
-
 from . import _runtime as rt
-from ._mcp import Args, ToolFunction
+from ._mcp import Args, Tool, ToolFunction
 
 # `jsonschema` comes with `mcp`; imported by name so that type checkers need no stubs for it.
 _jsonschema: Any = importlib.import_module("jsonschema")
 
 
-def checked(tool: types.Tool, function: ToolFunction) -> ToolFunction:
+def checked(tool: Tool, function: ToolFunction) -> ToolFunction:
     """`function`, called only with arguments valid against `tool.input_schema`."""
     validator = _jsonschema.Draft202012Validator(tool.input_schema)
 

@@ -175,7 +175,17 @@ async def run_rest_app(app: Any) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def run_asgi_app(app: Any, *, startup_timeout: float = 10.0) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a port-0 socket; yields the base URL (no /mcp)."""
+    """Serve an MCP app on a port-0 socket; yields the base URL (no /mcp).
+
+    An aiohttp Application (`create_app()`, the fast path) runs as the REST apps do; an ASGI app
+    (`create_sdk_app()`) with uvicorn.
+    """
+    from aiohttp import web
+
+    if isinstance(app, web.Application):
+        async with run_rest_app(app) as url:
+            yield url
+        return
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -111,7 +111,7 @@ async def test_prompt_errors(h: Harness) -> None:
 
 
 async def test_capabilities_in_memory(built: Any) -> None:
-    server = built.mcp.build_server(built.mcp.load_config({}))
+    server = built.mcp.build_sdk_server(built.mcp.load_config({}))
     caps = server.create_initialization_options().capabilities
     assert caps.resources is not None and caps.prompts is not None
     async with Client(server, mode="legacy") as c:

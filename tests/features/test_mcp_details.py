@@ -107,7 +107,7 @@ async def test_stdio_server_in_memory(stdio_built: Any) -> None:
         fake.expect("GET", "/berths", query=[], reply={"free": [3, 7]})
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("HARBOR_BASE_URL", fake.base_url)
-            server = module.build_server(module.load_config())
+            server = module.build_sdk_server(module.load_config())
         async with Client(server) as client:
             tools = (await client.list_tools()).tools
             assert [(t.name, t.title) for t in tools] == [("list-berths", "List berths")]
