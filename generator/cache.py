@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import hashlib
 import importlib.util
 import json
@@ -267,6 +268,7 @@ def recording() -> Iterator[set[str]]:
         _reads.reset(token)
 
 
+@functools.lru_cache(maxsize=1)
 def _ignored_roots() -> tuple[str, ...]:
     """Folders whose files are the tools themselves, covered by the fingerprint instead."""
     import site

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,7 +169,6 @@ def _unused_openapi(openapi: dict[str, Path], consumed: set[str], report: Report
 def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None = None) -> Generated:
     """`openapi`: consumes namespace → OpenAPI document of that upstream (enrichment)."""
     result = Generated()
-    consumed: set[str] = set()
     specs = find_specs(paths, result.report)
     if not specs and not result.report.has_errors():
         result.report.error(
@@ -177,39 +177,50 @@ def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None =
             Pos(", ".join(display_path(p) for p in paths)),
         )
     owners: dict[str, str] = {}
-    plans: list[Plan] = []
+    order: list[Report | int] = []  # per spec: its diagnostics, or its index among the misses
+    misses: list[tuple[Path, str]] = []
     cached: dict[str, CachedSpec] = {}  # issue #10: specs whose inputs did not change
     spec_cache = SpecCache(out_dir)
     for spec in specs:
         package = package_name(spec.stem)
         if package in owners:
-            result.report.error(
+            clash = Report()
+            clash.error(
                 "naftiko-package-clash",
                 f"this spec and {owners[package]} both generate package '{package}'; rename one file",
                 Pos(display_path(spec)),
             )
+            order.append(clash)
             continue
         owners[package] = display_path(spec)
         # Documents named on the command line are not part of the cache key: no cache then.
         hit = None if openapi else spec_cache.lookup(spec, owners[package], package)
         if hit is not None:  # same files and diagnostics as last time, without the work
-            result.report.extend(hit.report)
+            order.append(hit.report)
             cached[package] = hit
             continue
-        report = Report()
-        with spec_cache.analysing(spec, package, report):
-            plan = analyse(spec, out_dir, report, openapi, consumed)
-        result.report.extend(report)
-        if plan is not None:
-            plans.append(plan)
+        order.append(len(misses))
+        misses.append((spec, package))
+    # Rendering is pointless when the build already failed (a package clash).
+    render = not result.report.has_errors() and not any(
+        isinstance(r, Report) and r.has_errors() for r in order
+    )
+    built = _build_all(misses, out_dir, openapi, spec_cache, render)
+    consumed: set[str] = set()
+    for item in order:
+        if isinstance(item, Report):
+            result.report.extend(item)
+        else:
+            result.report.extend(built[item].report)
+            consumed |= built[item].consumed
     if openapi:
         _unused_openapi(openapi, consumed, result.report)
     if result.report.has_errors():
         return result
-    for plan, files in zip(plans, _render_all(plans), strict=True):
-        spec_cache.save(plan.package, files, plan.spec)
-        result.files.update(files)
-        result.specs[plan.package] = plan.spec
+    for done in built:
+        if done.files is not None:
+            result.files.update(done.files)
+            result.specs[done.package] = done.spec
     for package, hit in cached.items():
         result.files.update(hit.files)
         result.specs[package] = hit.spec
@@ -217,13 +228,151 @@ def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None =
     return result
 
 
-def _render_all(plans: list[Plan]) -> list[dict[str, str]]:
-    if not plans:
-        return []  # everything came from the cache: black and Jinja are not even imported
-    from generator.render import format_ahead, render_plan
+@dataclass
+class _Built:
+    """One spec analysed (and rendered when its batch was clean), here or in a worker process."""
 
-    format_ahead(plans)
-    return [render_plan(plan) for plan in plans]
+    report: Report
+    consumed: set[str]
+    package: str = ""
+    spec: str = ""  # the spec's display path, as Plan.spec
+    files: dict[str, str] | None = None
+
+
+def _build_batch(
+    batch: Iterable[tuple[Path, str]],
+    out_dir: Path,
+    openapi: dict[str, Path] | None,
+    spec_cache: SpecCache,
+    render: bool,
+) -> list[_Built]:
+    """Analyse every spec of `batch` (taken one at a time); when none has errors, render them
+    all (one formatter run) and record them in the cache."""
+    built: list[_Built] = []
+    plans: list[tuple[_Built, Plan]] = []
+    for spec, package in batch:
+        done = _Built(Report(), set())
+        with spec_cache.analysing(spec, package, done.report):
+            plan = analyse(spec, out_dir, done.report, openapi, done.consumed)
+        built.append(done)
+        if plan is not None:
+            plans.append((done, plan))
+    if not render or not plans or any(b.report.has_errors() for b in built):
+        return built
+    from generator.render import render_plans
+
+    for (done, plan), files in zip(plans, render_plans([p for _, p in plans]), strict=True):
+        spec_cache.save(plan.package, files, plan.spec)
+        done.package, done.spec, done.files = plan.package, plan.spec, files
+    return built
+
+
+# Below this many specs to analyse, a second process costs more than it saves.
+PARALLEL_MIN_SPECS = 4
+
+
+def _build_all(
+    misses: list[tuple[Path, str]],
+    out_dir: Path,
+    openapi: dict[str, Path] | None,
+    spec_cache: SpecCache,
+    render: bool,
+) -> list[_Built]:
+    """_build_batch over the misses, shared with forked worker processes when it pays.
+
+    Each process takes the next spec from a shared counter, analyses it, and at the end renders
+    and formats what it took. A worker that fails in any way has its specs built again here, so
+    results (and errors) are the serial ones; diagnostics are merged back in spec order.
+    """
+    if not misses:
+        return []
+    from generator.render import jobs
+
+    workers = min(jobs(), len(misses))
+    if len(misses) < PARALLEL_MIN_SPECS or workers < 2 or not _can_fork():
+        return _build_batch(misses, out_dir, openapi, spec_cache, render)
+    import multiprocessing
+    import pickle
+
+    _preload()  # imports and compiled templates, shared with the workers by fork
+    counter = multiprocessing.get_context("fork").Value("l", 0)
+
+    def take() -> Iterator[int]:
+        while True:
+            with counter.get_lock():
+                index = counter.value
+                counter.value = index + 1
+            if index >= len(misses):
+                return
+            yield index
+
+    def batch(indices: Iterable[int]) -> list[tuple[int, _Built]]:
+        taken: list[int] = []
+
+        def picked() -> Iterator[tuple[Path, str]]:
+            for i in indices:
+                taken.append(i)
+                yield misses[i]
+
+        built = _build_batch(picked(), out_dir, openapi, spec_cache, render)
+        return list(zip(taken, built, strict=True))
+
+    children: list[tuple[int, int]] = []
+    for _ in range(workers - 1):
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            break
+        if pid == 0:  # a worker: never returns
+            os.close(read_end)
+            try:
+                payload = pickle.dumps(batch(take()), pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # noqa: BLE001 - the parent builds this worker's specs again
+                payload = b""
+            try:
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results: dict[int, _Built] = dict(batch(take()))
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as fh:
+            payload = fh.read()
+        os.waitpid(pid, 0)
+        try:
+            results.update(pickle.loads(payload) if payload else [])
+        except Exception:  # noqa: BLE001, S110 - a damaged answer: built again below
+            pass
+    missing = [i for i in range(len(misses)) if i not in results]
+    if missing:
+        results.update(batch(missing))
+    return [results[i] for i in range(len(misses))]
+
+
+def _can_fork() -> bool:
+    import sys
+
+    return sys.platform == "linux" and hasattr(os, "fork")
+
+
+def _preload() -> None:
+    """What every worker needs, done once before forking: imports and the main templates."""
+    import generator.checks
+    import generator.plan
+    import generator.reader  # noqa: F401
+    from generator.render import environment
+
+    env = environment()
+    for name in ("__init__.py.j2", "upstream.py.j2", "rest_server.py.j2", "mcp_server.py.j2"):
+        try:
+            env.get_template(name)
+        except Exception:  # noqa: BLE001, S110 - a worker meets (and reports) it again
+            pass
 
 
 def validate(paths: list[Path], openapi: dict[str, Path] | None = None) -> tuple[Report, bool]:

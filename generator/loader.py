@@ -179,8 +179,116 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+class _Unusual(Exception):
+    """Something _fast_tree leaves to the composing loader (which also words every error)."""
+
+
+_SIMPLE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
+def _fast_tree(text: str, display: str) -> Node:
+    """The Node tree of `text` straight from libyaml's events, for the usual spec.
+
+    Composing yaml.Node objects (two Marks each) and converting them costs twice as much as
+    building Nodes from the parser's events. Only plain documents take this way: anything with
+    an anchor, alias, explicit tag, merge key, complex key, duplicate key, lone surrogate, deep
+    nesting, too many values, several documents or a syntax error raises _Unusual, and
+    parse_yaml composes it as before. Tags are resolved by the same resolver, so the tree is the
+    one _convert builds (tests/test_fast_loader.py compares them).
+    """
+    from yaml import events
+
+    parser = _FAST_LOADER(text)
+    get: Any = parser.get_event
+    loader = _Constructor("")
+    resolve: Any = loader.resolve
+    tags: dict[tuple[str, Any], str] = {}
+    scalar_node: Any = yaml.ScalarNode
+    scalar_event, mapping_start, mapping_end = (
+        events.ScalarEvent, events.MappingStartEvent, events.MappingEndEvent
+    )  # fmt: skip
+    sequence_start, sequence_end = events.SequenceStartEvent, events.SequenceEndEvent
+    left = MAX_NODES
+
+    def scalar(event: Any) -> Any:
+        if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+            raise _Unusual
+        value = event.value
+        key = (value, event.implicit)
+        tag = tags.get(key)
+        if tag is None:
+            tag = tags[key] = resolve(scalar_node, value, event.implicit)
+        if tag == _STR_TAG:
+            if _SURROGATE.search(value):
+                raise _Unusual
+            return value
+        if tag not in _SIMPLE_TAGS:
+            raise _Unusual
+        node = scalar_node(tag, value, event.start_mark, event.end_mark, style=event.style)
+        found = loader.construct_object(node)
+        if not isinstance(found, (str, int, float, bool)) and found is not None:
+            found = str(value)  # dates stay text
+        return found
+
+    def build(event: Any, depth: int) -> Node:
+        nonlocal left
+        left -= 1
+        if left < 0 or depth > 200:
+            raise _Unusual
+        mark = event.start_mark
+        pos = Pos(display, mark.line + 1, mark.column + 1)
+        kind = type(event)
+        if kind is scalar_event:
+            return Node(scalar(event), pos)
+        if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+            raise _Unusual
+        if kind is mapping_start:
+            items: dict[str, Node] = {}
+            key_pos: dict[str, Pos] = {}
+            while True:
+                key_event = get()
+                if type(key_event) is mapping_end:
+                    return Node(items, pos, key_pos)
+                if type(key_event) is not scalar_event:
+                    raise _Unusual
+                key = scalar(key_event)
+                if not isinstance(key, str):
+                    key = (
+                        "null"
+                        if key is None
+                        else str(key).lower() if isinstance(key, bool) else str(key)
+                    )
+                if key in items:
+                    raise _Unusual
+                kmark: Any = key_event.start_mark
+                key_pos[key] = Pos(display, kmark.line + 1, kmark.column + 1)
+                items[key] = build(get(), depth + 1)
+        if kind is sequence_start:
+            values: list[Node] = []
+            while True:
+                item = get()
+                if type(item) is sequence_end:
+                    return Node(values, pos)
+                values.append(build(item, depth + 1))
+        raise _Unusual
+
+    if type(get()) is not events.StreamStartEvent or type(get()) is not events.DocumentStartEvent:
+        raise _Unusual
+    root = build(get(), 0)
+    if type(get()) is not events.DocumentEndEvent or type(get()) is not events.StreamEndEvent:
+        raise _Unusual
+    return root
+
+
 def parse_yaml(text: str, display: str, report: Report) -> Node | None:
     """Parse one YAML document; syntax errors become diagnostics, never exceptions."""
+    if _FAST_LOADER is not None:
+        try:
+            return _fast_tree(text, display)
+        except Exception:  # noqa: BLE001, S110 - composed below, where every problem is worded
+            pass
     try:
         composed = _compose(text)
     except yaml.MarkedYAMLError as exc:

@@ -92,7 +92,7 @@ def header(spec: str) -> str:
 # --- formatting: black behind a content-addressed cache (generator.cache), in parallel when it pays
 
 _MODE: black.Mode | None = None
-# While format_ahead renders to learn what needs formatting: the (source, name) pairs seen.
+# While render_plans renders: the (source, name) pairs to format.
 _collecting: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar(
     "naftiko_gen_collecting", default=None
 )
@@ -145,6 +145,15 @@ def _ruff() -> tuple[str, str] | None:
     return _RUFF[0]
 
 
+def _scratch() -> str | None:
+    """A memory-backed folder for ruff's input files when there is one (creating hundreds of
+    small files on a disk costs more than formatting them), else the usual temporary folder."""
+    shm = "/dev/shm"
+    if os.environ.get("TMPDIR"):
+        return None  # the user chose where temporary files go
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _ruff_format(sources: list[str]) -> list[str] | None:
     """Each source formatted by one `ruff format` process; None if ruff cannot run."""
     ruff = _ruff()
@@ -152,7 +161,7 @@ def _ruff_format(sources: list[str]) -> list[str] | None:
         return None
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="ruff-format-") as folder:
+    with tempfile.TemporaryDirectory(prefix="ruff-format-", dir=_scratch()) as folder:
         paths = [Path(folder) / f"m{i}.py" for i in range(len(sources))]
         for path, source in zip(paths, sources, strict=True):
             path.write_text(source, encoding="utf-8")
@@ -174,35 +183,71 @@ def _black(source: str) -> str:
 
 
 def format_python(source: str, name: str) -> str:
-    """black's formatting of `source`, from the cache when this exact text was formatted before."""
+    """black's formatting of `source`, from the cache when this exact text was formatted before.
+
+    Inside render_plans it only records the module and returns a placeholder: every module of
+    every plan is then formatted in one batch (one ruff process).
+    """
     collecting = _collecting.get()
     if collecting is not None:
         collecting.append((source, name))
-        return source
-    key = cache.black_key(source, _options_key())
-    found = cache.get_formatted(key)
-    if found is not None:
-        return found
-    formatted = _ruff_format([source])
-    if formatted is not None:
-        cache.put_formatted(key, formatted[0])
-        return formatted[0]
-    import black.parsing
+        return f"{_PLACEHOLDER}{len(collecting) - 1}\x00"
+    return _format_all([(source, name)])[0]
 
+
+# A module still to be formatted, inside render_plans (the header before it is one printable line).
+_PLACEHOLDER = "\x00naftiko-gen-unformatted:"
+
+
+def render_plans(plans: list[Plan]) -> list[dict[str, str]]:
+    """render_plan of each plan, rendering each once and formatting all modules in one batch."""
+    seen: list[tuple[str, str]] = []
+    token = _collecting.set(seen)
     try:
-        text = _black(source)
-    except black.parsing.InvalidInput as exc:  # a generator bug, never a spec problem
-        raise RuntimeError(f"generated {name} is not valid Python: {exc}") from exc
-    cache.put_formatted(key, text)
-    return text
+        rendered = [render_plan(plan) for plan in plans]
+    finally:
+        _collecting.reset(token)
+    if not seen:
+        return rendered
+    formatted = _format_all(seen)
+    for files in rendered:
+        for path, text in files.items():
+            if text.endswith("\x00") and _PLACEHOLDER in text:
+                head, _, index = text.rpartition(_PLACEHOLDER)
+                files[path] = head + formatted[int(index[:-1])]
+    return rendered
 
 
-# Below this many lines to format, starting worker processes costs more than it saves.
+def _format_all(modules: list[tuple[str, str]]) -> list[str]:
+    """The formatted text of each (source, name): the cache, else ruff in one process, else black."""
+    options = _options_key()
+    keys = [cache.black_key(source, options) for source, _ in modules]
+    done: dict[str, str] = {}
+    todo: dict[str, tuple[str, str]] = {}
+    for key, module in zip(keys, modules, strict=True):
+        if key in done or key in todo:
+            continue
+        found = cache.get_formatted(key)
+        if found is not None:
+            done[key] = found
+        else:
+            todo[key] = module
+    if todo:
+        formatted = _ruff_format([source for source, _ in todo.values()])
+        if formatted is None:
+            formatted = _black_all(list(todo.values()))
+        for key, text in zip(todo, formatted, strict=True):
+            cache.put_formatted(key, text)
+            done[key] = text
+    return [done[key] for key in keys]
+
+
+# Below this many lines to format, starting worker processes for black costs more than it saves.
 PARALLEL_MIN_LINES = 1500
 
 
 def jobs() -> int:
-    """Worker processes for black: NAFTIKO_GEN_JOBS, else the CPUs this process may use."""
+    """Worker processes: NAFTIKO_GEN_JOBS, else the CPUs this process may use."""
     try:
         wanted = int(os.environ.get("NAFTIKO_GEN_JOBS", "0"))
     except ValueError:
@@ -222,62 +267,37 @@ def _format_or_none(source: str) -> str | None:
         return None
 
 
-def format_ahead(plans: list[Plan]) -> None:
-    """Format every module `plans` will render, in worker processes, into the cache.
+def _black_all(modules: list[tuple[str, str]]) -> list[str]:
+    """black itself (no ruff): in worker processes when there is enough to format."""
+    results: list[str | None] = [None] * len(modules)
+    lines = sum(source.count("\n") for source, _ in modules)
+    if len(modules) >= 2 and lines >= PARALLEL_MIN_LINES and jobs() >= 2 and _can_fork():
+        import concurrent.futures
+        import multiprocessing
 
-    render_plan then finds each module formatted. Output is the same as without this step (the
-    cache is keyed by the exact text); it only spreads black over the CPUs on cold builds.
-    """
-    if _ruff() is not None:
-        todo = _unformatted(plans)
-        formatted = _ruff_format(list(todo.values())) if todo else None
-        for key, done in zip(todo, formatted or [], strict=False):
-            cache.put_formatted(key, done)
-        return
-    if len(plans) < 2 or jobs() < 2 or not _can_fork():
-        return
-    # Rendering twice costs little next to black, but nothing is gained when the formatting
-    # cache is warm: the first spec says which case this is.
-    todo = _unformatted(plans[:1])
-    if not todo:
-        return
-    todo.update(_unformatted(plans[1:]))
-    if sum(s.count("\n") for s in todo.values()) < PARALLEL_MIN_LINES or len(todo) < 2:
-        return
-    import concurrent.futures
-    import multiprocessing
+        black_mode()  # import black before forking, so that every worker starts with it
+        order = sorted(range(len(modules)), key=lambda i: -len(modules[i][0]))  # longest first
+        try:
+            with concurrent.futures.ProcessPoolExecutor(
+                max_workers=min(jobs(), len(order)),
+                mp_context=multiprocessing.get_context("fork"),
+            ) as pool:
+                texts = pool.map(_format_or_none, [modules[i][0] for i in order], chunksize=1)
+                for i, text in zip(order, texts, strict=True):
+                    results[i] = text
+        except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool):
+            pass  # no processes here (sandbox, limits): format serially below
+    import black.parsing
 
-    black_mode()  # import black before forking, so that every worker starts with it
-    ordered = sorted(todo.items(), key=lambda item: -len(item[1]))  # longest first
-    try:
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(jobs(), len(ordered)),
-            mp_context=multiprocessing.get_context("fork"),
-        ) as pool:
-            results = pool.map(_format_or_none, [s for _, s in ordered], chunksize=1)
-            for (key, _source), text in zip(ordered, results, strict=True):
-                if text is not None:
-                    cache.put_formatted(key, text)
-    except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool):
-        return  # no processes here (sandbox, limits): render_plan formats serially
-
-
-def _unformatted(plans: list[Plan]) -> dict[str, str]:
-    """The modules of `plans` that are not in the formatting cache, by cache key."""
-    seen: list[tuple[str, str]] = []
-    token = _collecting.set(seen)
-    try:
-        for plan in plans:
-            render_plan(plan)
-    finally:
-        _collecting.reset(token)
-    options = _options_key()
-    todo: dict[str, str] = {}
-    for source, _name in seen:
-        key = cache.black_key(source, options)
-        if key not in todo and cache.get_formatted(key) is None:
-            todo[key] = source
-    return todo
+    out: list[str] = []
+    for (source, name), text in zip(modules, results, strict=True):
+        if text is None:
+            try:
+                text = _black(source)
+            except black.parsing.InvalidInput as exc:  # a generator bug, never a spec problem
+                raise RuntimeError(f"generated {name} is not valid Python: {exc}") from exc
+        out.append(text)
+    return out
 
 
 def _can_fork() -> bool:

@@ -31,6 +31,17 @@ TRICKY = [
     "# only a comment\n",
     "a: \x07\n",
     "k: \u00e9\u4e2d\U0001f600 tail\nl: [\u00e9, \U0001f600, x]\n",
+    # libyaml's events straight to Nodes (loader._fast_tree) and what it leaves to the composer
+    "1: a\ntrue: b\n~: c\n2026-01-01: d\n1.5: e\nx: ! 12\ny: '12'\nz: [1.5, null, no, {}]\n",
+    "a: {b: [{c: d}, []], e: ''}\nf: |\n  text\ng: >-\n  folded\n",
+    "a: !!str 1\nb: !custom x\n",
+    "a: &x 1\nb: 2\n",
+    "<<: {a: 1}\n",
+    "=: 1\na: =\n",
+    "[a]: 1\n",
+    "- a\n- " + "[" * 199 + "]" * 199 + "\n",
+    "x: " + "[" * 199 + "]" * 199 + "\n",
+    'a: "\\udc00x"\n"\\ud800": 1\n',
 ]
 
 
@@ -54,6 +65,24 @@ def both(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
         mp.setattr(loader, "_FAST_LOADER", None)
         slow = tree(loader.parse_yaml(text, "f.yaml", slow_report))
     return (fast, fast_report.items), (slow, slow_report.items)
+
+
+def test_usual_specs_take_the_event_path() -> None:
+    if loader._FAST_LOADER is None:
+        pytest.skip("no libyaml")
+    for path in (ROOT / "specs").glob("*.yaml"):
+        text = path.read_bytes().decode("utf-8-sig")
+        assert tree(loader._fast_tree(text, "f.yaml")) == tree(
+            loader.parse_yaml(text, "f.yaml", Report())
+        )
+
+
+def test_same_errors_beyond_the_value_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "MAX_NODES", 50)
+    for text in ("- 1\n" * 60, "a: {b: [x, y]}\n" * 1 + "c: [" + "1, " * 60 + "]\n"):
+        fast, slow = both(text, monkeypatch)
+        assert fast == slow
+        assert fast[1], "too many values is an error"
 
 
 def test_libyaml_is_used_when_installed() -> None:
