@@ -1,18 +1,21 @@
-"""Issue #10: MCP ``tools/call`` throughput and server CPU per call, three servers, same upstream.
+"""Issue #10: MCP ``tools/call`` throughput and server CPU per call, four servers, same upstream.
 
 Run: .venv/bin/python bench/bench_mcp.py [--rounds 5] [--duration 5] [--concurrency 8]
      [--era legacy|modern] [--fastmcp-python PATH]
 
 Servers, each in a fresh process per run, alternated round after round (order rotated):
 
-* generated:    python -m qovery_containers.mcp_server (tool ``list-containers``)
+* generated:    python -m qovery_containers.mcp_server (tool ``list-containers``): the default,
+                SDK-free fast path (aiohttp, plain JSON); handshake era only, so left out of
+                ``--era modern`` runs
+* generated --sdk: the same module with ``--sdk``: the official SDK's low-level server (uvicorn)
 * FastMCP:      bench/fastmcp_server.py, ``FastMCP.from_openapi`` over the same 8 Qovery
                 operations (tool ``listContainer``), cut at run time out of Qovery's OpenAPI
                 document (bench/qovery_subset.py); skipped, with a message, when FastMCP 4 or
                 the document is missing
 * hand-written: bench/handwritten_mcp.py, low-level ``mcp.server.Server`` (tool ``list-containers``)
 
-All three serve stateless JSON streamable HTTP at /mcp with uvicorn and call the same local
+All serve stateless JSON streamable HTTP at /mcp (uvicorn, or aiohttp for the fast path) and call the same local
 upstream (bench/upstream_app.py). The load is raw HTTP POSTs of one JSON-RPC ``tools/call``
 with keep-alive and fixed concurrency (wrk when installed, else bench/loadclient.py).
 
@@ -134,9 +137,10 @@ def main() -> None:
         with open(spec_file, "w", encoding="utf-8") as f:
             json.dump(qovery_subset.load_subset(source), f)
 
-    kinds = [
-        Kind("generated", [sys.executable, "-m", "qovery_containers.mcp_server"], "list-containers")
-    ]
+    module = [sys.executable, "-m", "qovery_containers.mcp_server"]
+    kinds = [Kind("generated --sdk", [*module, "--sdk"], "list-containers")]
+    if args.era == "legacy":  # the fast path answers 2026-07-28 requests with -32022
+        kinds.insert(0, Kind("generated", module, "list-containers"))
     fast = fastmcp_kind(args.fastmcp_python, spec_file)
     if fast is not None:
         kinds.append(fast)

@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/bench_startup.py [--rounds 5] [--fastmcp-python PATH]
 
-For each server (the generated REST and MCP servers, with the hand-written baselines and
-FastMCP ``from_openapi`` for context), ``--rounds`` fresh processes, alternated: the clock starts
+For each server (the generated REST and MCP servers, the MCP one also with ``--sdk``, the
+hand-written baselines and FastMCP ``from_openapi`` for context), ``--rounds`` fresh processes, alternated: the clock starts
 just before ``Popen`` and stops at the first successful real call (REST: ``GET`` list-containers
 → 200 with the upstream's JSON; MCP: a ``tools/call`` of list-containers with a good result),
 polling every 5 ms. RSS (VmRSS) is read right after that first answer. Medians are printed.
@@ -88,6 +88,11 @@ def main() -> None:
         Server("generated REST", [py, "-m", "qovery_containers.rest_server"], None),
         Server("hand-written REST", [py, str(c.BENCH_DIR / "handwritten_proxy.py")], None),
         Server("generated MCP", [py, "-m", "qovery_containers.mcp_server"], "list-containers"),
+        Server(
+            "generated MCP --sdk",
+            [py, "-m", "qovery_containers.mcp_server", "--sdk"],
+            "list-containers",
+        ),
         Server(
             "hand-written MCP (low-level)",
             [py, str(c.BENCH_DIR / "handwritten_mcp.py")],

@@ -16,7 +16,8 @@ run against it::
     node <cache>/node_modules/@modelcontextprotocol/conformance/dist/index.js \
         server --url http://127.0.0.1:P/mcp --scenario S -o <results>
 
-(the fixture runs ``--suite all`` once and every scenario is asserted from that run). Each
+(the fixture runs ``--suite all`` once and every scenario is asserted from that run; the same
+run against the fixture started with ``--sdk``, the official SDK's server, asserts the same). Each
 scenario's ``checks.json`` is read back: a scenario passes when no check is a FAILURE (and, where
 the scenario can pass at all for this server, at least one is a SUCCESS).
 
@@ -288,10 +289,15 @@ def _build(spec: Path, out: Path, package: str) -> None:
 
 @contextmanager
 def _serve(
-    out: Path, package: str, upstream: list[str], env: dict[str, str], base_url_var: str
+    out: Path,
+    package: str,
+    upstream: list[str],
+    env: dict[str, str],
+    base_url_var: str,
+    flags: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Start `upstream` (a process printing its base URL), then the package's MCP server
-    pointed at it; yield the MCP endpoint's URL."""
+    pointed at it (with `flags`, e.g. --sdk); yield the MCP endpoint's URL."""
     fake = subprocess.Popen(upstream, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     server: subprocess.Popen[bytes] | None = None
     errlog = (out / "mcp_server.stderr").open("w+b")
@@ -301,7 +307,7 @@ def _serve(
         assert base_url.startswith("http://127.0.0.1:"), "fake upstream did not start"
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", f"{package}.mcp_server", "--port", str(port)],
+            [sys.executable, "-m", f"{package}.mcp_server", "--port", str(port), *flags],
             cwd=out,
             stdout=subprocess.DEVNULL,
             stderr=errlog,
@@ -349,11 +355,21 @@ def mcp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def fixture_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The conformance fixture's MCP server against tests/conformance/conformance_upstream.py."""
+    with _fixture_server(tmp_path_factory) as url:
+        yield url
+
+
+@contextmanager
+def _fixture_server(
+    tmp_path_factory: pytest.TempPathFactory, flags: tuple[str, ...] = ()
+) -> Iterator[str]:
     out = tmp_path_factory.mktemp("conformance-fixture")
     _build(FIXTURE, out, "conformance_capability")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
     upstream = [sys.executable, str(Path(__file__).with_name("conformance_upstream.py"))]
-    with _serve(out, "conformance_capability", upstream, env, "CONFORMANCE_BASE_URL") as url:
+    with _serve(
+        out, "conformance_capability", upstream, env, "CONFORMANCE_BASE_URL", flags
+    ) as url:
         yield url
 
 
@@ -478,6 +494,32 @@ def test_fixture_scenario(
     """The conformance fixture (tools, resources, prompts): every applicable scenario passes."""
     results, output = fixture_results
     _judge(f"(fixture) {scenario}", scenario, results.get(scenario), needs_success, what, output)
+
+
+@pytest.fixture(scope="module")
+def sdk_results(
+    conformance_cli: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, list[Check]], str]]:
+    """The whole suite once against the fixture served by the official SDK (`--sdk`)."""
+    with _fixture_server(tmp_path_factory, ("--sdk",)) as url:
+        outdir = tmp_path_factory.mktemp("conformance-sdk-results")
+        output = _run(conformance_cli, url, outdir, "--suite", "all", timeout=150)
+        yield _read_results(outdir), output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "needs_success", "what"), FIXTURE_REQUIRED, ids=[r[0] for r in FIXTURE_REQUIRED]
+)
+def test_fixture_scenario_with_sdk(
+    sdk_results: tuple[dict[str, list[Check]], str],
+    scenario: str,
+    needs_success: bool,
+    what: str,
+) -> None:
+    """`--sdk` (the official SDK's server) passes the same scenarios as the default fast path."""
+    results, output = sdk_results
+    label = f"(fixture --sdk) {scenario}"
+    _judge(label, scenario, results.get(scenario), needs_success, what, output)
 
 
 def test_every_scenario_is_accounted_for(conformance_cli: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""End-to-end tests of the generated MCP server (real streamable HTTP via uvicorn + mcp.Client)."""
+"""End-to-end tests of the generated MCP server (real streamable HTTP + the official mcp.Client):
+the fast path (aiohttp, no SDK) and, for the tests taking `mcp_url`, the SDK's server too."""
 
 from __future__ import annotations
 
@@ -175,18 +176,23 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-async def shared() -> AsyncIterator[tuple[FakeQovery, str]]:
+async def shared() -> AsyncIterator[tuple[FakeQovery, dict[str, str]]]:
+    """One fake upstream; the MCP server twice: the fast path (create_app, the default) and the
+    official SDK's server (create_sdk_app, `--sdk`)."""
     async with run_fake_qovery(token=TOKEN) as f:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv(ENV_TOKEN, TOKEN)
             mp.setenv(ENV_BASE_URL, f.base_url)
             mp.delenv(ENV_TIMEOUT, raising=False)
-            async with run_asgi_app(mcp_server.create_app()) as base:
-                yield f, base + "/mcp"
+            async with (
+                run_asgi_app(mcp_server.create_app()) as fast,
+                run_asgi_app(mcp_server.create_sdk_app()) as sdk,
+            ):
+                yield f, {"fast": fast + "/mcp", "sdk": sdk + "/mcp"}
 
 
 @pytest.fixture
-def fake(shared: tuple[FakeQovery, str]) -> FakeQovery:
+def fake(shared: tuple[FakeQovery, dict[str, str]]) -> FakeQovery:
     f = shared[0]
     f.requests.clear()
     f.rules.clear()
@@ -196,9 +202,12 @@ def fake(shared: tuple[FakeQovery, str]) -> FakeQovery:
     return f
 
 
-@pytest.fixture
-def mcp_url(shared: tuple[FakeQovery, str], fake: FakeQovery) -> str:
-    return shared[1]
+@pytest.fixture(params=["fast", "sdk"])
+def mcp_url(
+    shared: tuple[FakeQovery, dict[str, str]], fake: FakeQovery, request: pytest.FixtureRequest
+) -> str:
+    """Every test that takes it runs against both servers."""
+    return shared[1][request.param]
 
 
 @pytest.fixture
@@ -342,9 +351,13 @@ async def test_upstream_400_is_error_with_body(fake: FakeQovery, mcp_url: str) -
     assert "400" in text and "body.name is required" in text
 
 
-async def test_upstream_down_is_error(own_fake: FakeQovery, env: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("factory", ["create_app", "create_sdk_app"])
+async def test_upstream_down_is_error(
+    own_fake: FakeQovery, env: pytest.MonkeyPatch, factory: str
+) -> None:
     fake = own_fake
-    async with run_asgi_app(mcp_server.create_app()) as base, Client(base + "/mcp") as client:
+    app = getattr(mcp_server, factory)()
+    async with run_asgi_app(app) as base, Client(base + "/mcp") as client:
         ok = await client.call_tool("list-default-container-advanced-settings", {})
         assert not ok.is_error and len(fake.requests) == 1
         await fake.stop()

@@ -116,7 +116,10 @@ async def test_rest_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -
     assert data == rec.response_json
 
 
-async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sdk", [[], ["--sdk"]], ids=["fast", "sdk"])
+async def test_mcp_server_subprocess_serves(
+    fake: FakeQovery, tmp_path: Path, sdk: list[str]
+) -> None:
     from mcp import Client
 
     errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115
@@ -125,6 +128,7 @@ async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) ->
         sys.executable,
         "-m",
         "qovery_containers.mcp_server",
+        *sdk,
         "--host",
         "127.0.0.1",
         "--port",
@@ -153,18 +157,22 @@ async def test_mcp_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) ->
     assert result.structured_content == rec.response_json
 
 
-async def test_mcp_server_stdio(fake: FakeQovery) -> None:
+@pytest.mark.parametrize("sdk", [[], ["--sdk"]], ids=["fast", "sdk"])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_mcp_server_stdio(fake: FakeQovery, sdk: list[str], mode: str) -> None:
     from mcp import Client, StdioServerParameters
 
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "qovery_containers.mcp_server", "--stdio"],
+        args=["-m", "qovery_containers.mcp_server", "--stdio", *sdk],
         env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
         cwd=str(GENERATED_DIR),
     )
-    async with Client(params) as client:
+    async with Client(params, mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
+        bad = await client.call_tool("list-containers", {})
         result = await client.call_tool("list-containers", {"environmentId": ENV})
+    assert bad.is_error and "environmentId" in bad.content[0].text  # type: ignore[union-attr]
     assert len(names) == 8
     assert len(fake.requests) == 1
     assert fake.last.raw_path == f"/environment/{ENV}/container"
