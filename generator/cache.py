@@ -30,7 +30,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,14 @@ class Store:
     def __init__(self, root: Path | None) -> None:
         self.root = root
         self.writable = root is not None
+        self.blobs: set[str] = set()  # shared parts known to be stored here
+
+    def prepare(self) -> None:
+        """Create the folder now: a cache folder that appears in the middle of a build would
+        change the listing of a folder the build read (a cache inside a spec folder)."""
+        if self.root is not None:
+            with contextlib.suppress(OSError):
+                (self.root / f"v{CACHE_FORMAT}").mkdir(parents=True, exist_ok=True)
 
     def _path(self, kind: str, key: str) -> Path | None:
         if self.root is None:
@@ -176,9 +184,10 @@ def black_key(source: str, options: str) -> str:
     return digest("black", black_version(), options, source)
 
 
-def get_formatted(key: str) -> str | None:
+def get_formatted(key: str, disk: bool = True) -> str | None:
+    """`disk=False`: only what this process formatted (a fast formatter is not worth a file)."""
     text = _formatted.get(key)
-    if text is None:
+    if text is None and disk:
         data = store().get("black", key)
         if data is not None:
             try:
@@ -192,11 +201,12 @@ def get_formatted(key: str) -> str | None:
 MEMORY_ENTRIES = 1024  # a long process (tests) keeps at most this many texts in memory
 
 
-def put_formatted(key: str, text: str) -> None:
+def put_formatted(key: str, text: str, disk: bool = True) -> None:
     if len(_formatted) >= MEMORY_ENTRIES:
         _formatted.clear()
     _formatted[key] = text
-    store().put("black", key, text.encode("utf-8", "surrogatepass"))
+    if disk:
+        store().put("black", key, text.encode("utf-8", "surrogatepass"))
 
 
 # --- compiled Jinja templates
@@ -338,6 +348,9 @@ def generator_fingerprint(extra_dirs: tuple[Path, ...] = ()) -> str:
 # --- whole builds per spec
 
 
+_blobs: dict[str, str] = {}  # digest → text of the shared parts of files (runtime modules)
+
+
 @dataclass
 class CachedSpec:
     files: dict[str, str]
@@ -354,6 +367,11 @@ class SpecCache:
     store: Store = field(default_factory=store)
     _pending: dict[str, tuple[str, set[str], Report]] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
+    _folders: list[str] = field(default_factory=list)  # the working and output folders, resolved
+    _digests: dict[str, str] = field(default_factory=dict)  # path_digest within one build
+
+    def __post_init__(self) -> None:
+        self.store.prepare()
 
     @property
     def enabled(self) -> bool:
@@ -362,7 +380,9 @@ class SpecCache:
     def _key(self, spec: Path, display: str, package: str) -> str | None:
         try:
             data = spec.read_bytes()
-            where = [str(spec.resolve()), str(Path.cwd().resolve()), str(self.out_dir.resolve())]
+            if not self._folders:
+                self._folders = [str(Path.cwd().resolve()), str(self.out_dir.resolve())]
+            where = [str(spec.resolve()), *self._folders]
         except (OSError, RuntimeError, ValueError):
             return None
         return digest(
@@ -382,11 +402,18 @@ class SpecCache:
         try:
             entry = json.loads(zlib.decompress(data))
             for path, seen in entry["reads"]:
-                if path_digest(path) != seen:
+                if self._digest(path) != seen:
                     return None
             report = Report([_decode_diagnostic(d) for d in entry["diagnostics"]])
             files = entry["files"]
             shown = entry["spec"]
+            for path, (head, blob) in entry.get("shared", {}).items():
+                body = self._blob(blob)
+                if body is None:
+                    return None
+                files[path] = head + body
+            if entry.get("shared"):
+                files = dict(sorted(files.items()))
             if not isinstance(files, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in files.items()
             ):
@@ -410,8 +437,27 @@ class SpecCache:
         deps = {p for p in reads if p != own and not p.startswith(ignored)}
         self._pending[package] = (self._keys[package], deps, report)
 
-    def save(self, package: str, files: dict[str, str], spec: str) -> None:
-        """Store what a spec analysed under `analysing` produced (only for a clean build)."""
+    def _blob(self, key: str) -> str | None:
+        if key not in _blobs:
+            data = self.store.get("blob", key)
+            if data is None or digest(data) != key:
+                return None
+            _blobs[key] = data.decode("utf-8", "surrogatepass")
+        return _blobs[key]
+
+    def _digest(self, path: str) -> str:
+        if path not in self._digests:  # many specs of one folder share its listing
+            self._digests[path] = path_digest(path)
+        return self._digests[path]
+
+    def save(
+        self, package: str, files: dict[str, str], spec: str, shared: Collection[str] = ()
+    ) -> None:
+        """Store what a spec analysed under `analysing` produced (only for a clean build).
+
+        `shared`: files that are the same in every package after their first line (the runtime
+        modules): that part is stored once, by its digest, and the entry only refers to it.
+        """
         pending = self._pending.pop(package, None)
         if pending is None:
             return
@@ -419,11 +465,25 @@ class SpecCache:
         if report.has_errors():
             return
         try:
+            inline = dict(files)
+            refs: dict[str, list[str]] = {}
+            for path in shared:
+                head, newline, body = inline[path].partition("\n")
+                data = body.encode("utf-8", "surrogatepass")
+                blob = digest(data)
+                if blob not in self.store.blobs:
+                    if self.store.get("blob", blob) is None:
+                        self.store.put("blob", blob, data)
+                    self.store.blobs.add(blob)
+                _blobs[blob] = body
+                refs[path] = [head + newline, blob]
+                del inline[path]
             entry = {
                 "spec": spec,
-                "reads": [[p, path_digest(p)] for p in sorted(deps)],
+                "reads": [[p, self._digest(p)] for p in sorted(deps)],
                 "diagnostics": [_encode_diagnostic(d) for d in report.items],
-                "files": files,
+                "files": inline,
+                "shared": refs,
             }
             payload = zlib.compress(json.dumps(entry, ensure_ascii=False).encode("utf-8"), 1)
         except (TypeError, ValueError, UnicodeEncodeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -31,10 +32,15 @@ class Generated:
 
 def display_path(path: Path) -> str:
     try:
-        rel = os.path.relpath(path.resolve(), Path.cwd().resolve())
+        rel = os.path.relpath(path.resolve(), _resolved(os.getcwd()))
     except ValueError:
         return path.as_posix()
     return Path(rel).as_posix() if not rel.startswith("..") else path.as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(folder: str) -> Path:
+    return Path(folder).resolve()
 
 
 def find_specs(paths: list[Path], report: Report) -> list[Path]:
@@ -262,9 +268,26 @@ def _build_batch(
     from generator.render import render_plans
 
     for (done, plan), files in zip(plans, render_plans([p for _, p in plans]), strict=True):
-        spec_cache.save(plan.package, files, plan.spec)
+        spec_cache.save(plan.package, files, plan.spec, _runtime_copies(files))
         done.package, done.spec, done.files = plan.package, plan.spec, files
     return built
+
+
+def _runtime_copies(files: dict[str, str]) -> list[str]:
+    """The files that are a runtime module after their header line (the same in every package)."""
+    from generator.render import RUNTIME_DIR, runtime_source
+
+    if not _RUNTIME_NAMES:
+        _RUNTIME_NAMES.update(n for n in os.listdir(RUNTIME_DIR) if n.endswith(".py"))
+    found = []
+    for path, text in files.items():
+        name = path.partition("/")[2]
+        if name in _RUNTIME_NAMES and text.partition("\n")[2] == runtime_source(name):
+            found.append(path)
+    return found
+
+
+_RUNTIME_NAMES: set[str] = set()
 
 
 # Below this many specs to analyse, a second process costs more than it saves.

@@ -219,15 +219,20 @@ def render_plans(plans: list[Plan]) -> list[dict[str, str]]:
 
 
 def _format_all(modules: list[tuple[str, str]]) -> list[str]:
-    """The formatted text of each (source, name): the cache, else ruff in one process, else black."""
+    """The formatted text of each (source, name): the cache, else ruff in one process, else black.
+
+    Only black's output is kept on disk: ruff formats a module in about the time it takes to
+    create a cache file for it, and unchanged specs come whole from the spec cache anyway.
+    """
     options = _options_key()
+    disk = _ruff() is None
     keys = [cache.black_key(source, options) for source, _ in modules]
     done: dict[str, str] = {}
     todo: dict[str, tuple[str, str]] = {}
     for key, module in zip(keys, modules, strict=True):
         if key in done or key in todo:
             continue
-        found = cache.get_formatted(key)
+        found = cache.get_formatted(key, disk)
         if found is not None:
             done[key] = found
         else:
@@ -235,9 +240,9 @@ def _format_all(modules: list[tuple[str, str]]) -> list[str]:
     if todo:
         formatted = _ruff_format([source for source, _ in todo.values()])
         if formatted is None:
-            formatted = _black_all(list(todo.values()))
+            formatted, disk = _black_all(list(todo.values())), True
         for key, text in zip(todo, formatted, strict=True):
-            cache.put_formatted(key, text)
+            cache.put_formatted(key, text, disk)
             done[key] = text
     return [done[key] for key in keys]
 

@@ -9,10 +9,10 @@ content is a *conflict*, and nothing is written.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,16 +75,19 @@ def _read_manifest(out_dir: Path) -> tuple[dict[str, dict[str, object]], str | N
 
 
 def _files_on_disk(out_dir: Path, package: str) -> list[str]:
-    """Every file under out_dir/package (relative to out_dir), caches excepted."""
-    root = out_dir / package
-    if not root.is_dir():
+    """Every file under out_dir/package (relative to out_dir), caches excepted; like
+    Path.rglob, links to folders are not followed (and links to files are files)."""
+    root = os.path.join(out_dir, package)
+    if not os.path.isdir(root):
         return []
     out = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(out_dir)
-        if path.is_file() and not any(part in IGNORED_PARTS for part in rel.parts):
-            out.append(rel.as_posix())
-    return out
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in IGNORED_PARTS]
+        rel = Path(os.path.relpath(folder, out_dir)).as_posix()
+        for name in names:
+            if name not in IGNORED_PARTS and os.path.isfile(os.path.join(folder, name)):
+                out.append(f"{rel}/{name}")
+    return sorted(out)
 
 
 def _owned(package: str, entry: dict[str, object], files: dict[str, str]) -> set[str]:
@@ -125,10 +128,14 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
                 changes.foreign.append(rel)
         if leftovers:
             changes.remove_dirs.append(name)
+    by_package: dict[str, list[str]] = {}
+    for rel in files:
+        by_package.setdefault(rel.split("/", 1)[0], []).append(rel)
+    resolved_out = out_dir.resolve()
     for package, spec in sorted(specs.items()):
-        produced = sorted(p for p in files if p.startswith(package + "/"))
+        produced = sorted(by_package.get(package, []))
         # Relative to the output folder, so a later build from any working folder finds it.
-        spec_rel = Path(os.path.relpath(Path(spec).resolve(), out_dir.resolve())).as_posix()
+        spec_rel = Path(os.path.relpath(Path(spec).resolve(), resolved_out)).as_posix()
         packages[package] = {"spec": spec_rel, "files": [p.split("/", 1)[1] for p in produced]}
         for rel in _files_on_disk(out_dir, package):
             if rel in files:
@@ -149,11 +156,7 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
     wanted[MANIFEST] = manifest_text
     for rel, text in sorted(wanted.items()):
         path = out_dir / rel
-        try:
-            current: str | None = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            current = None
-        if current == text:
+        if _holds(path, text):
             changes.unchanged += 1
             continue
         changes.write[rel] = text
@@ -162,6 +165,24 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
     changes.remove.sort()
     changes.foreign.sort()
     return changes
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether the file reads as `text` (as read_text would read it: newlines translated)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    if b"\r" not in data and "\r" not in text:  # the usual case: compare bytes
+        try:
+            return data == text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def apply_changes(
@@ -177,19 +198,25 @@ def apply_changes(
         raise OwnershipError(changes.manifest_error or ", ".join(changes.conflicts))
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
+    folders: set[Path] = set()
+    mode = 0o666 & ~_umask()
     try:
         for rel, text in changes.write.items():
             target = out_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".naftiko-", dir=target.parent)
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            data = text.encode("utf-8")
+            fd, tmp = _stage(target)
             staged.append((tmp, target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fd, mode)
+                fh.write(data)
     except BaseException:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise
+    moved = 0
     try:
         # The manifest sorts first: should a later move fail, it already claims the new files.
         for tmp, target in staged:
@@ -197,10 +224,11 @@ def apply_changes(
                 os.replace(tmp, target)
             except OSError as exc:  # name the file the user knows, not the staged one
                 raise OSError(exc.errno, exc.strerror, str(target)) from None
+            moved += 1
             if log is not None:
                 log("wrote", target.as_posix())
     finally:
-        for tmp, _ in staged:
+        for tmp, _ in staged[moved:]:
             Path(tmp).unlink(missing_ok=True)
     for rel in changes.remove:
         (out_dir / rel).unlink(missing_ok=True)
@@ -208,6 +236,19 @@ def apply_changes(
             log("removed", (out_dir / rel).as_posix())
     for name in changes.remove_dirs:
         _prune(out_dir / name)
+
+
+_STAGED = itertools.count()
+
+
+def _stage(target: Path) -> tuple[int, str]:
+    """A new temporary sibling of `target`, created by this process alone (as mkstemp)."""
+    while True:
+        tmp = os.path.join(target.parent, f".naftiko-{os.getpid()}-{next(_STAGED)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 def _prune(root: Path) -> None:

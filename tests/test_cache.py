@@ -324,10 +324,11 @@ def test_parallel_formatting_gives_the_same_files(
     monkeypatch.setenv("NAFTIKO_GEN_CACHE_DIR", str(tmp_path / "other-cache"))
     monkeypatch.setenv("NAFTIKO_GEN_JOBS", "2")
     monkeypatch.setattr(render, "PARALLEL_MIN_LINES", 0)
+    monkeypatch.setattr(codegen, "PARALLEL_MIN_SPECS", 2)
     forget_memory()
     parallel = shown(generate(specs, tmp_path / "out"))
     assert parallel == serial
-    assert entries(tmp_path / "other-cache", "black")
+    assert len(entries(tmp_path / "other-cache", "spec")) == len(specs)  # saved by the workers
 
 
 def test_damaged_compiled_templates_are_ignored(
