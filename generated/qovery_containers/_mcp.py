@@ -20,7 +20,6 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from . import _runtime as rt
@@ -253,13 +252,14 @@ def encode(message: Mapping[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@dataclass
 class Session:
     """A client's protocol state: stdio opens with `initialize`; a stateless HTTP request is
     ready at once, at the version its MCP-Protocol-Version header names."""
 
-    version: str = DEFAULT_VERSION
-    ready: bool = False
+    __slots__ = ("version", "ready")
+
+    def __init__(self, version: str = DEFAULT_VERSION, ready: bool = False) -> None:
+        self.version, self.ready = version, ready
 
 
 Handler = Callable[[rt.Client, Mapping[str, Any]], Awaitable[dict[str, Any]]]

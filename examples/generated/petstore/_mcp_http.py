@@ -25,6 +25,7 @@ from aiohttp.typedefs import Handler
 
 from ._guard import Policy
 from ._mcp import (
+    DEFAULT_VERSION,
     INVALID_PARAMS,
     INVALID_REQUEST,
     PARSE_ERROR,
@@ -91,7 +92,7 @@ async def mcp(request: web.Request) -> web.StreamResponse:
         return web.Response(status=400, body=encode(answer(request_id, failure)), content_type=JSON)
     if kind != "request":
         return web.Response(status=202, content_type=JSON)  # notifications: nothing to answer
-    session = Session(version or "2025-03-26", ready=True)
+    session = Session(version or DEFAULT_VERSION, ready=True)
     reply = await request.app[SERVER].handle(message, session)
     return web.Response(body=encode(reply), content_type=JSON)
 
