@@ -252,7 +252,9 @@ def protect(app: web.Application, server: ResourceServer) -> web.Application:
     return app
 
 
-# -- MCP (ASGI) ------------------------------------------------------------------------------
+# -- MCP --sdk (ASGI) ------------------------------------------------------------------------
+# The default MCP server is an aiohttp app (_mcp_http.py): `protect` above guards it as it
+# guards REST (/health open, the metadata document served, a valid token for the rest).
 
 
 class Protect:

@@ -380,6 +380,31 @@ def serve_stdio(server: Server) -> None:
         pass
 
 
+def _lines(stdin: Any) -> asyncio.Queue[bytes]:
+    """stdin's lines, read by a daemon thread (b"" at the end).
+
+    A thread works for a pipe, a file and a terminal alike, and a daemon one never holds up
+    the process's exit while it waits for a line that will not come (Ctrl-C).
+    """
+    import threading
+
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = stdin.readline()
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:  # the loop is closed: the server is gone
+                return
+            if not line:
+                return
+
+    threading.Thread(target=read, name="mcp-stdin", daemon=True).start()
+    return lines
+
+
 async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
     session = Session()
     pending: set[asyncio.Task[None]] = set()
@@ -387,13 +412,13 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
     def write(message: Mapping[str, Any]) -> None:
         wire.write(encode(message) + b"\n")  # one write per message: frames never interleave
 
-    async def respond(message: dict[str, Any]) -> None:
-        write(await server.handle(message, session))
+    async def respond(message: dict[str, Any], state: Session) -> None:
+        write(await server.handle(message, state))
 
     async with server.running():
+        lines = _lines(stdin)
         while True:
-            # A thread reads: stdin may be a pipe, a file or a terminal, all the same here.
-            line = await asyncio.to_thread(stdin.readline)
+            line = await lines.get()
             if not line:
                 break
             if not line.strip():
@@ -406,9 +431,12 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
             kind = classify(message)
             if kind == "request":
                 if message["method"] == "initialize":  # before anything that follows it
-                    await respond(message)
+                    await respond(message, session)
                     continue
-                task = asyncio.create_task(respond(message))
+                # The session as this request found it (a later initialize does not count).
+                task = asyncio.create_task(
+                    respond(message, Session(session.version, session.ready))
+                )
                 pending.add(task)
                 task.add_done_callback(pending.discard)
             elif kind == "notification":
