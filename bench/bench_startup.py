@@ -6,7 +6,9 @@ For each server (the generated REST and MCP servers, the MCP one also with ``--s
 hand-written baselines and FastMCP ``from_openapi`` for context), ``--rounds`` fresh processes, alternated: the clock starts
 just before ``Popen`` and stops at the first successful real call (REST: ``GET`` list-containers
 → 200 with the upstream's JSON; MCP: a ``tools/call`` of list-containers with a good result),
-polling every 5 ms. RSS (VmRSS) is read right after that first answer. Medians are printed.
+polling every 5 ms. RSS (VmRSS) and the server's CPU time so far (utime+stime: what the start
+cost the server itself, which, unlike the wall clock, hardly moves when other work shares the
+machine) are read right after that first answer. Medians are printed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Server:
     mcp_tool: str | None  # None: a REST server
 
 
-def first_answer(server: Server, upstream: str, expected: object) -> tuple[float, float]:
+def first_answer(server: Server, upstream: str, expected: object) -> tuple[float, float, float]:
     port = c.free_port()
     env = {
         "PYTHONPATH": str(c.GENERATED),
@@ -64,9 +66,10 @@ def first_answer(server: Server, upstream: str, expected: object) -> tuple[float
         c.wait_until(ok, proc, timeout=60, interval=0.005, what=server.name)
         elapsed = time.perf_counter() - t0
         rss = c.rss_mib(proc.pid)
+        cpu = c.cpu_seconds(proc.pid)
     finally:
         c.stop(proc)
-    return elapsed, rss
+    return elapsed, rss, cpu
 
 
 def main() -> None:
@@ -121,16 +124,19 @@ def main() -> None:
     expected = json.loads(raw)
     times: dict[str, list[float]] = {s.name: [] for s in servers}
     rss: dict[str, list[float]] = {s.name: [] for s in servers}
+    cpu: dict[str, list[float]] = {s.name: [] for s in servers}
     print(f"# start-up benchmark: {c.machine_line()}, {args.rounds} rounds")
     try:
         for rnd in range(args.rounds):
             order = servers if rnd % 2 == 0 else servers[::-1]
             for server in order:
-                t, m = first_answer(server, upstream, expected)
+                t, m, u = first_answer(server, upstream, expected)
                 times[server.name].append(t)
                 rss[server.name].append(m)
+                cpu[server.name].append(u)
                 print(
-                    f"round {rnd + 1} {server.name:29} {t * 1000:6.0f} ms  RSS {m:5.1f} MiB",
+                    f"round {rnd + 1} {server.name:29} {t * 1000:6.0f} ms  CPU {u * 1000:5.0f} ms"
+                    f"  RSS {m:5.1f} MiB",
                     flush=True,
                 )
     finally:
@@ -138,12 +144,19 @@ def main() -> None:
         tmp.cleanup()
     print()
     c.print_table(
-        ["server", "start → first answer, ms (median)", "min–max ms", "RSS MiB (median)"],
+        [
+            "server",
+            "start → first answer, ms (median)",
+            "min–max ms",
+            "server CPU ms (median)",
+            "RSS MiB (median)",
+        ],
         [
             [
                 s.name,
                 f"{c.median(times[s.name]) * 1000:.0f}",
                 f"{min(times[s.name]) * 1000:.0f}–{max(times[s.name]) * 1000:.0f}",
+                f"{c.median(cpu[s.name]) * 1000:.0f}",
                 f"{c.median(rss[s.name]):.1f}",
             ]
             for s in servers
