@@ -392,7 +392,12 @@ def _upstream_uses(plan: Plan) -> Uses:
 AUTH_MODULES = {"oauth1": "_oauth1", "aws-sig-v4": "_sigv4", "hmac": "_hmac", "certificate": "_tls"}
 AUTH_REQUIREMENTS = {"_oauth1": ("oauthlib[signedtoken]>=3.2",)}
 # What every generated package needs at run time (pip's requirements.txt).
-REQUIREMENTS = ("aiohttp>=3.12.8", "mcp>=2.3,<3", "uvicorn>=0.30")
+REQUIREMENTS = (
+    "aiohttp>=3.12.8",
+    "mcp>=2.3,<3",
+    "uvicorn>=0.30",
+    'uvloop>=0.19; sys_platform != "win32"',  # the servers' event loop where it is built
+)
 
 
 def _auth_module(auth: ir.Auth) -> str:

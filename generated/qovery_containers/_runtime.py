@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -20,7 +21,6 @@ from yarl import URL
 from ._config import Auth as Auth
 from ._config import Config as Config
 from ._config import ConfigError as ConfigError
-from ._config import Settings as Settings
 from ._config import Upstream as Upstream
 from ._config import environ_or as environ_or
 from ._config import load_config as load_config
@@ -32,6 +32,8 @@ STREAM_ABOVE = 256 * 1024  # streaming relays read smaller bodies whole (a clean
 COOKIE_SAFE = "!#$%&'()*+-./:<=>?@[]^_`{|}~"
 NO_CONTENT_TYPE = ("Content-Type",)
 BODYLESS = ("GET", "HEAD", "OPTIONS")  # aiohttp adds no Content-Type to these
+UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # what quote(safe="") leaves as it is
+DOTS = (".", "..")
 
 
 class InputError(ValueError):
@@ -65,10 +67,12 @@ def text(value: Any) -> str:
 
 def segment(value: Any, name: str) -> str:
     """One path segment, whatever the value: '/', '%', '?', '#' and '..' are encoded."""
+    if type(value) is str and UNRESERVED(value) and value not in DOTS:
+        return value  # ids and names: nothing to encode (the common case, kept cheap)
     if value is None or value == "":
         raise InputError(f"missing path parameter '{name}'")
     encoded = quote(text(value), safe="")
-    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+    return encoded.replace(".", "%2E") if encoded in DOTS else encoded
 
 
 def present(fields: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -84,7 +88,7 @@ def json_bytes(data: Any) -> bytes:
         raise InputError("the request body cannot be encoded as strict JSON") from None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr call per field
 class Result:
     """An upstream answer (or a mapped one): status, content type, bytes and decoded data."""
 
@@ -114,9 +118,7 @@ class Result:
         try:
             return json.loads(text) if text.strip() else None
         except (ValueError, RecursionError):
-            raise UpstreamError(
-                "the upstream answered with a body that is not valid JSON"
-            ) from None
+            raise UpstreamError("the upstream's answer is not valid JSON") from None
 
     def map(
         self, mapping: Callable[[Any], Any], parse: Callable[[Result], Any] | None = None
@@ -128,11 +130,9 @@ class Result:
 
 
 class Client:
-    """The upstream sessions of a server process: one keep-alive pool per upstream.
-
-    Each operation may have `concurrency` calls in flight; a call that cannot get a slot
-    within the connect timeout is refused (503) rather than queued behind a stalled endpoint.
-    """
+    """The upstream sessions of a server process: one keep-alive pool per upstream. Each
+    operation has `concurrency` slots; a call that gets none within the connect timeout is
+    refused (503) rather than queued behind a stalled endpoint."""
 
     def __init__(
         self, upstreams: Iterable[Upstream], config: Config, max_body: int = MAX_BODY
@@ -142,11 +142,7 @@ class Client:
         self.stream = False  # streaming(): answers are relayed as they arrive
         self._auth = {u.namespace: u.auth(config) if u.auth else Auth() for u in upstreams}
         self._sessions: dict[str, aiohttp.ClientSession] = {}
-        self._timeouts = {
-            ns: aiohttp.ClientTimeout(total=s.timeout, connect=s.connect_timeout)
-            for ns, s in config.upstreams.items()
-        }
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[tuple[str, str], Slots] = {}
 
     def secret(self, name: str) -> str:
         return self.config.secrets[name]
@@ -159,8 +155,12 @@ class Client:
 
     async def __aenter__(self) -> Self:
         for ns in self._auth:
+            s = self.config.upstreams[ns]
             connector = aiohttp.TCPConnector(limit=100, ssl=self._auth[ns].ssl)
-            self._sessions[ns] = aiohttp.ClientSession(connector=connector)
+            # The session's own timeout: a per-request one costs a timer per call. Waiting for
+            # a slot is bounded by Slots; connecting (new connections only) by sock_connect.
+            timeout = aiohttp.ClientTimeout(total=s.timeout, sock_connect=s.connect_timeout)
+            self._sessions[ns] = aiohttp.ClientSession(connector=connector, timeout=timeout)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -185,20 +185,17 @@ class Client:
         ns = upstream.namespace
         auth, settings = self._auth[ns], self.config.upstreams[ns]
         url = settings.base_url + path
-        pairs = [(k, text(v)) for k, value in query for v in _many(value)] + list(auth.query)
-        if pairs:
-            url += "?" + urlencode(pairs, quote_via=quote)
+        if query or auth.query:
+            pairs = [(k, text(v)) for k, value in query for v in _many(value)] + list(auth.query)
+            if pairs:
+                url += "?" + urlencode(pairs, quote_via=quote)
         sent = dict(auth.headers)
-        for name, value in (headers or {}).items():
-            if value is not None and value != "":
-                sent[name] = _header(name, text(value))
-        jar = [
-            f"{k}={quote(text(v), safe=COOKIE_SAFE)}"
-            for k, v in (cookies or {}).items()
-            if v not in (None, "")
-        ]
-        if jar:
-            sent["Cookie"] = "; ".join(jar)
+        if headers:
+            for name, value in headers.items():
+                if value is not None and value != "":
+                    sent[name] = _header(name, text(value))
+        if cookies and (jar := [(k, v) for k, v in cookies.items() if v not in (None, "")]):
+            sent["Cookie"] = "; ".join(f"{k}={quote(text(v), safe=COOKIE_SAFE)}" for k, v in jar)
         data: Any = None
         if json is not None:
             data, sent["Content-Type"] = json_bytes(json), "application/json"
@@ -206,29 +203,47 @@ class Client:
             data, content_type = body
             if content_type:
                 sent["Content-Type"] = _header("Content-Type", content_type)
-        slots = self._slots.get(key := f"{ns} {operation}") or self._slots.setdefault(
-            key, asyncio.Semaphore(settings.concurrency)
+        slots = self._slots.get(key := (ns, operation)) or self._slots.setdefault(
+            key, Slots(settings.concurrency)
         )
-        try:  # a free slot is taken at once; only a full operation waits (then 503)
-            await (
-                slots.acquire()
-                if not slots.locked()
-                else asyncio.wait_for(slots.acquire(), settings.connect_timeout)
-            )
-        except TimeoutError:
-            raise UpstreamBusy(
-                f"upstream '{ns}' already has {settings.concurrency} calls of "
-                f"{operation or method} in flight; try again shortly"
-            ) from None
-        try:
-            response = await self._request(ns, method, url, sent, data, auth, settings)
-            ctype, location = response.headers.get("Content-Type"), response.headers.get("Location")
-            small = (response.content_length or STREAM_ABOVE + 1) <= STREAM_ABOVE
-            if self.stream and response.status < 300 and not (small and _identity(response)):
-                return Result(response.status, ctype, b"", stream=response)
+        if slots.used < slots.limit:  # a free slot is taken at once; a full operation waits
+            slots.used += 1
+        else:
             try:
+                await slots.wait(settings.connect_timeout)
+            except TimeoutError:
+                raise UpstreamBusy(
+                    f"upstream '{ns}' already has {settings.concurrency} calls of "
+                    f"{operation or method} in flight; try again shortly"
+                ) from None
+        attempts = 1 + (settings.retries if method in IDEMPOTENT else 0)
+        try:
+            for attempt in range(attempts):
+                try:
+                    response = await self._sessions[ns].request(
+                        method, URL(url, encoded=True), headers=sent, data=data,
+                        allow_redirects=False, middlewares=auth.middlewares,
+                        # A relayed stream keeps its encoding (the caller decodes); read bodies
+                        # are decoded here, under the size cap: a compression bomb stops there.
+                        auto_decompress=not self.stream,
+                        # No body, no Content-Type: aiohttp would send application/octet-stream.
+                        skip_auto_headers=NO_CONTENT_TYPE if data is None and method not in BODYLESS else None,
+                    )  # fmt: skip
+                    break
+                except aiohttp.ClientConnectionError:  # only calls that never reached upstream
+                    if attempt + 1 >= attempts:
+                        raise
+                    await asyncio.sleep(0.1 * 2**attempt)
+            got, length, limit = response.headers, response.content_length, self.max_body
+            plain = got.get("Content-Encoding", "identity") == "identity"
+            small = plain and length is not None and length <= STREAM_ABOVE
+            if self.stream and response.status < 300 and not small:
+                return Result(response.status, got.get("Content-Type"), b"", stream=response)
+            try:
+                whole = plain and (length or limit) < limit  # else read in chunks, to the cap
+                raw = await (response.read() if whole else _read(response, limit))
                 return Result(
-                    response.status, ctype, await _read(response, self.max_body), location=location
+                    response.status, got.get("Content-Type"), raw, location=got.get("Location")
                 )
             finally:
                 response.release()
@@ -243,28 +258,23 @@ class Client:
         finally:
             slots.release()
 
-    async def _request(
-        self, ns: str, method: str, url: str, headers: dict[str, str], data: Any, auth: Auth,
-        settings: Settings,
-    ) -> aiohttp.ClientResponse:  # fmt: skip
-        attempts = 1 + (settings.retries if method in IDEMPOTENT else 0)
-        for attempt in range(attempts):
-            try:
-                return await self._sessions[ns].request(
-                    method, URL(url, encoded=True), headers=headers, data=data,
-                    timeout=self._timeouts[ns],
-                    allow_redirects=False, middlewares=auth.middlewares,
-                    # A relayed stream keeps its encoding (the caller decodes); read bodies are
-                    # decoded here, under the size cap, so a compression bomb stops at the cap.
-                    auto_decompress=not self.stream,
-                    # No body, no Content-Type: aiohttp would send application/octet-stream.
-                    skip_auto_headers=NO_CONTENT_TYPE if data is None and method not in BODYLESS else None,
-                )  # fmt: skip
-            except aiohttp.ClientConnectionError:
-                if attempt + 1 >= attempts:
-                    raise
-                await asyncio.sleep(0.1 * 2**attempt)  # only calls that never reached upstream
-        raise AssertionError("unreachable")
+
+class Slots:
+    """Calls in flight of one operation: `used` of `limit`; callers beyond wait for one to end."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used, self.freed = limit, 0, asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        async with asyncio.timeout(seconds):  # TimeoutError: still full after `seconds`
+            while self.used >= self.limit:
+                self.freed.clear()
+                await self.freed.wait()
+        self.used += 1
+
+    def release(self) -> None:
+        self.used -= 1
+        self.freed.set()
 
 
 def _many(value: Any) -> list[Any]:
@@ -278,13 +288,7 @@ def _header(name: str, value: str) -> str:
     return value
 
 
-def _identity(response: aiohttp.ClientResponse) -> bool:
-    return response.headers.get("Content-Encoding", "identity") == "identity"
-
-
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    if _identity(response) and (response.content_length or limit) < limit:
-        return await response.read()  # the common case: small and not compressed
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(256 * 1024):

@@ -91,7 +91,7 @@ class Catalogue:
 def application(
     catalogue: Catalogue, policy: Policy, middlewares: Iterable[Any] = ()
 ) -> web.Application:
-    app = web.Application(middlewares=[_rest.front(policy), *middlewares])
+    app = web.Application(middlewares=[_rest.front_middleware(policy), *middlewares])
     app.router.add_get("/health", _rest.health)
     app.router.add_get("/skills", catalogue.list)
     app.router.add_get("/skills/{name}", catalogue.detail)
