@@ -317,7 +317,7 @@ def _build_all(
     import multiprocessing
     import pickle
 
-    _preload()  # imports and compiled templates, shared with the workers by fork
+    _preload()  # imports, shared with the workers by fork
     counter = multiprocessing.get_context("fork").Value("l", 0)
 
     def take() -> Iterator[int]:
@@ -352,6 +352,7 @@ def _build_all(
         if pid == 0:  # a worker: never returns
             os.close(read_end)
             try:
+                _compile_templates(len(children) + 1, workers)
                 payload = pickle.dumps(batch(take()), pickle.HIGHEST_PROTOCOL)
             except BaseException:  # noqa: BLE001 - the parent builds this worker's specs again
                 payload = b""
@@ -362,6 +363,7 @@ def _build_all(
                 os._exit(0)
         os.close(write_end)
         children.append((pid, read_end))
+    _compile_templates(0, workers)
     results: dict[int, _Built] = dict(batch(take()))
     for pid, read_end in children:
         with os.fdopen(read_end, "rb") as fh:
@@ -384,17 +386,26 @@ def _can_fork() -> bool:
 
 
 def _preload() -> None:
-    """What every worker needs, done once before forking: imports and the main templates."""
+    """What every worker needs, imported once before forking."""
     import generator.checks
     import generator.plan
-    import generator.reader  # noqa: F401
+    import generator.reader
+    import generator.render  # noqa: F401
+
+
+# The templates every spec renders: on a cold cache each worker compiles its share of them into
+# Jinja's bytecode cache (in the cache folder), where the others find them when they render.
+MAIN_TEMPLATES = ("mcp_server.py.j2", "rest_server.py.j2", "__init__.py.j2", "upstream.py.j2")
+
+
+def _compile_templates(worker: int, workers: int) -> None:
     from generator.render import environment
 
     env = environment()
-    for name in ("__init__.py.j2", "upstream.py.j2", "rest_server.py.j2", "mcp_server.py.j2"):
+    for name in MAIN_TEMPLATES[worker::workers]:
         try:
             env.get_template(name)
-        except Exception:  # noqa: BLE001, S110 - a worker meets (and reports) it again
+        except Exception:  # noqa: BLE001, S110 - the render meets (and reports) it again
             pass
 
 

@@ -508,13 +508,35 @@ class Plan:
 
 
 def find(kind: type[T], *values: Any) -> Iterator[T]:
-    """Every `kind` node in pieces of the plan (through dataclasses, lists, tuples and dicts)."""
-    for value in values:
+    """Every `kind` node in pieces of the plan (through dataclasses, lists, tuples and dicts).
+
+    Depth first, in field order. A loop over a stack, with each dataclass's field names looked
+    up once: plans hold whole OpenAPI documents, and this walk runs many times per spec.
+    """
+    stack = list(values)
+    stack.reverse()
+    while stack:
+        value = stack.pop()
         if isinstance(value, kind):
             yield value
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            yield from find(kind, *(getattr(value, f.name) for f in dataclasses.fields(value)))
+            continue
+        cls = type(value)
+        if cls in _ATOMS:
+            continue
+        names = _FIELDS.get(cls, _UNSEEN)
+        if names is _UNSEEN:
+            is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+            names = _FIELDS[cls] = (
+                tuple(f.name for f in dataclasses.fields(value)) if is_instance else None
+            )
+        if names is not None:
+            stack.extend([getattr(value, name) for name in reversed(names)])
         elif isinstance(value, (list, tuple)):
-            yield from find(kind, *value)
+            stack.extend(reversed(value))
         elif isinstance(value, dict):
-            yield from find(kind, *value.values())
+            stack.extend(reversed(value.values()))
+
+
+_ATOMS = frozenset((str, int, float, bool, type(None), bytes))  # exactly these: nothing inside
+_UNSEEN: Any = object()
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # dataclass → its field names; others → None
