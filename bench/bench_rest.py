@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/bench_rest.py [--rounds 5] [--duration 5] [--concurr
 One fast local upstream (bench/upstream_app.py) in its own process. Then, alternately, round
 after round (ABBA order), each server in a fresh process of its own:
 
-* generated:    python -m qovery_containers.rest_server   (generated/qovery_containers)
+* generated:    python -m qovery_containers.rest_server   (generated/qovery_containers), as
+                shipped (uvloop, access log), with --quiet, and --quiet on asyncio's loop
 * hand-written: python bench/handwritten_proxy.py
 
 Each is driven on ``GET /v1/environment/{id}/container`` by a load generator in another process
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -30,28 +30,38 @@ import _common as c  # noqa: E402
 PATH = f"/v1/environment/{c.ENV_ID}/container"
 
 
-# The hand-written proxy logs nothing; the generated server's per-request log line is turned
-# off the same way (--quiet) so both do the same work. BENCH_ACCESS_LOG=1 keeps it on.
-QUIET = [] if os.environ.get("BENCH_ACCESS_LOG") == "1" else ["--quiet"]
+# The generated variants measured against the hand-written proxy (which logs nothing and runs
+# on asyncio's event loop):
+#   generated          as shipped: uvloop (in its requirements), one access line per request
+#   generated --quiet  as shipped, no access line: the same work as the hand-written proxy
+#   generated asyncio  --quiet on asyncio's loop (NAFTIKO_EVENT_LOOP=asyncio): same loop too
+KINDS = {
+    "generated": ([], {}),
+    "generated --quiet": (["--quiet"], {}),
+    "generated asyncio": (["--quiet"], {"NAFTIKO_EVENT_LOOP": "asyncio"}),
+    "hand-written": ([], {}),
+}
 
 
 def server_argv(kind: str, port: int) -> list[str]:
-    if kind == "generated":
-        return [sys.executable, "-m", "qovery_containers.rest_server", "--port", str(port), *QUIET]
-    return [sys.executable, str(c.BENCH_DIR / "handwritten_proxy.py"), "--port", str(port)]
+    if kind == "hand-written":
+        return [sys.executable, str(c.BENCH_DIR / "handwritten_proxy.py"), "--port", str(port)]
+    flags = KINDS[kind][0]
+    return [sys.executable, "-m", "qovery_containers.rest_server", "--port", str(port), *flags]
 
 
-def server_env(upstream: str) -> dict[str, str]:
+def server_env(kind: str, upstream: str) -> dict[str, str]:
     return {
         "PYTHONPATH": str(c.GENERATED),
         "QOVERY_API_KEY": c.TOKEN,
         "QOVERY_CONTAINERS_BASE_URL": upstream,
+        **KINDS[kind][1],
     }
 
 
 def start_server(kind: str, upstream: str, expected: object):  # type: ignore[no-untyped-def]
     port = c.free_port()
-    proc = c.spawn(server_argv(kind, port), env=server_env(upstream))
+    proc = c.spawn(server_argv(kind, port), env=server_env(kind, upstream))
     url = f"http://127.0.0.1:{port}{PATH}"
 
     def ready() -> bool:
@@ -72,9 +82,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--kinds", nargs="+", choices=list(KINDS), default=list(KINDS), help="servers to measure"
+    )
     args = parser.parse_args()
 
-    kinds = ["generated", "hand-written"]
+    kinds = list(dict.fromkeys([*args.kinds, "hand-written"]))
     samples: dict[str, list[c.Sample]] = {k: [] for k in kinds}
     upstream_proc, upstream = c.start_upstream()
     status, raw = c.http(
@@ -102,7 +115,7 @@ def main() -> None:
                     c.stop(proc)
                 samples[kind].append(s)
                 print(
-                    f"round {rnd + 1} {kind:13} {s.rps:8.0f} req/s {s.cpu_us:7.0f} us/req "
+                    f"round {rnd + 1} {kind:17} {s.rps:8.0f} req/s {s.cpu_us:7.0f} us/req "
                     f"peak RSS {s.hwm_mib:5.1f} MiB errors {s.errors}",
                     flush=True,
                 )
@@ -119,15 +132,17 @@ def main() -> None:
     }
     print()
     rows = [[k, f"{rps:.0f}", f"{cpu:.0f}", f"{hwm:.1f}"] for k, (rps, cpu, hwm) in med.items()]
-    g, h = med["generated"], med["hand-written"]
-    rows.append(
-        [
-            "ratio generated / hand-written",
-            f"{g[0] / h[0]:.2f}",
-            f"{g[1] / h[1]:.2f}",
-            f"{g[2] / h[2]:.2f}",
-        ]
-    )
+    h = med["hand-written"]
+    for kind in kinds[:-1]:
+        g = med[kind]
+        rows.append(
+            [
+                f"ratio {kind} / hand-written",
+                f"{g[0] / h[0]:.2f}",
+                f"{g[1] / h[1]:.2f}",
+                f"{g[2] / h[2]:.2f}",
+            ]
+        )
     c.print_table(
         [
             "REST GET list-containers",
