@@ -65,6 +65,7 @@ class Store:
         self.root = root
         self.writable = root is not None
         self.blobs: set[str] = set()  # shared parts known to be stored here
+        self.folders: set[Path] = set()  # folders known to exist
 
     def prepare(self) -> None:
         """Create the folder now: a cache folder that appears in the middle of a build would
@@ -76,7 +77,8 @@ class Store:
     def _path(self, kind: str, key: str) -> Path | None:
         if self.root is None:
             return None
-        return self.root / f"v{CACHE_FORMAT}" / kind / key[:2] / key[2:]
+        # One flat folder per kind: a cold build would otherwise create a folder per entry.
+        return self.root / f"v{CACHE_FORMAT}" / kind / key
 
     def get(self, kind: str, key: str) -> bytes | None:
         path = self._path(kind, key)
@@ -103,8 +105,14 @@ class Store:
 
         tmp = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            if path.parent not in self.folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.folders.add(path.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            except FileNotFoundError:  # the folder was deleted meanwhile
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
             os.replace(tmp, path)

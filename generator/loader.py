@@ -204,24 +204,27 @@ def _fast_tree(text: str, display: str) -> Node:
     get: Any = parser.get_event
     loader = _Constructor("")
     resolve: Any = loader.resolve
-    tags: dict[tuple[str, Any], str] = {}
+    plain: dict[str, str] = {}  # plain scalar → its tag (quoted scalars are always strings)
     scalar_node: Any = yaml.ScalarNode
     scalar_event, mapping_start, mapping_end = (
         events.ScalarEvent, events.MappingStartEvent, events.MappingEndEvent
     )  # fmt: skip
     sequence_start, sequence_end = events.SequenceStartEvent, events.SequenceEndEvent
+    surrogate = _SURROGATE.search
     left = MAX_NODES
 
     def scalar(event: Any) -> Any:
         if event.anchor is not None or (event.tag is not None and event.tag != "!"):
             raise _Unusual
         value = event.value
-        key = (value, event.implicit)
-        tag = tags.get(key)
-        if tag is None:
-            tag = tags[key] = resolve(scalar_node, value, event.implicit)
+        if event.implicit[0]:
+            tag = plain.get(value)
+            if tag is None:
+                tag = plain[value] = resolve(scalar_node, value, event.implicit)
+        else:
+            tag = _STR_TAG  # what the resolver says of any scalar not plain
         if tag == _STR_TAG:
-            if _SURROGATE.search(value):
+            if surrogate(value):
                 raise _Unusual
             return value
         if tag not in _SIMPLE_TAGS:
@@ -249,12 +252,12 @@ def _fast_tree(text: str, display: str) -> Node:
             key_pos: dict[str, Pos] = {}
             while True:
                 key_event = get()
-                if type(key_event) is mapping_end:
-                    return Node(items, pos, key_pos)
                 if type(key_event) is not scalar_event:
+                    if type(key_event) is mapping_end:
+                        return Node(items, pos, key_pos)
                     raise _Unusual
                 key = scalar(key_event)
-                if not isinstance(key, str):
+                if key.__class__ is not str:
                     key = (
                         "null"
                         if key is None
