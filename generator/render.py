@@ -533,6 +533,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_guard.py": bool(plan.rest or plan.mcp or plan.skills),
         "_inputs.py": bool(plan.rest or plan.mcp or plan.skills),
         "_rest.py": bool(plan.rest or plan.skills),
+        "_serve.py": bool(plan.rest or plan.mcp or plan.skills),
         "_mcp.py": bool(plan.mcp),
         "_mcp_http.py": bool(plan.mcp),
         "_mcp_sdk.py": bool(plan.mcp),  # --sdk: the official SDK's server, imported on demand

@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import os
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from . import _runtime as rt
+from . import _serve
 from ._guard import Policy
 from ._inputs import check
 
@@ -26,7 +21,6 @@ STREAMING = web.AppKey("streaming", rt.Client)  # the same client, relaying bodi
 CONFIG = web.AppKey("config", rt.Config)
 OPENAPI = web.AppKey("openapi", bytes)
 JSON_TYPES = ("application/json",)
-LOG = logging.getLogger("naftiko.rest")
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -265,70 +259,6 @@ def application(
     return app
 
 
-class AccessLog(AbstractAccessLogger):
-    """One line per request to stderr: method, path, status, milliseconds (never headers or
-    the query). Lines are written straight to stderr, a batch per event-loop turn, rather than
-    as `logging` records: a record per request cost more than 5 % of a proxied call."""
-
-    pending: list[str] = []
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
-        if not self.pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        path = request.raw_path.partition("?")[0]  # as sent: percent-encoded, one line
-        self.pending.append(f"{request.method} {path} {response.status} {duration * 1000:.1f}ms\n")
-
-    @classmethod
-    def flush(cls) -> None:
-        lines, cls.pending = cls.pending, []
-        sys.stderr.write("".join(lines))
-        sys.stderr.flush()
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
 def serve(app: web.Application, host: str, port: int, routes: int, quiet: bool = False) -> None:
     """Run until interrupted; a port in use is one line naming it, not a traceback."""
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-    shown = f"[{host}]" if ":" in host else host
-    started = time.monotonic()
-
-    def ready(*_: object) -> None:
-        LOG.warning(
-            "REST on http://%s:%d (%d routes), ready in %.2f s",
-            shown, port, routes, time.monotonic() - started,
-        )  # fmt: skip
-
-    try:
-        web.run_app(
-            app,
-            loop=event_loop(),
-            host=host,
-            port=port,
-            print=ready,
-            access_log=None if quiet else LOG,
-            access_log_class=AccessLog,
-            shutdown_timeout=10,
-            # Idle connections, and ones whose request headers stall, are closed after 10 s.
-            keepalive_timeout=float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10")),
-        )
-    except OSError as exc:
-        if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-            sys.exit(f"error: port {port} on {host} is already in use; choose another with --port")
-        sys.exit(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
-
-
-def event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop when it is installed (the servers' requirements list it), else
-    asyncio's; NAFTIKO_EVENT_LOOP=asyncio chooses asyncio's. uvloop runs a proxied call in
-    about 18 % fewer instructions (see docs/benchmarks-servers.md)."""
-    if os.environ.get("NAFTIKO_EVENT_LOOP", "uvloop") == "uvloop":
-        try:
-            import uvloop
-        except ImportError:  # not built for this platform (Windows): asyncio's loop serves
-            pass
-        else:
-            return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
+    _serve.run(app, host, port, lambda url: f"REST on {url} ({routes} routes)", quiet)

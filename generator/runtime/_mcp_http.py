@@ -11,17 +11,13 @@ open and no session to end). The SDK-based app (`--sdk`) is in _mcp_sdk.py.
 from __future__ import annotations
 
 import json
-import logging
-import os
-import socket
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
+from . import _serve
 from ._guard import Policy
 from ._mcp import (
     DEFAULT_VERSION,
@@ -41,7 +37,6 @@ from ._mcp import (
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the SDK's limit
 SERVER = web.AppKey("mcp_server", Server)
-LOG = logging.getLogger("naftiko.mcp")
 JSON = "application/json"
 
 
@@ -143,51 +138,6 @@ def application(
     return app
 
 
-class AccessLog(AbstractAccessLogger):
-    """One line per request: method, path, status, milliseconds (never headers or bodies)."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
-        self.logger.info(
-            "%s %s %d %.1fms", request.method, request.path, response.status, duration * 1000
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket; a port in use is one line naming it, not a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-            sys.exit(f"error: port {port} on {host} is already in use; choose another with --port")
-        sys.exit(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
-    return sock
-
-
 def serve(app: web.Application, host: str, port: int, tools: int, quiet: bool = False) -> None:
     """Run until interrupted (SIGINT, SIGTERM)."""
-    sock = listen(host, port)
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-    shown = f"[{host}]" if ":" in host else host
-    bound = sock.getsockname()[1]
-
-    def ready(*_: object) -> None:
-        print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)
-
-    web.run_app(
-        app,
-        sock=sock,
-        print=ready,
-        access_log=None if quiet else LOG,
-        access_log_class=AccessLog,
-        shutdown_timeout=10,
-        # Idle connections, and ones whose request headers stall, are closed after this.
-        keepalive_timeout=float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10")),
-    )
+    _serve.run(app, host, port, lambda url: f"MCP on {url}/mcp ({tools} tools)", quiet)

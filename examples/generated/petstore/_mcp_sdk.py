@@ -183,7 +183,7 @@ def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) 
     """Run uvicorn; a port in use is one line naming it, not a traceback."""
     import uvicorn
 
-    from ._mcp_http import listen
+    from ._serve import listen
 
     sock = listen(host, port)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
