@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import cache, pyexpr
+from generator import cache, jsontext, pyexpr
 from generator.plan import ir
 from generator.plan.outputs import uses_mapping
 from generator.pyliteral import py
@@ -483,7 +483,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         package.forward |= uses.forward
         python("rest_server.py.j2", f"{rest.module}.py", server=rest, uses=uses)
         files[f"{plan.package}/{rest.openapi_file}"] = (
-            json.dumps(rest.openapi, indent=2, ensure_ascii=False) + "\n"
+            jsontext.dumps(rest.openapi, ensure_ascii=False) + "\n"
         )
         package.mapping |= uses.mapping
         package.formats |= uses.formats
@@ -558,7 +558,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
             files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
     files[f"{plan.package}/requirements.txt"] = head + "\n" + requirements(package)
     if plan.mcp:
-        files[f"{plan.package}/mcp.json"] = json.dumps(mcp_clients(plan), indent=2) + "\n"
+        files[f"{plan.package}/mcp.json"] = jsontext.dumps(mcp_clients(plan)) + "\n"
     return dict(sorted(files.items()))
 
 
