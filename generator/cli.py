@@ -17,7 +17,7 @@ from generator.codegen import Generated, find_specs, generate, validate
 from generator.degrade import skipped_by_spec
 from generator.diagnostics import Diagnostic, Report, Severity
 from generator.rules import markdown_table
-from generator.writer import MANIFEST, Changes, apply_changes, describe, plan_changes
+from generator.writer import MANIFEST, Changes, Stager, apply_changes, describe, plan_changes
 
 EXIT_OK, EXIT_DIFF, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
@@ -318,8 +318,49 @@ def _build(
             "name a folder (it is created if missing)"
         )
         return EXIT_INVALID
+    # New packages are written while the build runs (writer.Stager) and moved into place at
+    # the end; whatever is not moved (errors, refusals, Ctrl-C) is removed, and so is an
+    # output folder made here for them that stays empty.
+    made = None if check else _make_folders(out_dir)
+    stager = Stager(out_dir) if made is not None else None
+    try:
+        return _build_staged(paths, out_dir, check, quiet, verbose, openapi, strict, stager)
+    finally:
+        if stager is not None:
+            stager.discard()
+        for folder in reversed(made or []):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty: the build wrote into it
+
+
+def _make_folders(out_dir: Path) -> list[Path] | None:
+    """Create the output folder; the folders that did not exist (outermost first), or None."""
+    missing = []
+    for candidate in (out_dir, *out_dir.parents):
+        if candidate.is_dir():
+            break
+        missing.append(candidate)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return list(reversed(missing))
+
+
+def _build_staged(
+    paths: list[Path],
+    out_dir: Path,
+    check: bool,
+    quiet: bool,
+    verbose: bool,
+    openapi: dict[str, Path] | None,
+    strict: bool,
+    stager: Stager | None,
+) -> int:
     with _progress(paths):
-        result: Generated = generate(paths, out_dir, openapi)
+        result: Generated = generate(paths, out_dir, openapi, stager)
     report = result.report
     _print_report(report, show_warnings=not quiet)
     if report.has_errors():
@@ -366,7 +407,7 @@ def _build(
             click.echo(f"{action} {path}")
 
     try:
-        apply_changes(changes, out_dir, log=log)
+        apply_changes(changes, out_dir, log=log, packages=result.staged)
     except OSError as exc:
         _fail(
             f"cannot write {out_dir.as_posix()}/: {exc.strerror or exc} "

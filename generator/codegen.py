@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,8 @@ class Generated:
     report: Report = field(default_factory=Report)
     packages: list[str] = field(default_factory=list)
     specs: dict[str, str] = field(default_factory=dict)  # package → spec display path
+    # package → (folder, files) a `stage` callback wrote while the build ran (see generate)
+    staged: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
 
 def display_path(path: Path) -> str:
@@ -172,8 +174,19 @@ def _unused_openapi(openapi: dict[str, Path], consumed: set[str], report: Report
             )
 
 
-def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None = None) -> Generated:
-    """`openapi`: consumes namespace → OpenAPI document of that upstream (enrichment)."""
+def generate(
+    paths: list[Path],
+    out_dir: Path,
+    openapi: dict[str, Path] | None = None,
+    stage: Stage | None = None,
+) -> Generated:
+    """`openapi`: consumes namespace → OpenAPI document of that upstream (enrichment).
+
+    `stage(package, files)` is called, in whichever process rendered them, with the files of
+    each package built here (not those from the cache) as soon as they are rendered, so that
+    writing them can overlap the rest of the build (writer.Stager); what it returns is in
+    `staged`. It may be called for packages of a build that then fails.
+    """
     result = Generated()
     specs = find_specs(paths, result.report)
     if not specs and not result.report.has_errors():
@@ -211,7 +224,7 @@ def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None =
     render = not result.report.has_errors() and not any(
         isinstance(r, Report) and r.has_errors() for r in order
     )
-    built = _build_all(misses, out_dir, openapi, spec_cache, render)
+    built = _build_all(misses, out_dir, openapi, spec_cache, render, stage)
     consumed: set[str] = set()
     for item in order:
         if isinstance(item, Report):
@@ -227,6 +240,8 @@ def generate(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None =
         if done.files is not None:
             result.files.update(done.files)
             result.specs[done.package] = done.spec
+        if done.staged is not None:
+            result.staged[done.package] = done.staged
     for package, hit in cached.items():
         result.files.update(hit.files)
         result.specs[package] = hit.spec
@@ -243,6 +258,10 @@ class _Built:
     package: str = ""
     spec: str = ""  # the spec's display path, as Plan.spec
     files: dict[str, str] | None = None
+    staged: tuple[str, list[str]] | None = None
+
+
+Stage = Callable[[str, dict[str, str]], "tuple[str, list[str]] | None"]
 
 
 def _build_batch(
@@ -251,26 +270,43 @@ def _build_batch(
     openapi: dict[str, Path] | None,
     spec_cache: SpecCache,
     render: bool,
+    stage: Stage | None = None,
 ) -> list[_Built]:
-    """Analyse every spec of `batch` (taken one at a time); when none has errors, render them
-    all (one formatter run) and record them in the cache."""
+    """Analyse every spec of `batch` (taken one at a time); while none has errors, render them
+    (one formatter run) and record them in the cache: all at the end, or with `stage` every
+    STAGE_GROUP specs, each group staged while the next is analysed."""
     built: list[_Built] = []
     plans: list[tuple[_Built, Plan]] = []
+    failed = False
+    group = STAGE_GROUP if stage is not None else 0
     for spec, package in batch:
         done = _Built(Report(), set())
         with spec_cache.analysing(spec, package, done.report):
             plan = analyse(spec, out_dir, done.report, openapi, done.consumed)
         built.append(done)
+        failed = failed or done.report.has_errors()
         if plan is not None:
             plans.append((done, plan))
-    if not render or not plans or any(b.report.has_errors() for b in built):
-        return built
+        if render and not failed and group and len(plans) >= group:
+            _render(plans, spec_cache, stage)
+            plans = []
+    if render and not failed and plans:
+        _render(plans, spec_cache, stage)
+    return built
+
+
+# With a `stage` callback, specs are rendered and staged in groups of this many.
+STAGE_GROUP = 8
+
+
+def _render(plans: list[tuple[_Built, Plan]], spec_cache: SpecCache, stage: Stage | None) -> None:
     from generator.render import render_plans
 
     for (done, plan), files in zip(plans, render_plans([p for _, p in plans]), strict=True):
         spec_cache.save(plan.package, files, plan.spec, _runtime_copies(files))
         done.package, done.spec, done.files = plan.package, plan.spec, files
-    return built
+        if stage is not None:
+            done.staged = stage(plan.package, files)
 
 
 def _runtime_copies(files: dict[str, str]) -> list[str]:
@@ -300,6 +336,7 @@ def _build_all(
     openapi: dict[str, Path] | None,
     spec_cache: SpecCache,
     render: bool,
+    stage: Stage | None = None,
 ) -> list[_Built]:
     """_build_batch over the misses, shared with forked worker processes when it pays.
 
@@ -313,9 +350,11 @@ def _build_all(
 
     workers = min(jobs(), len(misses))
     if len(misses) < PARALLEL_MIN_SPECS or workers < 2 or not _can_fork():
-        return _build_batch(misses, out_dir, openapi, spec_cache, render)
+        return _build_batch(misses, out_dir, openapi, spec_cache, render, stage)
+    import contextlib
     import multiprocessing
     import pickle
+    import signal
 
     _preload()  # imports, shared with the workers by fork
     counter = multiprocessing.get_context("fork").Value("l", 0)
@@ -337,7 +376,7 @@ def _build_all(
                 taken.append(i)
                 yield misses[i]
 
-        built = _build_batch(picked(), out_dir, openapi, spec_cache, render)
+        built = _build_batch(picked(), out_dir, openapi, spec_cache, render, stage)
         return list(zip(taken, built, strict=True))
 
     children: list[tuple[int, int]] = []
@@ -364,15 +403,27 @@ def _build_all(
         os.close(write_end)
         children.append((pid, read_end))
     _compile_templates(0, workers)
-    results: dict[int, _Built] = dict(batch(take()))
-    for pid, read_end in children:
-        with os.fdopen(read_end, "rb") as fh:
-            payload = fh.read()
-        os.waitpid(pid, 0)
-        try:
-            results.update(pickle.loads(payload) if payload else [])
-        except Exception:  # noqa: BLE001, S110 - a damaged answer: built again below
-            pass
+    results: dict[int, _Built] = {}
+    try:
+        results.update(batch(take()))
+        while children:
+            pid, read_end = children[0]
+            with os.fdopen(read_end, "rb") as fh:
+                payload = fh.read()
+            children.pop(0)
+            os.waitpid(pid, 0)
+            try:
+                results.update(pickle.loads(payload) if payload else [])
+            except Exception:  # noqa: BLE001, S110 - a damaged answer: built again below
+                pass
+    except BaseException:  # Ctrl-C, a bug: stop the workers before anything is cleaned up
+        for pid, read_end in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+        raise
     missing = [i for i in range(len(misses)) if i not in results]
     if missing:
         results.update(batch(missing))

@@ -8,6 +8,7 @@ content is a *conflict*, and nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
 import json
@@ -186,45 +187,64 @@ def _holds(path: Path, text: str) -> bool:
 
 
 def apply_changes(
-    changes: Changes, out_dir: Path, log: Callable[[str, str], None] | None = None
+    changes: Changes,
+    out_dir: Path,
+    log: Callable[[str, str], None] | None = None,
+    packages: dict[str, tuple[str, list[str]]] | None = None,
 ) -> None:
     """Stage every file as a temporary sibling first, then move them all into place.
 
     A failure while staging (disk full, permissions) removes the staged files and leaves the
     output folder as it was; the moves themselves are renames within one folder. `log(action,
     path)` hears of every file written or removed. Refuses plans with conflicts.
+
+    `packages`: new package folders a Stager already wrote (package → folder, files); each is
+    moved into place whole when it holds exactly the files `changes` writes for the package
+    and the package still has no folder (else its files are written one by one). The caller
+    discards staging folders left over.
     """
     if changes.refused:
         raise OwnershipError(changes.manifest_error or ", ".join(changes.conflicts))
     out_dir.mkdir(parents=True, exist_ok=True)
+    whole = _usable(changes, out_dir, packages or {})
     staged: list[tuple[str, Path]] = []
     folders: set[Path] = set()
     mode = 0o666 & ~_umask()
     try:
         for rel, text in changes.write.items():
+            if rel.split("/", 1)[0] in whole:
+                continue
             target = out_dir / rel
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
-            data = text.encode("utf-8")
-            fd, tmp = _stage(target)
-            staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fd, mode)
-                fh.write(data)
+            staged.append((_stage(target, text.encode("utf-8"), mode), target))
     except BaseException:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise
     moved = 0
+    pending = iter(staged)
     try:
         # The manifest sorts first: should a later move fail, it already claims the new files.
-        for tmp, target in staged:
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:  # name the file the user knows, not the staged one
-                raise OSError(exc.errno, exc.strerror, str(target)) from None
-            moved += 1
+        # Files are moved (and logged) in that sorted order; a package's files are contiguous.
+        for rel in changes.write:
+            package = rel.split("/", 1)[0]
+            if package in whole:
+                if whole[package]:
+                    folder, whole[package] = whole[package], ""
+                    try:
+                        os.rename(folder, out_dir / package)
+                    except OSError as exc:
+                        raise OSError(exc.errno, exc.strerror, str(out_dir / package)) from None
+                target = out_dir / rel
+            else:
+                tmp, target = next(pending)
+                try:
+                    os.replace(tmp, target)
+                except OSError as exc:  # name the file the user knows, not the staged one
+                    raise OSError(exc.errno, exc.strerror, str(target)) from None
+                moved += 1
             if log is not None:
                 log("wrote", target.as_posix())
     finally:
@@ -238,17 +258,112 @@ def apply_changes(
         _prune(out_dir / name)
 
 
+def _usable(
+    changes: Changes, out_dir: Path, packages: dict[str, tuple[str, list[str]]]
+) -> dict[str, str]:
+    """The staged package folders apply_changes can move into place: package → folder."""
+    if not packages:
+        return {}
+    writes: dict[str, list[str]] = {}
+    for rel in changes.write:
+        writes.setdefault(rel.split("/", 1)[0], []).append(rel)
+    removed = {rel.split("/", 1)[0] for rel in changes.remove}
+    found = {}
+    for package, (folder, names) in packages.items():
+        if (
+            sorted(writes.get(package, [])) == names
+            and package not in removed
+            and not os.path.lexists(out_dir / package)
+            and os.path.isdir(folder)
+        ):
+            found[package] = folder
+    return found
+
+
 _STAGED = itertools.count()
 
 
-def _stage(target: Path) -> tuple[int, str]:
-    """A new temporary sibling of `target`, created by this process alone (as mkstemp)."""
+@dataclass
+class Stager:
+    """Writes the packages of a build that have no folder yet while other specs are still being
+    built (in the worker processes), each into a staging folder beside its final place;
+    apply_changes then moves each whole folder into place, or `discard` removes them all.
+
+    Only new package folders are staged: anything already on disk goes through plan_changes
+    and apply_changes file by file, as before. The names carry the building process's id, so
+    that a build cut short can find its own leftovers (and never another build's).
+    """
+
+    out_dir: Path
+    owner: int = field(default_factory=os.getpid)
+
+    @property
+    def prefix(self) -> str:
+        return f".naftiko-stage-{self.owner}-"
+
+    def __call__(self, package: str, files: dict[str, str]) -> tuple[str, list[str]] | None:
+        """Stage `files` (paths relative to the output folder) of a new package; None when
+        its folder exists or anything fails (then it is written the usual way)."""
+        if not package or os.path.lexists(self.out_dir / package) or not self.out_dir.is_dir():
+            return None
+        folder = os.path.join(self.out_dir, f"{self.prefix}{package}")
+        names = sorted(files)
+        try:
+            os.mkdir(folder)
+            os.chmod(folder, 0o777 & ~_umask())
+            mode = 0o666 & ~_umask()
+            made = {folder}
+            for rel in names:
+                path = os.path.join(folder, rel.split("/", 1)[1])
+                parent = os.path.dirname(path)
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                _write_new(path, files[rel].encode("utf-8"), mode)
+        except (OSError, ValueError):
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return folder, names
+
+    def discard(self) -> None:
+        """Remove every staging folder of this build (used or not, wherever it stopped)."""
+        try:
+            names = os.listdir(self.out_dir)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(self.prefix):
+                shutil.rmtree(self.out_dir / name, ignore_errors=True)
+
+
+def _stage(target: Path, data: bytes, mode: int) -> str:
+    """Write `data` to a new temporary sibling of `target` (created by this process alone, as
+    mkstemp does); its name."""
     while True:
         tmp = os.path.join(target.parent, f".naftiko-{os.getpid()}-{next(_STAGED)}.tmp")
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+            _write_new(tmp, data, mode)
+            return tmp
         except FileExistsError:
             continue
+
+
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def _write_new(path: str, data: bytes, mode: int) -> None:
+    """Create `path` (it must not exist) holding `data`, with permissions `mode`."""
+    fd = os.open(path, _CREATE, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
 
 
 def _prune(root: Path) -> None:
