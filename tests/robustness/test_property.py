@@ -22,7 +22,6 @@ NAFTIKO_HYPOTHESIS_EXAMPLES sets the number of examples (default 300).
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 import re
@@ -41,7 +40,6 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import generator.render as render
 from generator.cli import cli
 from generator.codegen import display_path, generate, validate
 from generator.writer import apply_changes, plan_changes
@@ -328,20 +326,6 @@ def work() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cached_black() -> Iterator[None]:
-    """black is a pure function of its input; caching it keeps hundreds of examples fast.
-
-    The ~27 kB _runtime.py is the same for every example of a given spec path, and formatting
-    it dominates generate()'s time.
-    """
-    with pytest.MonkeyPatch.context() as mp:
-        if hasattr(render, "format_python"):
-            cached = functools.lru_cache(maxsize=256)(render.format_python)
-            mp.setattr(render, "format_python", cached)
-        yield
 
 
 def write_spec(work: Path, stem: str, text: str) -> Path:
