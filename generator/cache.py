@@ -1,14 +1,19 @@
-"""A content-addressed cache on disk: black's output per module, and whole builds per spec.
+"""A content-addressed cache on disk: whole builds per spec, and black's output per module.
 
-Two kinds of entry live under one folder (see `cache_dir`):
+Entries live under one folder (see `cache_dir`), one flat folder per kind:
 
-- ``black``: formatted Python keyed by sha256 of (the text given to black, black's version, the
-  black options). Anything that changes what black would print changes the key.
 - ``spec``: everything `generate` produces for one spec (files and diagnostics), keyed by the
   spec's bytes, where it is and where the output goes, and a fingerprint of the generator itself
   (its sources, templates and the versions of black, Jinja and PyYAML). Each entry also lists
   the other files the spec read (imports, bind files, folders listed) with their digests, so
   editing an imported file is a miss too.
+- ``blob``: the part of a file that is the same in every package (a runtime module after its
+  header line), stored once by its digest; ``spec`` entries refer to it.
+- ``black``: formatted Python keyed by sha256 of (the text given to black, black's version, the
+  black options). Anything that changes what black would print changes the key. Only black's
+  own output is kept (NAFTIKO_GEN_FORMATTER=black, or when ruff cannot format a module): ruff
+  formats a module in about the time it takes to create its cache file.
+- ``jinja``: compiled templates (Jinja's bytecode cache).
 
 The cache is an accelerator only: a missing, corrupt, foreign or unwritable cache is never an
 error, it just means work is done again. Entries are written atomically (a temporary sibling,
