@@ -33,7 +33,12 @@ from generator.naming import env_name, package_name
 from generator.reader import read_capability
 
 # What the generated servers need at run time (the `runtime` extra of pyproject.toml).
-RUNTIME_REQUIREMENTS = ("aiohttp>=3.9", "mcp>=2.3,<3", "uvicorn>=0.30")
+RUNTIME_REQUIREMENTS = (
+    "aiohttp>=3.9",
+    "mcp>=2.3,<3",
+    "uvicorn>=0.30",
+    "uvloop>=0.19; sys_platform != 'win32'",
+)
 BASE_IMAGE = "python:3.11-slim"
 UID = 10001
 SECRETS_DIR = "/etc/naftiko/binds"
@@ -140,6 +145,8 @@ def dockerfile(t: Target, generated_dir: str) -> str:
         ),
         "WORKDIR /app",
         "COPY " + exec_form([f"{generated_dir}/{t.package}/", f"/app/{t.package}/"]),
+        # Bytecode compiled into the image: each replica starts without compiling the package.
+        "RUN " + exec_form(["python", "-m", "compileall", "-q", f"/app/{t.package}"]),
         f"USER {UID}:{UID}",
     ]
     ports = [p for p in (t.rest_port, t.mcp_port) if p is not None]
