@@ -264,8 +264,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median shown)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="where the temporary folder (specs, output, cache) goes; default: this checkout, "
+        "where a build writes its output (creating files in /tmp can cost several times more)",
+    )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="naftiko-bench-"))
+    root = Path(tempfile.mkdtemp(prefix=".naftiko-bench-", dir=args.dir))
     try:
         base = bytecode_env(root)
         rows = [bench_size(root, n, args.runs, base) for n in args.sizes]
