@@ -12,7 +12,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -30,8 +30,7 @@ def _listed(text: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (text or "").split(",") if item.strip())
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """Allowed Host values (a name matches with any port; "*" allows any) and Origins."""
 
     hosts: tuple[str, ...]
