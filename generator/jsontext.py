@@ -65,21 +65,28 @@ def dumps(value: Any, ensure_ascii: bool = True) -> str:
                 add("[]")
                 return
             inner = indent + "  "
-            add("[\n" + inner)
-            for i, item in enumerate(o):
-                if i:
-                    add(",\n" + inner)
-                encode(item, inner)
+            sep = "[\n" + inner
+            for item in o:
+                add(sep)
+                sep = ",\n" + inner
+                if item.__class__ is str:  # the usual leaf, without a call
+                    add(text(item))
+                else:
+                    encode(item, inner)
             add("\n" + indent + "]")
         elif isinstance(o, dict):
             if not o:
                 add("{}")
                 return
             inner = indent + "  "
-            add("{\n" + inner)
-            for i, (k, item) in enumerate(o.items()):
-                add((",\n" + inner if i else "") + text(_key(k)) + ": ")
-                encode(item, inner)
+            sep = "{\n" + inner
+            for k, item in o.items():
+                add(sep + text(k if k.__class__ is str else _key(k)) + ": ")
+                sep = ",\n" + inner
+                if item.__class__ is str:
+                    add(text(item))
+                else:
+                    encode(item, inner)
             add("\n" + indent + "}")
         else:
             raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")

@@ -224,7 +224,7 @@ def _fast_tree(text: str, display: str) -> Node:
         else:
             tag = _STR_TAG  # what the resolver says of any scalar not plain
         if tag == _STR_TAG:
-            if surrogate(value):
+            if not value.isascii() and surrogate(value):
                 raise _Unusual
             return value
         if tag not in _SIMPLE_TAGS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ class Var:
 Part = str | Var
 
 
+@functools.lru_cache(maxsize=4096)  # immutable results; a build parses the same texts often
 def parse(text: str) -> tuple[Part, ...]:
     parts: list[Part] = []
     last = 0
@@ -34,6 +36,7 @@ def has_vars(text: str) -> bool:
     return bool(_VAR.search(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_path(text: str) -> tuple[Part, ...]:
     """A resource path: `{{x}}` and single-brace `{x}` are both placeholders."""
     out: list[Part] = []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import sys
 
 
+@functools.lru_cache(maxsize=4096)  # the same names come back again and again in a build
 def snake(text: str) -> str:
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
     s = re.sub(r"[^0-9A-Za-z]+", "_", s).strip("_").lower()

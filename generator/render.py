@@ -34,9 +34,11 @@ BLACK_OPTIONS: dict[str, Any] = {"line_length": 100, "target_versions": ("PY311"
 
 def _pydoc(value: Any, limit: int = 160) -> str:
     """Text that is safe inside a triple-quoted docstring: one line, quotes and backslashes escaped."""
-    text = "".join(
-        " " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in str(value)
-    )
+    text = str(value)
+    if not (text.isascii() and text.isprintable()):  # else no control or space character but " "
+        text = "".join(
+            " " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text
+        )
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 3] + "..."

@@ -155,7 +155,16 @@ def plan_changes(files: dict[str, str], specs: dict[str, str], out_dir: Path) ->
     )
     wanted = dict(files)
     wanted[MANIFEST] = manifest_text
+    absent: dict[str, bool] = {}  # top folder → nothing of that name on disk
     for rel, text in sorted(wanted.items()):
+        top, inside, _ = rel.partition("/")
+        if inside:
+            gone = absent.get(top)
+            if gone is None:
+                gone = absent[top] = not os.path.lexists(os.path.join(out_dir, top))
+            if gone:  # a new package: no file of it to compare or to conflict with
+                changes.write[rel] = text
+                continue
         path = out_dir / rel
         if _holds(path, text):
             changes.unchanged += 1
@@ -357,9 +366,13 @@ def _write_new(path: str, data: bytes, mode: int) -> None:
     """Create `path` (it must not exist) holding `data`, with permissions `mode`."""
     fd = os.open(path, _CREATE, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(path, mode)
+        try:  # the descriptor itself (no file object, no second lookup of the path)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(path)
