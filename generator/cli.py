@@ -612,8 +612,8 @@ def _exit_now(code: int) -> None:
     every object one by one took 50-100 ms once the work was done. Only after a build, which
     leaves no thread, no atexit handler of its own and no file open; output is flushed first.
     Not under a profiler or tracer (cProfile, coverage), which write their results at exit."""
-    if sys.getprofile() is not None or sys.gettrace() is not None:
-        return
+    if sys.getprofile() is not None or sys.gettrace() is not None or "coverage" in sys.modules:
+        return  # coverage may measure through sys.monitoring (3.12+): no trace function to see
     try:
         sys.stdout.flush()
         sys.stderr.flush()
