@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "regen"]
@@ -51,6 +53,10 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bench_startup.py", *session.posargs)
     session.run("python", "bench/bench_memory.py")
     session.run("python", "bench/bench_build.py")
+    if shutil.which("valgrind"):  # instructions per request: deterministic, ~5 minutes
+        session.run("python", "bench/bench_rest_instructions.py")
+    else:
+        session.log("bench_rest_instructions.py skipped: valgrind is not installed")
 
 
 @nox.session
