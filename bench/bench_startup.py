@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +42,6 @@ def compiled_copy(folder: Path) -> Path:
     first start, or in the image deploy-files writes (which runs compileall): environments
     with PYTHONDONTWRITEBYTECODE (this sandbox) would otherwise compile the package at every
     start (about 15 ms). The hand-written baselines are single scripts, compiled every time."""
-    import shutil
-    import subprocess
-
     target = folder / "generated"
     shutil.copytree(c.GENERATED, target, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(target)], check=True)

@@ -10,13 +10,11 @@ the control server, still counts, but nothing reads its counters.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,37 +50,6 @@ def aiohttp_server(name: str, app: web.Application, host: str, port: int) -> Ser
         return _bound(runner.addresses, port)
 
     return Served(name, host, port, start, runner.cleanup)
-
-
-def asgi_server(name: str, app: Any, host: str, port: int) -> Served:
-    import uvicorn
-
-    class Quiet(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield  # the control server handles signals, for every server it runs
-
-    server = Quiet(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task: list[asyncio.Task[None]] = []
-
-    async def start() -> int:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        task.append(asyncio.create_task(server.serve(sockets=[sock])))
-        while not server.started:  # lifespan done: the upstream client is open
-            if task[0].done():
-                task[0].result()
-                raise OSError(f"{name} stopped while starting")
-            await asyncio.sleep(0.01)
-        return int(sock.getsockname()[1])
-
-    async def stop() -> None:
-        server.should_exit = True
-        if task:
-            await task[0]
-
-    return Served(name, host, port, start, stop)
 
 
 def _bound(addresses: Sequence[Any], wanted: int) -> int:

@@ -108,7 +108,10 @@ def rest(adapter: str) -> Any:
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
-        operation = f"{request.method} {resource.canonical}" if resource else "unmatched"
+        if resource is None or resource.name == "unmatched":  # _rest.UNMATCHED's catch-all
+            operation = "unmatched"
+        else:
+            operation = f"{request.method} {resource.canonical}"
         labels = (("server", "rest"), ("adapter", adapter), ("operation", operation))
         started, status = time.perf_counter(), 500
         try:

@@ -114,6 +114,7 @@ async def test_control_probes_status_and_metrics(control_pkg: Any) -> None:
         fake.expect("GET", "/items/zz", status=404, reply={"error": "no"})
         for path in ("/items", "/items", "/items/a", "/items/zz"):
             await get(rest_basic + path, {"Authorization": BASIC})
+        assert (await get(rest_basic + "/nowhere", {"Authorization": BASIC}))[0] == 404
         await get(rest_key + "/items", {"X-Api-Key": ENV["FEAT_CTL_KEY"]})
         auth = {"Authorization": f"Bearer {ENV['FEAT_CTL_TOKEN']}"} | MCP_HEADERS
         status, _, answer = await get(
@@ -132,6 +133,7 @@ async def test_control_probes_status_and_metrics(control_pkg: Any) -> None:
             == 1
         )
         assert metric(text, served, server="rest", adapter="rest-key", operation="GET /items") == 1
+        assert metric(text, served, **rest, operation="unmatched") == 1  # one label for all 404s
         assert metric(text, served, server="mcp", adapter="tools", operation="get-item") == 1
         up = {"upstream": "items-api"}
         assert metric(text, "naftiko_upstream_requests_total", **up, operation="list-items") == 3

@@ -197,14 +197,14 @@ async def unmatched(request: web.Request) -> web.StreamResponse:
     """No route for this path (404), or none for this method (405 with Allow), as JSON."""
     allowed: set[str] = set()
     for resource in request.app.router.resources():
-        if resource.canonical != CATCH_ALL:
+        if resource.name != UNMATCHED:
             allowed |= (await resource.resolve(request))[1]
     if allowed:
         raise web.HTTPMethodNotAllowed(request.method, allowed)
     raise web.HTTPNotFound()
 
 
-CATCH_ALL = "/{tail}"  # the canonical form of unmatched's route, "/{tail:.*}"
+UNMATCHED = "unmatched"  # the name of unmatched's catch-all route (metrics count it so)
 
 
 PREFLIGHT = {"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD"}
@@ -249,7 +249,7 @@ def application(
         web.get("/health", health),
         web.get("/openapi.json", openapi),
         *(r for r in routes if isinstance(r, web.RouteDef)),
-        web.route("*", "/{tail:.*}", unmatched),
+        web.route("*", "/{tail:.*}", unmatched, name=UNMATCHED),
     ]
     for route in table:
         handler: Any = route.handler
