@@ -222,14 +222,19 @@ def bytecode_env(root: Path) -> dict[str, str]:
 
     pip compiles a package's modules when it installs it; an editable checkout gets them on
     first use, unless PYTHONDONTWRITEBYTECODE is set (as in some sandboxes), when every run
-    would compile the whole generator again (~0.2 s). The generator is compiled once, untimed,
-    into a private PYTHONPYCACHEPREFIX; nothing of naftiko-gen's own cache is involved.
+    would compile the whole generator again (~0.2 s). The generator and its templates (which
+    are kept like its modules: generator/cache.py, jinja_bytecode_cache) are compiled once,
+    untimed, into a private PYTHONPYCACHEPREFIX; nothing of naftiko-gen's own cache is involved.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAFTIKO_GEN_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     package = Path(__file__).resolve().parent.parent / "generator"
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+    # Compiled templates are kept the same way (generator/cache.py: jinja_bytecode_cache).
+    precompile = "import generator.render as r; r.precompile()"
+    only_beside = {**env, "NAFTIKO_GEN_NO_CACHE": "1"}
+    subprocess.run([sys.executable, "-c", precompile], env=only_beside, check=True)
     return env
 
 

@@ -13,7 +13,8 @@ Entries live under one folder (see `cache_dir`), one flat folder per kind:
   black options). Anything that changes what black would print changes the key. Only black's
   own output is kept (NAFTIKO_GEN_FORMATTER=black, or when ruff cannot format a module): ruff
   formats a module in about the time it takes to create its cache file.
-- ``jinja``: compiled templates (Jinja's bytecode cache).
+- ``jinja``: compiled templates (Jinja's bytecode cache), when they cannot be kept beside the
+  templates, as Python keeps compiled modules (see `jinja_bytecode_cache`).
 
 The cache is an accelerator only: a missing, corrupt, foreign or unwritable cache is never an
 error, it just means work is done again. Entries are written atomically (a temporary sibling,
@@ -42,6 +43,7 @@ from typing import Any
 
 from generator import __version__
 from generator.diagnostics import Diagnostic, Pos, Report, Severity
+from generator.spread import spread_subfolders
 
 CACHE_FORMAT = "1"  # bump when the layout or the meaning of an entry changes
 _MAGIC = b"naftiko-gen-cache/" + CACHE_FORMAT.encode() + b"\n"
@@ -77,7 +79,10 @@ class Store:
         change the listing of a folder the build read (a cache inside a spec folder)."""
         if self.root is not None:
             with contextlib.suppress(OSError):
-                (self.root / f"v{CACHE_FORMAT}").mkdir(parents=True, exist_ok=True)
+                folder = self.root / f"v{CACHE_FORMAT}"
+                if not folder.is_dir():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    spread_subfolders(folder)  # one per kind: see generator/spread.py
 
     def _path(self, kind: str, key: str) -> Path | None:
         if self.root is None:
@@ -225,30 +230,67 @@ def put_formatted(key: str, text: str, disk: bool = True) -> None:
 # --- compiled Jinja templates
 
 
-def jinja_bytecode_cache() -> Any:
-    """A Jinja bytecode cache in the cache folder (None when off); it never raises."""
-    root = store().root
-    if root is None:
-        return None
+def jinja_bytecode_cache(templates: Path | None = None) -> Any:
+    """Compiled templates (Jinja's bytecode cache); None when there is nowhere to keep them.
+
+    They are the generator's own compiled code, like its .pyc files, so they are kept where
+    Python keeps those: in `templates`' __pycache__ folder (or under PYTHONPYCACHEPREFIX), and
+    not written there when PYTHONDONTWRITEBYTECODE is set or the folder is read-only; then in
+    the cache folder. A cold build (an empty cache folder) thus does not compile the templates
+    again, as it does not compile the generator's modules again. Every entry carries a checksum
+    of its template's source and Jinja's and Python's versions: a stale or damaged entry is
+    compiled again, never used. It never raises.
+    """
     import jinja2.bccache
 
-    class Tolerant(jinja2.bccache.FileSystemBytecodeCache):
+    readable: list[Path] = []
+    beside = _pycache_folder(templates) if templates is not None else None
+    if beside is not None:
+        readable.append(beside)
+    root = store().root
+    if root is not None:
+        readable.append(root / f"v{CACHE_FORMAT}" / "jinja")
+    writable = [f for f in readable if f != beside or not sys.dont_write_bytecode]
+    if not readable:
+        return None
+
+    class Layered(jinja2.bccache.BytecodeCache):
         def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            try:
-                super().load_bytecode(bucket)
-            except Exception:  # noqa: BLE001 - a damaged entry: compile the template again
-                bucket.reset()
+            for folder in readable:
+                try:
+                    with open(folder / f"__jinja2_{bucket.key}.cache", "rb") as fh:
+                        bucket.load_bytecode(fh)
+                except Exception:  # noqa: BLE001 - missing or damaged: try the next one
+                    bucket.reset()
+                if bucket.code is not None:
+                    return
 
         def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            with contextlib.suppress(Exception):
-                super().dump_bytecode(bucket)
+            import io
 
-    folder = root / f"v{CACHE_FORMAT}" / "jinja"
+            data = io.BytesIO()
+            bucket.write_bytecode(data)
+            for folder in writable:
+                path = folder / f"__jinja2_{bucket.key}.cache"
+                tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp.write_bytes(data.getvalue())
+                    os.replace(tmp, path)
+                    return
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+
+    return Layered()
+
+
+def _pycache_folder(templates: Path) -> Path | None:
+    """Where Python would put the compiled form of a module in `templates`."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        return Path(importlib.util.cache_from_source(str(templates / "_templates.py"))).parent
+    except (NotImplementedError, ValueError):  # no bytecode caching on this interpreter
         return None
-    return Tolerant(str(folder))
 
 
 # --- what a spec reads: every file opened or folder listed while it is analysed

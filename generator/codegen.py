@@ -184,9 +184,9 @@ def generate(
     """`openapi`: consumes namespace → OpenAPI document of that upstream (enrichment).
 
     `stage(package, files)` is called, in whichever process rendered them, with the files of
-    each package built here (not those from the cache) as soon as they are rendered, so that
-    writing them can overlap the rest of the build (writer.Stager); what it returns is in
-    `staged`. It may be called for packages of a build that then fails.
+    each package built here as soon as they are rendered, so that writing them can overlap the
+    rest of the build (writer.Stager), and at the end for those from the cache; what it
+    returns is in `staged`. It may be called for packages of a build that then fails.
     """
     result = Generated()
     specs = find_specs(paths, result.report)
@@ -246,6 +246,10 @@ def generate(
     for package, hit in cached.items():
         result.files.update(hit.files)
         result.specs[package] = hit.spec
+        if stage is not None:  # a new folder is cheaper to create whole (writer.Stager)
+            staged = stage(package, hit.files)
+            if staged is not None:
+                result.staged[package] = staged
     result.packages = sorted(result.specs)
     return result
 

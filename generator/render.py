@@ -48,15 +48,17 @@ def _pydoc(value: Any, limit: int = 160) -> str:
 def _environment() -> jinja2.Environment:
     import jinja2
 
+    found: Path | None = None
     for folder in TEMPLATE_DIRS:
         if (folder / "rest_server.py.j2").is_file():
             loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(folder))
+            found = folder
             break
     else:
         loader = jinja2.PackageLoader("generator", "templates")
     env = jinja2.Environment(
         loader=loader,
-        bytecode_cache=cache.jinja_bytecode_cache(),  # compiled templates, across runs
+        bytecode_cache=cache.jinja_bytecode_cache(found),  # compiled templates, across runs
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -76,6 +78,15 @@ def _environment() -> jinja2.Environment:
 
 
 _ENV: jinja2.Environment | None = None
+
+
+def precompile() -> int:
+    """Compile every template into the bytecode cache, as the first build would; how many."""
+    env = environment()
+    names = [n for n in env.list_templates() if n.endswith(".j2")]
+    for name in names:
+        env.get_template(name)
+    return len(names)
 
 
 def environment() -> jinja2.Environment:

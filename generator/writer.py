@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.spread import spread_subfolders
+
 MANIFEST = ".naftiko-gen.json"
 IGNORED_PARTS = ("__pycache__",)
 
@@ -295,29 +297,32 @@ _STAGED = itertools.count()
 @dataclass
 class Stager:
     """Writes the packages of a build that have no folder yet while other specs are still being
-    built (in the worker processes), each into a staging folder beside its final place;
-    apply_changes then moves each whole folder into place, or `discard` removes them all.
+    built (in the worker processes), each into a staging folder of the output folder;
+    apply_changes then moves each whole package folder into place, or `discard` removes them all.
 
     Only new package folders are staged: anything already on disk goes through plan_changes
-    and apply_changes file by file, as before. The names carry the building process's id, so
-    that a build cut short can find its own leftovers (and never another build's).
+    and apply_changes file by file, as before. The staging folder's name carries the building
+    process's id, so that a build cut short can find its own leftovers (and never another
+    build's); the staging folder gets spread.spread_subfolders' hint, which keeps creating the
+    files cheap right after a previous output was deleted.
     """
 
     out_dir: Path
     owner: int = field(default_factory=os.getpid)
 
     @property
-    def prefix(self) -> str:
-        return f".naftiko-stage-{self.owner}-"
+    def folder(self) -> Path:
+        return self.out_dir / f".naftiko-stage-{self.owner}"
 
     def __call__(self, package: str, files: dict[str, str]) -> tuple[str, list[str]] | None:
         """Stage `files` (paths relative to the output folder) of a new package; None when
         its folder exists or anything fails (then it is written the usual way)."""
         if not package or os.path.lexists(self.out_dir / package) or not self.out_dir.is_dir():
             return None
-        folder = os.path.join(self.out_dir, f"{self.prefix}{package}")
+        folder = os.path.join(self.folder, package)
         names = sorted(files)
         try:
+            self._prepare()
             os.mkdir(folder)
             os.chmod(folder, 0o777 & ~_umask())
             mode = 0o666 & ~_umask()
@@ -334,15 +339,17 @@ class Stager:
             return None
         return folder, names
 
-    def discard(self) -> None:
-        """Remove every staging folder of this build (used or not, wherever it stopped)."""
+    def _prepare(self) -> None:
+        # Worker processes share the folder: whichever comes first makes it.
         try:
-            names = os.listdir(self.out_dir)
-        except OSError:
+            os.mkdir(self.folder, 0o700)
+        except FileExistsError:
             return
-        for name in names:
-            if name.startswith(self.prefix):
-                shutil.rmtree(self.out_dir / name, ignore_errors=True)
+        spread_subfolders(self.folder)
+
+    def discard(self) -> None:
+        """Remove this build's staging folder (used or not, wherever it stopped)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _stage(target: Path, data: bytes, mode: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -331,15 +332,40 @@ def test_parallel_formatting_gives_the_same_files(
     assert len(entries(tmp_path / "other-cache", "spec")) == len(specs)  # saved by the workers
 
 
+def test_compiled_templates_are_kept_like_compiled_modules(
+    fresh_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the templates (as .pyc files are) unless bytecode writing is off, then in the
+    cache folder; a cold cache folder then still finds them."""
+    beside = tmp_path / "pycache"
+    monkeypatch.setattr(cache, "_pycache_folder", lambda templates: beside)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(render, "_ENV", None)
+    first = generate([SEED], tmp_path / "out")
+    assert sorted(p.name for p in beside.iterdir()) and not (fresh_cache / "v1" / "jinja").exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    shutil.rmtree(beside)
+    monkeypatch.setattr(render, "_ENV", None)
+    forget_memory()
+    assert generate([SEED], tmp_path / "again").files == first.files
+    assert not beside.exists(), "PYTHONDONTWRITEBYTECODE: nothing written beside the templates"
+    assert sorted((fresh_cache / "v1" / "jinja").iterdir())
+
+
 def test_damaged_compiled_templates_are_ignored(
     fresh_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    beside = tmp_path / "pycache"
+    monkeypatch.setattr(cache, "_pycache_folder", lambda templates: beside)
     monkeypatch.setattr(render, "_ENV", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     first = generate([SEED], tmp_path / "out")
     compiled = sorted((fresh_cache / "v1" / "jinja").iterdir())
     assert compiled, "compiled templates are kept in the cache folder"
+    beside.mkdir()
     for i, entry in enumerate(compiled):
         entry.write_bytes(entry.read_bytes()[: 20 * i])
+        (beside / entry.name).write_bytes(b"not a compiled template")
     monkeypatch.setattr(render, "_ENV", None)
     forget_memory()
     again = generate([SEED], tmp_path / "elsewhere")

@@ -99,7 +99,7 @@ def test_a_staged_folder_is_not_used_once_the_package_exists(tmp_path: Path) -> 
     files = {k: v for k, v in result.files.items() if k.startswith(package + "/")}
     stager = Stager(out)
     staged = stager(package, files)
-    assert staged is not None and Path(staged[0]).name.startswith(".naftiko-stage-")
+    assert staged is not None and Path(staged[0]).parent.name.startswith(".naftiko-stage-")
     changes = plan_changes(result.files, result.specs, out)
     (out / package).mkdir()  # appeared meanwhile: written file by file instead
     apply_changes(changes, out, packages={package: staged})
@@ -107,3 +107,51 @@ def test_a_staged_folder_is_not_used_once_the_package_exists(tmp_path: Path) -> 
     assert sorted(os.listdir(out)) == [".naftiko-gen.json", package]
     for rel, text in files.items():
         assert (out / rel).read_text(encoding="utf-8") == text
+
+
+def test_packages_from_the_cache_are_staged_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NAFTIKO_GEN_NO_CACHE", "")
+    monkeypatch.setenv("NAFTIKO_GEN_CACHE_DIR", str(tmp_path / "cache"))
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(SPECS[0], specs)
+    assert cli._build([specs], tmp_path / "first", False, True, False) == cli.EXIT_OK
+    stager = Stager(tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    result = generate([specs], tmp_path / "out", stage=stager)  # every spec is a cache hit
+    assert result.staged and all(
+        Path(folder).parent == stager.folder for folder, _ in result.staged.values()
+    )
+    stager.discard()
+    assert not stager.folder.exists()
+
+
+def test_the_staging_folder_asks_to_spread_its_subfolders(tmp_path: Path) -> None:
+    """ext4 only (generator/spread.py); elsewhere the hint is skipped and nothing fails."""
+    import fcntl
+    import struct
+
+    from generator.spread import spread_subfolders
+
+    assert spread_subfolders(tmp_path / "missing") is False
+    (tmp_path / "file").write_text("x")
+    assert spread_subfolders(tmp_path / "file") is False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    if not spread_subfolders(probe):
+        pytest.skip("this filesystem takes no allocation hint (not ext2/3/4)")
+    out = tmp_path / "out"
+    out.mkdir()
+    stager = Stager(out)
+    assert stager("pkg", {"pkg/a.py": "a = 1\n"}) is not None
+    fd = os.open(stager.folder, os.O_RDONLY)
+    try:
+        (flags,) = struct.unpack("i", fcntl.ioctl(fd, 0x80086601, struct.pack("i", 0)))
+    finally:
+        os.close(fd)
+    assert flags & 0x00020000, "the staging folder carries ext4's top-directory hint"
+    assert not (out / "pkg").exists()  # staged, not yet in place
+    stager.discard()
+    assert sorted(os.listdir(out)) == []
