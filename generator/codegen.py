@@ -276,10 +276,16 @@ def _build_batch(
     spec_cache: SpecCache,
     render: bool,
     stage: Stage | None = None,
+    left: Callable[[], int] | None = None,
 ) -> list[_Built]:
     """Analyse every spec of `batch` (taken one at a time); while none has errors, render them
     (one formatter run) and record them in the cache: all at the end, or with `stage` every
-    STAGE_GROUP specs, each group staged while the next is analysed."""
+    STAGE_GROUP specs, each group staged while the next is analysed.
+
+    `left()`: how many specs each process still has to take, when several share the work.
+    Groups then shrink towards the end (to half that), so that no process is left rendering a
+    whole group alone while the others have finished.
+    """
     built: list[_Built] = []
     plans: list[tuple[_Built, Plan]] = []
     failed = False
@@ -292,9 +298,10 @@ def _build_batch(
         failed = failed or done.report.has_errors()
         if plan is not None:
             plans.append((done, plan))
-        if render and not failed and group and len(plans) >= group:
-            _render(plans, spec_cache, stage)
-            plans = []
+        if render and not failed and group and plans:
+            if len(plans) >= (group if left is None else min(group, max(1, left() // 2))):
+                _render(plans, spec_cache, stage)
+                plans = []
     if render and not failed and plans:
         _render(plans, spec_cache, stage)
     return built
@@ -423,8 +430,12 @@ def _build_parallel(
                 taken.append(i)
                 yield misses[i]
 
-        built = _build_batch(picked(), out_dir, openapi, spec_cache, render, stage)
+        built = _build_batch(picked(), out_dir, openapi, spec_cache, render, stage, left)
         return list(zip(taken, built, strict=True))
+
+    def left() -> int:
+        taken: int = counter.value
+        return max(0, len(misses) - taken) // workers
 
     children: list[tuple[int, int]] = []
     for _ in range(workers - 1):

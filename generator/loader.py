@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,32 @@ class _TooLarge(Exception):
         self.pos = pos
 
 
-@dataclass
 class Node:
-    """A YAML value with its position. Mappings keep their keys' positions too."""
+    """A YAML value with its position. Mappings keep their keys' positions too.
 
-    value: Any  # dict[str, Node] | list[Node] | str | int | float | bool | None
-    pos: Pos
-    key_pos: dict[str, Pos] = field(default_factory=dict)
+    A slotted class, not a dataclass: the loader makes one per value (dozens of thousands per
+    build) and this __init__ costs half a dataclass's.
+    """
+
+    __slots__ = ("value", "pos", "key_pos")
+
+    def __init__(self, value: Any, pos: Pos, key_pos: dict[str, Pos] | None = None) -> None:
+        self.value: Any = value  # dict[str, Node] | list[Node] | str | int | float | bool | None
+        self.pos = pos
+        self.key_pos: dict[str, Pos] = {} if key_pos is None else key_pos
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Node)
+            and self.value == other.value
+            and self.pos == other.pos
+            and self.key_pos == other.key_pos
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"Node(value={self.value!r}, pos={self.pos!r}, key_pos={self.key_pos!r})"
 
     @property
     def is_map(self) -> bool:
