@@ -324,6 +324,9 @@ def _build(
     # output folder made here for them that stays empty.
     made = None if check else _make_folders(out_dir)
     stager = Stager(out_dir) if made is not None else None
+    if stager is not None:
+        for name in stager.sweep():
+            click.echo(f"naftiko-gen: removed {name}/, left by a build that was killed", err=True)
     try:
         return _build_staged(paths, out_dir, check, quiet, verbose, openapi, strict, stager)
     finally:

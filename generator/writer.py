@@ -13,6 +13,7 @@ import difflib
 import itertools
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -350,6 +351,36 @@ class Stager:
     def discard(self) -> None:
         """Remove this build's staging folder (used or not, wherever it stopped)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def sweep(self) -> list[str]:
+        """Remove the staging folders of earlier builds that were killed (their process is
+        gone); the names removed. Another build running now keeps its own."""
+        try:
+            names = os.listdir(self.out_dir)
+        except OSError:
+            return []
+        swept = []
+        for name in names:
+            found = _STAGING.fullmatch(name)
+            if found is None or int(found[1]) == self.owner or _alive(int(found[1])):
+                continue
+            shutil.rmtree(self.out_dir / name, ignore_errors=True)
+            swept.append(name)
+        return sorted(swept)
+
+
+# A staging folder: `.naftiko-stage-<pid>`, or `.naftiko-stage-<pid>-<package>` (earlier builds).
+_STAGING = re.compile(r"\.naftiko-stage-([0-9]{1,10})(?:-.*)?", re.DOTALL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or cannot tell: leave its folder alone
+    return True
 
 
 def _stage(target: Path, data: bytes, mode: int) -> str:

@@ -155,3 +155,27 @@ def test_the_staging_folder_asks_to_spread_its_subfolders(tmp_path: Path) -> Non
     assert not (out / "pkg").exists()  # staged, not yet in place
     stager.discard()
     assert sorted(os.listdir(out)) == []
+
+
+def test_a_killed_builds_staging_folders_are_removed_by_the_next_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True)  # fmt: skip
+    dead = int(gone.stdout)
+    out = tmp_path / "out"
+    for name in (f".naftiko-stage-{dead}", f".naftiko-stage-{dead}-pkg", ".naftiko-stage-1"):
+        (out / name / "pkg").mkdir(parents=True)
+        (out / name / "pkg" / "x.py").write_text("x = 1\n")
+    (out / ".naftiko-stage-notes").mkdir()  # not a staging folder's name: kept
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(SPECS[0], specs)
+    assert cli._build([specs], out, False, True, False) == cli.EXIT_OK
+    left = sorted(n for n in os.listdir(out) if n.startswith(".naftiko-stage"))
+    assert left == [".naftiko-stage-1", ".naftiko-stage-notes"]  # pid 1 is alive: not ours
+    err = capsys.readouterr().err
+    assert f"removed .naftiko-stage-{dead}/, left by a build that was killed" in err
