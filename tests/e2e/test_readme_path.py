@@ -109,8 +109,12 @@ async def test_readme_run_commands_serve_a_route_and_a_tool(repo: Path, upstream
     env = _env(upstream)
     rest_port, mcp_port = free_port(), free_port()
     # The documented commands, verbatim, with a free port each (8080/9090 may be taken here).
-    rest_cmd = _readme_command("PYTHONPATH=generated .venv/bin/python -m qovery_containers.rest_server")
-    mcp_cmd = _readme_command("PYTHONPATH=generated .venv/bin/python -m qovery_containers.mcp_server")
+    rest_cmd = _readme_command(
+        "PYTHONPATH=generated .venv/bin/python -m qovery_containers.rest_server"
+    )
+    mcp_cmd = _readme_command(
+        "PYTHONPATH=generated .venv/bin/python -m qovery_containers.mcp_server"
+    )
     rest = await _start(repo, f"{rest_cmd} --port {rest_port}", env)
     mcp = await _start(repo, f"{mcp_cmd} --port {mcp_port}", env)
     try:
@@ -126,13 +130,27 @@ async def test_readme_run_commands_serve_a_route_and_a_tool(repo: Path, upstream
         async with Client(f"http://127.0.0.1:{mcp_port}/mcp") as client:
             result = await client.call_tool("list-containers", {"environmentId": ENV_ID})
         assert not result.is_error, result
-        assert isinstance(result.structured_content, dict) and "results" in result.structured_content
+        assert (
+            isinstance(result.structured_content, dict) and "results" in result.structured_content
+        )
     finally:
         rest_log, mcp_log = await _stop(rest), await _stop(mcp)
     # One line when listening, one line per request (method, path, status, ms), no secret.
-    assert re.search(rf"^REST on http://127\.0\.0\.1:{rest_port} \(8 routes\)", rest_log, re.M), rest_log
-    assert re.search(rf"^GET /v1/environment/{ENV_ID}/container 200 \d+\.\dms$", rest_log, re.M), rest_log
-    assert re.search(rf"^MCP on http://127\.0\.0\.1:{mcp_port}/mcp \(8 tools\)", mcp_log, re.M), mcp_log
+    started = re.search(
+        rf"^REST on http://127\.0\.0\.1:{rest_port} \(8 routes\), ready ([0-9.]+) s after start$",
+        rest_log,
+        re.M,
+    )
+    assert started, rest_log
+    # Counted from the process's start (interpreter start-up and imports included), not from
+    # when the server began listening.
+    assert 0.05 <= float(started[1]) < 30, rest_log
+    assert re.search(
+        rf"^GET /v1/environment/{ENV_ID}/container 200 \d+\.\dms$", rest_log, re.M
+    ), rest_log
+    assert re.search(
+        rf"^MCP on http://127\.0\.0\.1:{mcp_port}/mcp \(8 tools\)", mcp_log, re.M
+    ), mcp_log
     assert re.search(r"^POST /mcp 200 \d+\.\dms$", mcp_log, re.M), mcp_log
     assert TOKEN not in rest_log + mcp_log
     assert "Traceback" not in rest_log + mcp_log
