@@ -233,13 +233,15 @@ def put_formatted(key: str, text: str, disk: bool = True) -> None:
 def jinja_bytecode_cache(templates: Path | None = None) -> Any:
     """Compiled templates (Jinja's bytecode cache); None when there is nowhere to keep them.
 
-    They are the generator's own compiled code, like its .pyc files, so they are kept where
-    Python keeps those: in `templates`' __pycache__ folder (or under PYTHONPYCACHEPREFIX), and
-    not written there when PYTHONDONTWRITEBYTECODE is set or the folder is read-only; then in
-    the cache folder. A cold build (an empty cache folder) thus does not compile the templates
-    again, as it does not compile the generator's modules again. Every entry carries a checksum
-    of its template's source and Jinja's and Python's versions: a stale or damaged entry is
-    compiled again, never used. It never raises.
+    They are the generator's own compiled code, like the .pyc files pip writes when it installs
+    the generator, so they are kept where Python keeps those: in `templates`' __pycache__
+    folder (or under PYTHONPYCACHEPREFIX), written by the first build that finds them missing;
+    where that folder is read-only, in the cache folder. A cold build (an empty cache folder)
+    thus does not compile the templates again, as it does not compile the generator's modules
+    again. (PYTHONDONTWRITEBYTECODE is about modules Python imports, and pip compiles those at
+    install time whatever it says: it does not stop this.) Every entry carries a checksum of its
+    template's source and Jinja's and Python's versions: a stale or damaged entry is compiled
+    again, never used. It never raises.
     """
     import jinja2.bccache
 
@@ -250,7 +252,7 @@ def jinja_bytecode_cache(templates: Path | None = None) -> Any:
     root = store().root
     if root is not None:
         readable.append(root / f"v{CACHE_FORMAT}" / "jinja")
-    writable = [f for f in readable if f != beside or not sys.dont_write_bytecode]
+    writable = readable
     if not readable:
         return None
 
