@@ -495,16 +495,28 @@ def _can_fork() -> bool:
 
 
 def _preload() -> None:
-    """What every worker needs, imported once before forking."""
+    """What every worker needs, imported once before forking: the modules, Jinja, and the
+    main templates when they are compiled already (else the workers compile them)."""
     import generator.checks
     import generator.plan
-    import generator.reader
-    import generator.render  # noqa: F401
+    import generator.reader  # noqa: F401
+    from generator.render import environment
+
+    env = environment()
+    for name in MAIN_TEMPLATES:
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+            cache = env.bytecode_cache
+            if cache is not None and cache.get_bucket(env, name, filename, source).code:
+                env.get_template(name)
+        except Exception:  # noqa: BLE001, S110 - the render meets (and reports) it again
+            pass
 
 
-# The templates every spec renders (and the macros they all import): on a cold cache each
-# worker compiles its share of them into Jinja's bytecode cache (in the cache folder), where the
-# others find them when they render. Ordered so that two processes get about as much to compile.
+# The templates every spec renders (and the macros they all import). Compiled ones are loaded
+# before forking; otherwise (the first build after installing or editing them) each worker
+# compiles its share into Jinja's bytecode cache (cache.jinja_bytecode_cache), where the others
+# find them when they render. Ordered so that two processes get about as much to compile.
 MAIN_TEMPLATES = (
     "_macros.j2",
     "mcp_server.py.j2",
