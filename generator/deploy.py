@@ -1,15 +1,28 @@
 """`naftiko-gen deploy-files`: a Dockerfile and Kubernetes manifests for each capability.
 
 Everything is built as data and serialised (YAML by the dumper, Dockerfile instructions with their
-arguments JSON-encoded), from what the reader sees in the spec: the package name, the REST and MCP
-ports, and every secret the binds declare. Per capability, `deploy/<name>/` receives:
+arguments JSON-encoded), from the spec as `build` plans it (so module names, ports, hosts and the
+secrets the servers read are those of the generated package) and every variable the binds declare.
+Per capability, `deploy/<name>/` receives:
 
 - `Dockerfile`: python:3.11-slim, the generated servers' runtime dependencies, the generated package,
-  a non-root user; `CMD` runs the REST server on 0.0.0.0 (the Deployment picks the server per container);
-- `deployment.yaml`: one container per server kind (REST, MCP over HTTP), probes on `/health`,
-  resource requests and limits, a restricted security context, every bind variable from a Secret
-  (`secretKeyRef`; `file://` binds as a mounted Secret file);
-- `service.yaml`: a ClusterIP Service with one port per server;
+  a non-root user; `CMD` runs the first container's server on 0.0.0.0 (the Deployment picks the
+  server per container);
+- `deployment.yaml`: one container per server process, each listening on 0.0.0.0 on its spec port:
+  - without a control adapter, the (first) REST server and the (first) MCP server over HTTP, probes
+    on their `/health`;
+  - with a control adapter, one `control` container running the control server, which serves the
+    spec's REST and MCP servers in its own process (so /metrics counts their calls, and no second
+    container serves them again): its port and theirs, probes on `/health/live` and
+    `/health/ready` of the control port (on a served server's `/health` when `management.health`
+    is off). The control server has no flag for the served servers' interface: they listen on
+    their adapter's `address`, and one that is not the wildcard address is reachable only inside
+    the pod, so it is left out of the ports and the Service, with a note;
+  - one container per skill adapter (its catalogue server), probes on its `/health`;
+  resource requests and limits, a restricted security context, every bind variable and every
+  secret an adapter's `authentication` reads from the environment from a Secret (`secretKeyRef`;
+  `file://` binds as a mounted Secret file);
+- `service.yaml`: a ClusterIP Service with one port per published server port;
 - `hpa.yaml`: an autoscaling/v2 HorizontalPodAutoscaler on CPU.
 
 The MCP server is stateless (streamable HTTP, JSON responses), so any replica can answer any request:
@@ -21,15 +34,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from generator.codegen import display_path, find_specs
+from generator.codegen import analyse, display_path, find_specs
 from generator.diagnostics import Report
-from generator.naming import env_name, package_name
+from generator.naming import env_name
+from generator.plan import ir
 from generator.reader import read_capability
 
 # What the generated servers need at run time (the `runtime` extra of pyproject.toml).
@@ -46,6 +61,8 @@ RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
+# Addresses that listen on every interface: the pod IP the Service and the kubelet use included.
+WILDCARD = frozenset({"0.0.0.0", "::", "[::]"})
 
 
 @dataclass
@@ -62,20 +79,48 @@ class FileBind:
 
 
 @dataclass
+class Probes:
+    """Where the kubelet checks a container: HTTP paths on a named port (None: a TCP connect)."""
+
+    port: str
+    live: str | None = "/health"
+    ready: str | None = "/health"
+
+
+@dataclass
+class Server:
+    """One container: a server module of the generated package and the ports it publishes."""
+
+    name: str  # the container's name and its own port's name (≤ 15 characters)
+    module: str
+    port: int
+    open: bool  # no caller authentication: the servers refuse 0.0.0.0 without a flag
+    probes: Probes
+    # Further ports the same process serves (the control server runs the REST and MCP servers).
+    served: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.name, self.port), *self.served]
+
+
+@dataclass
 class Target:
     package: str
     name: str  # DNS-1123 label
     spec: str  # display path
-    rest_port: int | None
-    mcp_port: int | None
+    servers: list[Server] = field(default_factory=list)
     secrets: list[SecretEnv] = field(default_factory=list)
-    # Adapters without caller authentication: the servers refuse 0.0.0.0 without a flag.
-    open_kinds: set[str] = field(default_factory=set)
     file_binds: list[FileBind] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the manifests cannot do, said once
 
     @property
     def secret_name(self) -> str:
         return dns_label(f"{self.name}-secrets")
+
+    @property
+    def ports(self) -> list[tuple[str, int]]:
+        return [p for s in self.servers for p in s.ports]
 
 
 def dns_label(text: str) -> str:
@@ -88,20 +133,70 @@ def dns_label(text: str) -> str:
     return s
 
 
-def target_for(spec: Path, report: Report) -> Target | None:
+def _numbered(kind: str, index: int) -> str:
+    """Container and port names: rest, rest-2, ... (a port name has at most 15 characters)."""
+    return kind if index == 0 else f"{kind}-{index + 1}"
+
+
+def _servers(plan: ir.Plan, notes: list[str]) -> list[Server]:
+    servers: list[Server] = []
+    mcp_http = [m for m in plan.mcp if m.transport != "stdio"]
+    if plan.control is not None:
+        control = plan.control
+        served: list[tuple[str, int]] = []
+        groups: list[tuple[str, Sequence[ir.RestServer | ir.McpServer]]] = [
+            ("rest", plan.rest),
+            ("mcp", mcp_http),
+        ]
+        for kind, group in groups:
+            for i, s in enumerate(group):
+                port = s.port or 0
+                if s.host in WILDCARD:
+                    served.append((_numbered(kind, i), port))
+                else:
+                    notes.append(
+                        f"{kind} adapter '{s.namespace}' is served by the control server on "
+                        f"{s.host}:{port} (its address; the control server has no flag to change "
+                        "it): reachable only inside the pod, so it is not in the Service; "
+                        "set `address: 0.0.0.0` on the adapter to publish it"
+                    )
+        if control.health:
+            probes = Probes("control", "/health/live", "/health/ready")
+        elif served:  # the REST and MCP servers answer /health themselves
+            probes = Probes(served[0][0])
+        else:
+            probes = Probes("control", None, None)
+        servers.append(
+            Server("control", control.module, control.port, control.auth is None, probes, served)
+        )
+    else:
+        # As before the other server kinds: the first REST server, the first MCP server over HTTP.
+        if plan.rest:
+            rest = plan.rest[0]
+            servers.append(
+                Server("rest", rest.module, rest.port, rest.auth is None, Probes("rest"))
+            )
+        if mcp_http:
+            mcp = mcp_http[0]
+            servers.append(
+                Server("mcp", mcp.module, mcp.port or 9090, mcp.auth is None, Probes("mcp"))
+            )
+    for i, skill in enumerate(plan.skills):
+        name = _numbered("skill", i)
+        servers.append(Server(name, skill.module, skill.port, skill.auth is None, Probes(name)))
+    return servers
+
+
+def target_for(spec: Path, report: Report, generated_dir: str = "generated") -> Target | None:
     display = display_path(spec)
-    cap = read_capability(spec, display, report)
-    if cap is None:
+    # The binds as written (every variable, used or not, as deploy-files always listed them)...
+    cap = read_capability(spec, display, Report())
+    # ... and the plan `build` makes: the package's modules, ports, hosts and secrets.
+    plan = analyse(spec, Path(generated_dir), report)
+    if cap is None or plan is None:
         return None
-    package = package_name(spec.stem)
-    rest_port = cap.rest[0].port if cap.rest else None
-    mcp_http = [m for m in cap.mcp if m.transport != "stdio"]
-    mcp_port = (mcp_http[0].port or 9090) if mcp_http else None
-    target = Target(package, dns_label(package), display, rest_port, mcp_port)
-    if cap.rest and cap.rest[0].auth is None:
-        target.open_kinds.add("rest")
-    if mcp_http and mcp_http[0].auth is None:
-        target.open_kinds.add("mcp")
+    target = Target(plan.package, dns_label(plan.package), display)
+    target.servers = _servers(plan, target.notes)
     for bind in cap.binds:
         if bind.location is None:
             for provider_key in bind.keys.values():
@@ -115,6 +210,11 @@ def target_for(spec: Path, report: Report) -> Target | None:
                     dns_label(f"{target.name}-{bind.namespace}-bind"),
                 )
             )
+    # Secrets no bind declares (an adapter's `authentication` naming `{{VAR}}`): the servers read
+    # the environment variable VAR at start-up, so it comes from the Secret as well.
+    for _, source in sorted(plan.secret_sources.items()):
+        if source.file is None and source.key not in {s.name for s in target.secrets}:
+            target.secrets.append(SecretEnv(source.key, source.key))
     return target
 
 
@@ -149,26 +249,24 @@ def dockerfile(t: Target, generated_dir: str) -> str:
         "RUN " + exec_form(["python", "-m", "compileall", "-q", f"/app/{t.package}"]),
         f"USER {UID}:{UID}",
     ]
-    ports = [p for p in (t.rest_port, t.mcp_port) if p is not None]
-    if ports:
-        lines.append("EXPOSE " + " ".join(str(p) for p in ports))
-    lines.append("CMD " + exec_form(_command(t, "rest" if t.rest_port else "mcp")))
+    if t.ports:
+        lines.append("EXPOSE " + " ".join(str(port) for _, port in t.ports))
+    lines.append("CMD " + exec_form(_command(t, t.servers[0])))
     return "\n".join(lines) + "\n"
 
 
-def _command(t: Target, kind: str) -> list[str]:
-    port = t.rest_port if kind == "rest" else t.mcp_port
+def _command(t: Target, s: Server) -> list[str]:
     return [
         "python",
         "-m",
-        f"{t.package}.{kind}_server",
+        f"{t.package}.{s.module}",
         "--host",
         "0.0.0.0",  # noqa: S104 - inside a container: the pod network is the boundary
         "--port",
-        str(port),
+        str(s.port),
         # No caller authentication in the spec: the Service is cluster-internal, and whoever
         # exposes it (an Ingress, a gateway) authenticates callers. Said explicitly here.
-        *(["--allow-unauthenticated"] if kind in t.open_kinds else []),
+        *(["--allow-unauthenticated"] if s.open else []),
     ]
 
 
@@ -176,9 +274,14 @@ def _labels(t: Target) -> dict[str, str]:
     return {"app.kubernetes.io/name": t.name, "app.kubernetes.io/managed-by": "naftiko-gen"}
 
 
-def _probe(port_name: str, initial: int, period: int) -> dict[str, Any]:
+def _probe(path: str | None, port_name: str, initial: int, period: int) -> dict[str, Any]:
+    check = (
+        {"httpGet": {"path": path, "port": port_name}}
+        if path
+        else {"tcpSocket": {"port": port_name}}
+    )
     return {
-        "httpGet": {"path": "/health", "port": port_name},
+        **check,
         "initialDelaySeconds": initial,
         "periodSeconds": period,
         "timeoutSeconds": 2,
@@ -186,31 +289,32 @@ def _probe(port_name: str, initial: int, period: int) -> dict[str, Any]:
     }
 
 
-def _container(t: Target, kind: str, image: str) -> dict[str, Any]:
-    port = t.rest_port if kind == "rest" else t.mcp_port
+def _container(t: Target, s: Server, image: str) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
         {
-            "name": s.name,
-            "valueFrom": {"secretKeyRef": {"name": t.secret_name, "key": s.key}},
+            "name": e.name,
+            "valueFrom": {"secretKeyRef": {"name": t.secret_name, "key": e.key}},
         }
-        for s in t.secrets
+        for e in t.secrets
     ]
     env += [
         {"name": f.env, "value": f"{SECRETS_DIR}/{f.namespace}/bind.yaml"} for f in t.file_binds
     ]
     container: dict[str, Any] = {
-        "name": kind,
+        "name": s.name,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "command": _command(t, kind),
-        "ports": [{"name": kind, "containerPort": port, "protocol": "TCP"}],
+        "command": _command(t, s),
+        "ports": [
+            {"name": name, "containerPort": port, "protocol": "TCP"} for name, port in s.ports
+        ],
     }
     if env:
         container["env"] = env
     container.update(
         {
-            "readinessProbe": _probe(kind, 2, 5),
-            "livenessProbe": _probe(kind, 10, 10),
+            "readinessProbe": _probe(s.probes.ready, s.probes.port, 2, 5),
+            "livenessProbe": _probe(s.probes.live, s.probes.port, 10, 10),
             "resources": RESOURCES,
             "securityContext": {
                 "allowPrivilegeEscalation": False,
@@ -230,7 +334,6 @@ def _container(t: Target, kind: str, image: str) -> dict[str, Any]:
 
 
 def deployment(t: Target, image: str, replicas: int) -> dict[str, Any]:
-    kinds = [k for k, port in (("rest", t.rest_port), ("mcp", t.mcp_port)) if port is not None]
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "securityContext": {
@@ -239,7 +342,7 @@ def deployment(t: Target, image: str, replicas: int) -> dict[str, Any]:
             "runAsGroup": UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(t, kind, image) for kind in kinds],
+        "containers": [_container(t, s, image) for s in t.servers],
     }
     if t.file_binds:
         pod["volumes"] = [
@@ -259,9 +362,8 @@ def deployment(t: Target, image: str, replicas: int) -> dict[str, Any]:
 
 def service(t: Target) -> dict[str, Any]:
     ports = [
-        {"name": kind, "port": port, "targetPort": kind, "protocol": "TCP"}
-        for kind, port in (("rest", t.rest_port), ("mcp", t.mcp_port))
-        if port is not None
+        {"name": name, "port": port, "targetPort": name, "protocol": "TCP"}
+        for name, port in t.ports
     ]
     return {
         "apiVersion": "v1",
@@ -328,10 +430,8 @@ def deploy_files(
     files: dict[str, str] = {}
     targets: list[Target] = []
     for spec in find_specs(paths, report):
-        t = target_for(spec, report)
-        if t is None:
-            continue
-        if t.rest_port is None and t.mcp_port is None:
+        t = target_for(spec, report, generated_dir)
+        if t is None or not t.servers:  # no server over HTTP (an MCP server over stdio only)
             continue
         targets.append(t)
         files.update(render(t, image, replicas, generated_dir))
@@ -378,4 +478,6 @@ def run_deploy_files(
             click.echo(
                 f"  {t.name}: kubectl create secret generic {f.secret} --from-file=bind.yaml=..."
             )
+        for note in t.notes:
+            click.echo(f"  {t.name}: note: {note}")
     return 0

@@ -170,3 +170,141 @@ def test_the_validator_is_strict(tmp_path: Path) -> None:
     del doc["spec"]["replica"]
     with pytest.raises(Exception, match="three"):
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+# -- control and skill adapters --------------------------------------------------------------------
+
+CONTROL = FIXTURES / "features" / "control" / "feat_control.yaml"
+CONTROL_SKILLS = FIXTURES / "deploy" / "deploy_control_skills.yaml"
+STEP8 = next(TUTORIAL.glob("step-8-*.yml"))
+
+
+def _manifests(tmp_path: Path, spec: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The Deployment and Service of one spec, both validated (the HPA too), and the output."""
+    out, output = _deploy(tmp_path, str(spec))
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    deployment = _validate(folder / "deployment.yaml")
+    service = _validate(folder / "service.yaml")
+    _validate(folder / "hpa.yaml")
+    return deployment, service, output
+
+
+def _containers(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
+
+
+def _secret_env(container: dict[str, Any]) -> dict[str, str]:
+    return {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+        for e in container.get("env", [])
+        if "valueFrom" in e
+    }
+
+
+def test_control_adapter_is_one_container(tmp_path: Path) -> None:
+    """The control server runs REST and MCP in its process: one container, probes on its port.
+    The fixture's servers listen on 127.0.0.1 (no address), which the control server cannot
+    change: they are reachable only inside the pod, so they are not published, and it is said."""
+    deployment, service, output = _manifests(tmp_path, CONTROL)
+    containers = _containers(deployment)
+    assert list(containers) == ["control"]
+    c = containers["control"]
+    assert c["command"] == [
+        "python", "-m", "feat_control.control_server", "--host", "0.0.0.0", "--port", "9092",
+        "--allow-unauthenticated",
+    ]  # fmt: skip
+    assert c["ports"] == [{"name": "control", "containerPort": 9092, "protocol": "TCP"}]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "control"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "control"}
+    assert _secret_env(c) == {
+        k: k for k in ("FEAT_CTL_REST_USER", "FEAT_CTL_REST_PASS", "FEAT_CTL_KEY", "FEAT_CTL_TOKEN")
+    }
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("control", 9092, "control")
+    ]
+    for namespace, port in (("rest-basic", 8081), ("rest-key", 8082), ("tools", 9091)):
+        assert f"'{namespace}' is served by the control server on 127.0.0.1:{port}" in output
+    dockerfile = (tmp_path / "deploy" / "feat-control" / "Dockerfile").read_text("utf-8")
+    assert "\nEXPOSE 9092\n" in dockerfile
+    assert '"feat_control.control_server"' in dockerfile.splitlines()[-1]
+
+
+def test_control_and_skill_containers(tmp_path: Path) -> None:
+    deployment, service, output = _manifests(tmp_path, CONTROL_SKILLS)
+    containers = _containers(deployment)
+    assert list(containers) == ["control", "skill"]
+    control, skill = containers["control"], containers["skill"]
+    # Caller authentication on the control port: no --allow-unauthenticated, its token from
+    # the Secret; the 0.0.0.0 servers it runs are published on its container, the other not.
+    assert control["command"] == [
+        "python", "-m", "deploy_control_skills.control_server", "--host", "0.0.0.0",
+        "--port", "18492",
+    ]  # fmt: skip
+    assert [(p["name"], p["containerPort"]) for p in control["ports"]] == [
+        ("control", 18492),
+        ("rest", 18481),
+        ("mcp", 18491),
+    ]
+    assert "'internal-rest' is served by the control server on 127.0.0.1:18482" in output
+    assert control["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "control"}
+    assert control["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "control"}
+    # The skill server: its own container, port and /health (the route _skills serves).
+    assert skill["command"] == [
+        "python", "-m", "deploy_control_skills.skill_server", "--host", "0.0.0.0",
+        "--port", "18471",
+    ]  # fmt: skip
+    assert skill["ports"] == [{"name": "skill", "containerPort": 18471, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert skill[probe]["httpGet"] == {"path": "/health", "port": "skill"}
+    # Bind variables, and the skill key no bind declares (the server reads it all the same).
+    expected = ["DEPLOY_REST_USER", "DEPLOY_REST_PASS", "DEPLOY_MCP_TOKEN", "DEPLOY_OPS_TOKEN"]
+    for c in (control, skill):
+        assert list(_secret_env(c)) == [*expected, "DEPLOY_SKILL_KEY"]
+    assert "--from-literal=DEPLOY_OPS_TOKEN=..." in output
+    assert "--from-literal=DEPLOY_SKILL_KEY=..." in output
+    assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [
+        ("control", 18492),
+        ("rest", 18481),
+        ("mcp", 18491),
+        ("skill", 18471),
+    ]
+
+
+def test_control_without_health_probes_a_served_server(tmp_path: Path) -> None:
+    """`management.health: false`: no /health/* route; the probes use a served server's /health,
+    or a TCP connect to the control port when none is published."""
+    text = CONTROL_SKILLS.read_text("utf-8").replace("health: true", "health: false")
+    spec = tmp_path / "no_health.yaml"
+    spec.write_text(text, encoding="utf-8")
+    deployment, _, _ = _manifests(tmp_path, spec)
+    control = _containers(deployment)["control"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert control[probe]["httpGet"] == {"path": "/health", "port": "rest"}
+    bare = tmp_path / "bare" / "no_health_bare.yaml"
+    bare.parent.mkdir()
+    bare.write_text(
+        CONTROL.read_text("utf-8").replace("health: true", "health: false"), encoding="utf-8"
+    )
+    deployment, _, _ = _manifests(tmp_path / "bare", bare)
+    control = _containers(deployment)["control"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert "httpGet" not in control[probe]
+        assert control[probe]["tcpSocket"] == {"port": "control"}
+
+
+def test_skill_adapter_container(tmp_path: Path) -> None:
+    deployment, service, _ = _manifests(tmp_path, STEP8)
+    containers = _containers(deployment)
+    assert list(containers) == ["mcp", "skill"]
+    skill = containers["skill"]
+    assert skill["command"] == [
+        "python", "-m", "step_8_shipyard_skill_groups.skill_server", "--host", "0.0.0.0",
+        "--port", "3002", "--allow-unauthenticated",
+    ]  # fmt: skip
+    assert skill["ports"] == [{"name": "skill", "containerPort": 3002, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert skill[probe]["httpGet"] == {"path": "/health", "port": "skill"}
+    assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [
+        ("mcp", 3001),
+        ("skill", 3002),
+    ]
