@@ -4,8 +4,17 @@ Kubernetes JSON schemas (kubernetes-validate ships them: offline, strict)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
 import tomllib
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +317,161 @@ def test_skill_adapter_container(tmp_path: Path) -> None:
         ("mcp", 3001),
         ("skill", 3002),
     ]
+
+
+# -- the containers' commands start, and their probes answer ---------------------------------------
+
+
+def _pod_ip() -> str:
+    """An address of this machine other than loopback: as the kubelet and the Service reach a
+    pod, so a server listening on 127.0.0.1 only does not pass (127.0.0.1 without a network)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # UDP: nothing is sent, a route is chosen
+            ip: str = s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+    return ip
+
+
+def _free_ports(n: int) -> list[int]:
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind(("", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+def _with_free_ports(spec: Path, folder: Path, text: str | None = None) -> Path:
+    """The spec (and the `shared/` folder its binds read, if any) copied into `folder`, each
+    `port:` a free one: the servers the control server runs take no port flag."""
+    text = spec.read_text("utf-8") if text is None else text
+    ports = sorted(set(re.findall(r"^\s*port:\s*(\d+)\s*$", text, re.M)))
+    free = dict(zip(ports, map(str, _free_ports(len(ports))), strict=True))
+    text = re.sub(
+        r"^(\s*port:\s*)(\d+)(\s*)$", lambda m: m[1] + free[m[2]] + m[3], text, flags=re.M
+    )
+    folder.mkdir(parents=True)
+    if (spec.parent / "shared").is_dir():
+        shutil.copytree(spec.parent / "shared", folder / "shared")
+    copy = folder / spec.name
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _container_env(container: dict[str, Any], spec: dict[str, Any], mounts: Path) -> dict[str, str]:
+    """The environment the manifest declares: Secret keys with test values; file binds as the
+    mounted Secret would hold them (each bind's keys in a bind.yaml under a folder of ours)."""
+    env = {"PATH": os.environ["PATH"]}
+    moved = {m["mountPath"]: mounts / m["name"] for m in container.get("volumeMounts", [])}
+    for bind in spec.get("binds", []):
+        for mount, local in moved.items():
+            if mount.endswith("/" + bind["namespace"]):
+                local.mkdir(parents=True, exist_ok=True)
+                values = {key: f"test-{key}" for key in bind["keys"].values()}
+                (local / "bind.yaml").write_text(yaml.safe_dump(values), encoding="utf-8")
+    for e in container.get("env", []):
+        if "valueFrom" in e:
+            env[e["name"]] = "test-" + e["valueFrom"]["secretKeyRef"]["key"]
+        else:
+            mount = next(m for m in moved if e["value"].startswith(m + "/"))
+            env[e["name"]] = str(moved[mount]) + e["value"][len(mount) :]
+    return env
+
+
+def _start_and_probe(tmp_path: Path, spec: Path) -> None:
+    generated = tmp_path / "generated"
+    built = CliRunner().invoke(cli, ["build", str(spec), "-o", str(generated)])
+    assert built.exit_code == 0, built.output
+    deployment, service, _ = _manifests(tmp_path, spec)
+    source = yaml.safe_load(spec.read_text("utf-8"))
+    ip = _pod_ip()
+    with ExitStack() as stack:
+        started: list[tuple[dict[str, Any], subprocess.Popen[bytes]]] = []
+        for c in deployment["spec"]["template"]["spec"]["containers"]:
+            command = c["command"]
+            assert command[:2] == ["python", "-m"]
+            proc = subprocess.Popen(
+                [sys.executable, *command[1:]],  # the image's python: this one, with the runtime
+                cwd=generated,  # WORKDIR /app, the package beside it
+                env=_container_env(c, source, tmp_path / "mounts" / c["name"]),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(proc.wait, 10)
+            stack.callback(proc.terminate)
+            started.append((c, proc))
+        declared = {p["name"]: p["containerPort"] for c, _ in started for p in c["ports"]}
+        assert [p["targetPort"] for p in service["spec"]["ports"]] == list(declared)
+        for c, proc in started:
+            ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+            checks = [c["readinessProbe"], c["livenessProbe"]]
+            deadline = time.monotonic() + 20
+            while True:
+                if proc.poll() is not None:
+                    output = proc.stdout.read().decode() if proc.stdout else ""
+                    pytest.fail(f"{c['name']}: {c['command']} exited {proc.returncode}:\n{output}")
+                statuses = []
+                for probe in checks:
+                    port = ports[(probe.get("httpGet") or probe["tcpSocket"])["port"]]
+                    if "httpGet" in probe:
+                        try:
+                            statuses.append(_get(f"http://{ip}:{port}{probe['httpGet']['path']}"))
+                        except OSError:
+                            statuses.append(0)
+                    else:
+                        try:
+                            socket.create_connection((ip, port), timeout=2).close()
+                            statuses.append(200)
+                        except OSError:
+                            statuses.append(0)
+                if statuses == [200, 200] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert statuses == [200, 200], (c["name"], checks)
+            # Every port the Service targets listens on the pod's address (not loopback only).
+            for name, port in ports.items():
+                try:
+                    socket.create_connection((ip, port), timeout=2).close()
+                except OSError as exc:
+                    pytest.fail(f"{c['name']}: port {name} ({ip}:{port}) does not answer: {exc}")
+
+
+OWN_CONTROL_TOKEN_BUG = (
+    "plan/__init__.py computes secret_sources before planning the control adapter, so a "
+    "secret only the control's authentication reads is missing: KeyError at start-up"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "spec, edit",
+    [
+        (CONTROL, None),
+        (STEP8, None),
+        # The control token shared with the MCP server, as the bug below requires for now.
+        (CONTROL_SKILLS, ("{{DEPLOY_OPS_TOKEN}}", "{{DEPLOY_MCP_TOKEN}}")),
+        pytest.param(
+            CONTROL_SKILLS, None, marks=pytest.mark.xfail(strict=True, reason=OWN_CONTROL_TOKEN_BUG)
+        ),
+    ],
+    ids=["control", "skill-step8", "control-skills", "control-own-token"],
+)
+def test_container_commands_start_and_probes_answer(
+    spec: Path, edit: tuple[str, str] | None, tmp_path: Path
+) -> None:
+    """Each container's command, run as the manifest says (0.0.0.0, its env filled with test
+    values), answers 200 on each of its probes, asked on the machine's non-loopback address."""
+    text = spec.read_text("utf-8")
+    if edit:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    _start_and_probe(tmp_path, _with_free_ports(spec, tmp_path / "spec", text))
