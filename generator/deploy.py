@@ -14,19 +14,20 @@ Per capability, `deploy/<name>/` receives:
   - with a control adapter, one `control` container running the control server, which serves the
     spec's REST and MCP servers in its own process (so /metrics counts their calls, and no second
     container serves them again): its port and theirs, probes on `/health/live` and
-    `/health/ready` of the control port (on a served server's `/health` when `management.health`
-    is off). The control server has no flag for the served servers' interface: they listen on
+    `/health/ready` of the control port (when `management.health` is off: a published served
+    server's `/health`, else a TCP check of the control port). The control server has no flag for the served servers' interface: they listen on
     their adapter's `address`, and one that is not the wildcard address is reachable only inside
     the pod, so it is left out of the ports and the Service, with a note;
   - one container per skill adapter (its catalogue server), probes on its `/health`;
   resource requests and limits, a restricted security context, every bind variable and every
-  secret an adapter's `authentication` reads from the environment from a Secret (`secretKeyRef`;
-  `file://` binds as a mounted Secret file);
+  secret an adapter's `authentication` reads from the environment without a bind from a Secret
+  (`secretKeyRef`; `file://` binds as a mounted Secret file);
 - `service.yaml`: a ClusterIP Service with one port per published server port;
 - `hpa.yaml`: an autoscaling/v2 HorizontalPodAutoscaler on CPU.
 
 The MCP server is stateless (streamable HTTP, JSON responses), so any replica can answer any request:
-the Service spreads them without session affinity.
+the Service spreads them without session affinity. A spec that does not build gives its diagnostics
+and no files; one with no server over HTTP (MCP over stdio only) gives none either.
 """
 
 from __future__ import annotations
