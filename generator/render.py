@@ -549,6 +549,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_serve.py": bool(plan.rest or plan.mcp or plan.skills),
         "_mcp.py": bool(plan.mcp),
         "_mcp_http.py": bool(plan.mcp),
+        "_mcp_modern.py": bool(plan.mcp),  # the 2026-07-28 era (HTTP and stdio)
         "_mcp_sdk.py": bool(plan.mcp),  # --sdk: the official SDK's server, imported on demand
         "_mcp_content.py": any(m.resources or m.prompts for m in plan.mcp),
         "_skills.py": bool(plan.skills),

@@ -2,11 +2,12 @@
 answers: the same JSON-RPC requests, good and malformed, sent to both over streamable HTTP
 and over stdio, and the answers compared as JSON.
 
+Both protocol eras: the handshake era (`initialize`, 2024-11-05 ... 2025-11-25) and the
+2026-07-28 era (a `_meta` envelope and routing headers on every request, `server/discover`).
 The server is the conformance fixture (tools, resources, resource templates, prompts) in front
 of tests/conformance/conformance_upstream.py. What may differ, and is asserted separately:
-the wording of parse and envelope-validation errors (the SDK prints pydantic's report), and
-the 2026-07-28 era, which only --sdk serves (the fast path names the versions it serves, so
-clients fall back to `initialize`).
+the wording of the handshake era's parse and envelope-validation errors (the SDK prints
+pydantic's report there); in the 2026-07-28 era every answer is compared whole.
 """
 
 from __future__ import annotations
@@ -177,9 +178,7 @@ async def urls(built: tuple[Path, Any], upstream: str) -> AsyncIterator[tuple[st
         yield fast, sdk
 
 
-async def post(
-    url: str, body: Any, headers: dict[str, str] | None = None, method: str = "POST"
-) -> tuple[int, Any]:
+async def post(url: str, body: Any, headers: Any = None, method: str = "POST") -> tuple[int, Any]:
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     async with (
         aiohttp.ClientSession() as http,
@@ -238,25 +237,224 @@ async def test_same_http_answer(
     assert _shape(got) == _shape(await post(sdk + path, body, headers, method))
 
 
-async def test_modern_era_is_sdk_only_and_the_fast_path_names_its_versions(
-    urls: tuple[str, str],
-) -> None:
-    """A 2026-07-28 request: the SDK serves it; the fast path answers -32022 with the versions
-    it serves, which makes a client's `server/discover` probe fall back to `initialize`."""
+# -- the 2026-07-28 era over HTTP ------------------------------------------------------------
+
+MODERN = "2026-07-28"
+VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
+INFO_KEY = "io.modelcontextprotocol/clientInfo"
+ENVELOPE = {VERSION_KEY: MODERN, CAPABILITIES_KEY: {}, INFO_KEY: {"name": "diff", "version": "1"}}
+
+
+def modern(method: str, params: Any = None, ident: Any = 1, **meta: Any) -> dict[str, Any]:
+    """A 2026-07-28 request: `params` with the envelope in `_meta` (`meta` overrides keys)."""
+    given = dict(params or {})
+    given.setdefault("_meta", {**ENVELOPE, **{k.replace("__", "/"): v for k, v in meta.items()}})
+    return rpc(method, given, ident)
+
+
+def routing(method: str, name: str | None = None, **extra: str) -> dict[str, str]:
+    """The headers of a 2026-07-28 POST (`extra` overrides, "" removes)."""
+    found = {**JSON, "MCP-Protocol-Version": MODERN, "Mcp-Method": method}
+    if name is not None:
+        found["Mcp-Name"] = name
+    found.update({k.replace("_", "-"): v for k, v in extra.items()})
+    return {k: v for k, v in found.items() if v}
+
+
+def cap(**values: Any) -> dict[str, Any]:
+    return {**ENVELOPE, CAPABILITIES_KEY: values}
+
+
+CALL = {"name": "test_simple_text", "arguments": {}}
+PROMPT = "test_prompt_with_arguments"
+# (name, body, headers[, HTTP method]): the whole answer (status and JSON) must be equal.
+MODERN_REQUESTS: list[tuple[Any, ...]] = [
+    # served
+    ("discover", modern("server/discover"), routing("server/discover")),
+    ("discover-extra-params", modern("server/discover", {"x": 1}), routing("server/discover")),
+    ("tools-list", modern("tools/list"), routing("tools/list")),
+    ("tools-list-cursor", modern("tools/list", {"cursor": "c"}), routing("tools/list")),
+    ("id-string", modern("tools/list", ident="abc"), routing("tools/list")),
+    ("call", modern("tools/call", CALL), routing("tools/call", "test_simple_text")),
+    ("call-no-arguments", modern("tools/call", {"name": "test_simple_text"}),
+     routing("tools/call", "test_simple_text")),
+    ("call-upstream-500", modern("tools/call", {"name": "test_error_handling"}),
+     routing("tools/call", "test_error_handling")),
+    ("call-unknown-tool", modern("tools/call", {"name": "nope", "arguments": {"a": 1}}),
+     routing("tools/call", "nope")),
+    ("call-name-base64", modern("tools/call", CALL),
+     routing("tools/call", "=?base64?dGVzdF9zaW1wbGVfdGV4dA==?=")),
+    ("call-input-responses", modern("tools/call", {**CALL, "inputResponses": {
+        "a": {"action": "accept", "content": {"x": ["y"], "n": 1}}, "b": {"roots": []},
+        "c": {"model": "m", "role": "user", "content": {"type": "text", "text": "t"}}}}),
+     routing("tools/call", "test_simple_text")),
+    ("call-input-responses-bad", modern("tools/call", {**CALL, "inputResponses": {"a": {}}}),
+     routing("tools/call", "test_simple_text")),
+    ("resources-list", modern("resources/list"), routing("resources/list")),
+    ("resource-templates-list", modern("resources/templates/list"),
+     routing("resources/templates/list")),
+    ("read", modern("resources/read", {"uri": "test://static-text"}),
+     routing("resources/read", "test://static-text")),
+    ("read-template", modern("resources/read", {"uri": "test://template/42/data"}),
+     routing("resources/read", "test://template/42/data")),
+    ("read-unknown", modern("resources/read", {"uri": "test://nope"}),
+     routing("resources/read", "test://nope")),
+    ("prompts-list", modern("prompts/list"), routing("prompts/list")),
+    ("prompt", modern("prompts/get", {"name": "test_simple_prompt"}),
+     routing("prompts/get", "test_simple_prompt")),
+    ("prompt-arguments", modern("prompts/get", {"name": PROMPT, "arguments": {"arg1": "a",
+                                                                           "arg2": "b"}}),
+     routing("prompts/get", PROMPT)),
+    ("prompt-missing-argument", modern("prompts/get", {"name": PROMPT}),
+     routing("prompts/get", PROMPT)),
+    ("no-client-info", modern("tools/list", io_modelcontextprotocol__clientInfo=None),
+     routing("tools/list")),
+    ("capabilities", modern("tools/list", **{CAPABILITIES_KEY.replace("/", "__"): {
+        "sampling": {}, "roots": {"listChanged": True}, "elicitation": {"form": {}},
+        "experimental": {"a": {}}, "unknown": 5}}), routing("tools/list")),
+    ("progress-token-integral-float", modern("tools/list", progressToken=1.0),
+     routing("tools/list")),
+    ("accept-any", modern("tools/list"), routing("tools/list", Accept="*/*")),
+    ("session-id-ignored", modern("tools/list"), routing("tools/list", Mcp_Session_Id="abc")),
+    ("notification", note("notifications/initialized"), routing("notifications/initialized")),
+    ("notification-id-null", {**note("notifications/initialized"), "id": None},
+     routing("notifications/initialized")),
+    # not in the 2026-07-28 era, or not served
+    ("ping", modern("ping"), routing("ping")),
+    ("initialize", modern("initialize", INIT), routing("initialize")),
+    ("set-level", modern("logging/setLevel", {"level": "debug"}), routing("logging/setLevel")),
+    ("subscribe", modern("resources/subscribe", {"uri": "test://static-text"}),
+     routing("resources/subscribe")),
+    ("complete", modern("completion/complete", {"ref": {"type": "ref/prompt", "name": "x"},
+                                                "argument": {"name": "a", "value": "b"}}),
+     routing("completion/complete")),
+    ("complete-resource", modern("completion/complete", {
+        "ref": {"type": "ref/resource", "uri": "x"}, "argument": {"name": "a", "value": "b"},
+        "context": {"arguments": {"a": "b"}}}), routing("completion/complete")),
+    ("listen", modern("subscriptions/listen", {"notifications": {"toolsListChanged": "yes"}}),
+     routing("subscriptions/listen")),
+    ("listen-json-only", modern("subscriptions/listen", {"notifications": {}}),
+     routing("subscriptions/listen", Accept="application/json")),
+    ("unknown-method", modern("foo/bar"), routing("foo/bar")),
+    # the envelope
+    ("no-params", rpc("tools/list"), routing("tools/list")),
+    ("params-null", {**rpc("tools/list"), "params": None}, routing("tools/list")),
+    ("meta-not-object", rpc("tools/list", {"_meta": 5}), routing("tools/list")),
+    ("meta-empty", rpc("tools/list", {"_meta": {}}), routing("tools/list")),
+    ("meta-no-capabilities", rpc("tools/list", {"_meta": {VERSION_KEY: MODERN}}),
+     routing("tools/list")),
+    ("version-not-string", modern("tools/list", io_modelcontextprotocol__protocolVersion=5),
+     routing("tools/list")),
+    ("unknown-version", modern("tools/list", io_modelcontextprotocol__protocolVersion="2099-01-01"),
+     routing("tools/list", MCP_Protocol_Version="2099-01-01")),
+    ("bad-capabilities", modern("tools/list", **{CAPABILITIES_KEY.replace("/", "__"): 5}),
+     routing("tools/list")),
+    ("bad-sampling", modern("tools/list", **{CAPABILITIES_KEY.replace("/", "__"): {
+        "sampling": {"tools": 5}}}), routing("tools/list")),
+    ("bad-experimental", modern("tools/list", **{CAPABILITIES_KEY.replace("/", "__"): {
+        "experimental": {"a": 1}}}), routing("tools/list")),
+    ("client-info-no-version", modern("tools/list", io_modelcontextprotocol__clientInfo={
+        "name": "x"}), routing("tools/list")),
+    ("client-info-bad-icon", modern("tools/list", io_modelcontextprotocol__clientInfo={
+        "name": "x", "version": "1", "icons": [{"src": "a", "theme": "blue"}]}),
+     routing("tools/list")),
+    ("log-level-bad", modern("tools/list", io_modelcontextprotocol__logLevel="loud"),
+     routing("tools/list")),
+    ("progress-token-bad", modern("tools/list", progressToken=1.5), routing("tools/list")),
+    # params
+    ("cursor-not-string", modern("tools/list", {"cursor": 5}), routing("tools/list")),
+    ("call-no-name", modern("tools/call", {}), routing("tools/call")),
+    ("call-name-not-string", modern("tools/call", {"name": 5}), routing("tools/call", "5")),
+    ("call-arguments-list", modern("tools/call", {**CALL, "arguments": [1]}),
+     routing("tools/call", "test_simple_text")),
+    ("call-request-state-bad", modern("tools/call", {**CALL, "requestState": 5}),
+     routing("tools/call", "test_simple_text")),
+    ("prompt-argument-not-string", modern("prompts/get", {"name": PROMPT, "arguments": {"a": 1}}),
+     routing("prompts/get", PROMPT)),
+    ("read-no-uri", modern("resources/read", {}), routing("resources/read")),
+    ("read-uri-not-string", modern("resources/read", {"uri": 5}), routing("resources/read", "5")),
+    ("complete-bad", modern("completion/complete", {}), routing("completion/complete")),
+    ("complete-bad-ref", modern("completion/complete", {"ref": {"type": "ref/x", "uri": "x"},
+                                                        "argument": {"name": "a", "value": "b"}}),
+     routing("completion/complete")),
+    ("listen-bad", modern("subscriptions/listen", {"notifications": {"toolsListChanged": 2}}),
+     routing("subscriptions/listen")),
+    # headers
+    ("version-header-mismatch", modern("tools/list"),
+     routing("tools/list", MCP_Protocol_Version="2099-01-01")),
+    ("method-header-missing", modern("tools/list"), routing("tools/list", Mcp_Method="")),
+    ("method-header-wrong", modern("tools/list"), routing("prompts/list")),
+    ("name-header-missing", modern("tools/call", CALL), routing("tools/call")),
+    ("name-header-wrong", modern("tools/call", CALL), routing("tools/call", "other")),
+    ("name-header-bad-base64", modern("tools/call", CALL), routing("tools/call", "=?base64?dGVzd?=")),
+    ("name-header-utf8-base64", modern("tools/call", {"name": "é"}),
+     routing("tools/call", "=?base64?w6k=?=")),
+    ("method-header-twice", modern("tools/list"),
+     [*routing("tools/list").items(), ("Mcp-Method", "tools/list")]),
+    ("version-header-twice", modern("tools/list"),
+     [*routing("tools/list").items(), ("mcp-protocol-version", MODERN)]),
+    ("name-header-twice", modern("tools/call", CALL),
+     [*routing("tools/call", "test_simple_text").items(), ("Mcp-Name", "test_simple_text")]),
+    # bodies
+    ("notification-unknown-version", note("notifications/initialized"),
+     routing("x", MCP_Protocol_Version="zzz")),
+    ("notification-bad", {"jsonrpc": "2.0", "method": 5}, routing("x")),
+    ("batch", [modern("tools/list")], routing("tools/list")),
+    ("a-response", {"jsonrpc": "2.0", "id": 1, "result": {}}, routing("tools/list")),
+    ("id-float", {**modern("tools/list"), "id": 1.5}, routing("tools/list")),
+    ("id-null", {**modern("tools/list"), "id": None}, routing("tools/list")),
+    ("id-bool", {**modern("tools/list"), "id": True}, routing("tools/list")),
+    ("jsonrpc-1.0", {**modern("tools/list"), "jsonrpc": "1.0"}, routing("tools/list")),
+    ("not-json", b"{not json", routing("tools/list")),
+    ("empty-body", b"", routing("tools/list")),
+    # HTTP
+    ("content-type-text", modern("tools/list"), routing("tools/list", Content_Type="text/plain")),
+    ("accept-sse-only", modern("tools/list"), routing("tools/list", Accept="text/event-stream")),
+    ("too-large", b"x" * (4 * 1024 * 1024 + 1), routing("tools/list")),
+    ("put", modern("tools/list"), routing("tools/list"), "PUT"),
+    ("get", None, routing("tools/list"), "GET"),
+    ("delete", None, routing("tools/list"), "DELETE"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", MODERN_REQUESTS, ids=[c[0] for c in MODERN_REQUESTS])
+async def test_same_modern_answer(urls: tuple[str, str], case: tuple[Any, ...]) -> None:
+    _, body, headers, *method = case
     fast, sdk = urls
-    headers = {**JSON, "MCP-Protocol-Version": "2026-07-28"}
-    status, body = await post(fast + "/mcp", rpc("server/discover", {}), headers)
-    assert status == 400
-    assert body["error"]["code"] == -32022
-    assert body["error"]["data"]["supported"] == ["2024-11-05", "2025-03-26", "2025-06-18",
-                                                  "2025-11-25"]  # fmt: skip
+    got = await post(fast + "/mcp", body, headers, *method)
+    assert got == await post(sdk + "/mcp", body, headers, *method)
+
+
+async def test_modern_answers_carry_the_era_fields(urls: tuple[str, str]) -> None:
+    status, body = await post(urls[0] + "/mcp", modern("tools/list"), routing("tools/list"))
+    assert status == 200
+    result = body["result"]
+    assert (result["resultType"], result["cacheScope"], result["ttlMs"]) == (
+        "complete",
+        "private",
+        0,
+    )
+    assert result["_meta"] == {
+        "io.modelcontextprotocol/serverInfo": {"name": "conformance-mcp", "version": "1.0.0"}
+    }
+    status, body = await post(urls[0] + "/mcp", modern("server/discover"),
+                              routing("server/discover"))  # fmt: skip
+    assert (status, body["result"]["supportedVersions"]) == (200, [MODERN])
+
+
+async def test_the_official_client_lands_on_2026_07_28(urls: tuple[str, str]) -> None:
+    """`Client(url)` (auto mode) probes with `server/discover`: both servers answer it."""
     from mcp import Client
 
-    for url in (fast, sdk):  # the official client (auto mode) connects to both
+    for url in urls:
         async with Client(url + "/mcp") as client:
+            assert client.session.protocol_version == MODERN
             result = await client.call_tool("test_simple_text", {})
             assert not result.is_error
             assert "simple text response" in result.content[0].text  # type: ignore[union-attr]
+            prompt = await client.get_prompt(PROMPT, {"arg1": "a", "arg2": "b"})
+            assert prompt.messages
 
 
 # -- stdio ------------------------------------------------------------------------------------
@@ -270,13 +468,32 @@ STDIO_LINES: list[Any] = [
     note("notifications/initialized"),
     *[{**body, "id": f"r-{name}"} for name, body in REQUESTS
       if isinstance(body.get("id"), int | str) and body.get("method") not in (None, "initialize")],
+    # the 2026-07-28 envelope on a connection opened with `initialize`: refused
+    modern("tools/list", ident="enveloped-on-a-handshake-connection"),
+    modern("tools/call", CALL, ident="enveloped-call-on-a-handshake-connection"),
+]  # fmt: skip
+
+# A connection whose first request carries the 2026-07-28 envelope: no handshake, each request
+# judged on its own envelope (without headers: stdio has none).
+STDIO_MODERN_LINES: list[Any] = [
+    note("notifications/initialized"),  # before the first request: replayed, then dropped
+    b"",
+    modern("tools/list", ident="first"),
+    rpc("initialize", INIT, ident="initialize"),  # refused, naming 2026-07-28
+    rpc("initialize", {"protocolVersion": 5}, ident="initialize-bad-version"),
+    rpc("tools/list", ident="no-envelope"),
+    rpc("ping", ident="ping"),
+    b"not json",
+    [modern("ping", ident="in-a-batch")],
+    *[{**body, "id": f"r-{name}"} for name, body, *_ in MODERN_REQUESTS
+      if isinstance(body, dict) and body.get("jsonrpc") == "2.0"
+      and isinstance(body.get("method"), str) and "id" in body],
 ]  # fmt: skip
 
 
-def _stdio(out: Path, upstream: str, sdk: bool) -> dict[Any, Any]:
+def _stdio(out: Path, upstream: str, sdk: bool, script: list[Any] = STDIO_LINES) -> dict[Any, Any]:
     lines = b"".join(
-        (line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n"
-        for line in STDIO_LINES
+        (line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in script
     )
     argv = [sys.executable, "-m", f"{PACKAGE}.mcp_server", "--stdio", *(["--sdk"] if sdk else [])]
     env = {**os.environ, "PYTHONPATH": str(out), "CONFORMANCE_BASE_URL": upstream}
@@ -284,7 +501,7 @@ def _stdio(out: Path, upstream: str, sdk: bool) -> dict[Any, Any]:
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
-    expected = sum(1 for line in STDIO_LINES if isinstance(line, dict) and "id" in line)
+    expected = sum(1 for line in script if isinstance(line, dict) and "id" in line)
     try:
         proc.stdin.write(lines)
         proc.stdin.flush()
@@ -310,3 +527,35 @@ async def test_stdio_answers_are_the_same(built: tuple[Path, Any], upstream: str
     assert fast["before-initialize"]["error"]["code"] == -32602
     assert fast["ping-before-initialize"]["result"] == {}
     assert fast["r-call-mock"]["result"]["isError"] is False
+    assert fast["enveloped-on-a-handshake-connection"]["error"]["code"] == -32600
+
+
+async def test_stdio_modern_answers_are_the_same(built: tuple[Path, Any], upstream: str) -> None:
+    out = built[0]
+    fast, sdk = await asyncio.gather(
+        asyncio.to_thread(_stdio, out, upstream, False, STDIO_MODERN_LINES),
+        asyncio.to_thread(_stdio, out, upstream, True, STDIO_MODERN_LINES),
+    )
+    assert fast == sdk
+    assert fast["first"]["result"]["resultType"] == "complete"
+    assert fast["initialize"]["error"]["code"] == -32022
+    assert fast["no-envelope"]["error"]["code"] == -32602
+    assert fast["r-discover"]["result"]["supportedVersions"] == [MODERN]
+    assert fast["r-call"]["result"]["isError"] is False
+    assert fast["r-version-header-mismatch"]["result"]["tools"]  # stdio: no headers to check
+
+
+@pytest.mark.parametrize("blank", [7, 8])
+async def test_stdio_keeps_eight_lines_before_the_first_request(
+    built: tuple[Path, Any], upstream: str, blank: int
+) -> None:
+    """Lines before a connection's first request are replayed once its era is known, up to
+    eight: a ninth `notifications/initialized` is lost, so the request is refused."""
+    script = [b""] * blank + [note("notifications/initialized"), rpc("tools/list", ident="t")]
+    out = built[0]
+    fast, sdk = await asyncio.gather(
+        asyncio.to_thread(_stdio, out, upstream, False, script),
+        asyncio.to_thread(_stdio, out, upstream, True, script),
+    )
+    assert fast == sdk
+    assert ("error" in fast["t"]) == (blank == 8)

@@ -4,10 +4,12 @@
 No `mcp` SDK here: importing it (the pydantic models of two protocol eras) takes most of a
 second, and a server must answer its first request well before that. The MCP wire format is
 plain JSON, so each declaration builds its JSON once, at import, and the dispatcher answers
-the handshake-era protocol (initialize ... 2025-11-25) exactly as the SDK's low-level server
-does: the same results, error codes and messages (tests/test_mcp_differential.py drives both).
-The SDK's server stays available, built from the same declarations (_mcp_sdk.py, `--sdk`).
-Transports: stdio here (newline-delimited JSON-RPC), streamable HTTP in _mcp_http.py.
+both protocol eras exactly as the SDK's low-level server does: the same results, error codes
+and messages (tests/test_mcp_differential.py drives both). The handshake era (initialize ...
+2025-11-25) is answered here; the 2026-07-28 era (a per-request envelope, no handshake) in
+_mcp_modern.py. The SDK's server stays available, built from the same declarations
+(_mcp_sdk.py, `--sdk`). Transports: stdio here (newline-delimited JSON-RPC; a connection's
+first request decides its era, as in the SDK), streamable HTTP in _mcp_http.py.
 """
 
 from __future__ import annotations
@@ -405,8 +407,19 @@ def _lines(stdin: Any) -> asyncio.Queue[bytes]:
     return lines
 
 
+# Lines the SDK keeps from before a connection's first request (runner.py); later ones are lost.
+LEAD_LINES = 8
+
+
 async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
+    from . import _mcp_modern  # here: it imports this module
+
     session = Session()
+    modern = _mcp_modern.Modern(server)
+    # The first request decides the connection's era, once: one carrying the 2026-07-28
+    # envelope (and not `initialize`) opens a modern connection, anything else a handshake one.
+    era = ""
+    lead = 0
     pending: set[asyncio.Task[None]] = set()
 
     def write(message: Mapping[str, Any]) -> None:
@@ -415,34 +428,54 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
     async def respond(message: dict[str, Any], state: Session) -> None:
         write(await server.handle(message, state))
 
+    async def respond_modern(message: dict[str, Any]) -> None:
+        write(answer(message["id"], await modern.stdio(message["method"], message.get("params"))))
+
+    def start(work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
     async with server.running():
         lines = _lines(stdin)
         while True:
             line = await lines.get()
             if not line:
                 break
-            if not line.strip():
-                continue
+            blank = not line.strip()
+            message: Any
             try:
-                message = json.loads(line)
+                message = None if blank else json.loads(line)
             except (ValueError, RecursionError):
                 LOG.warning("ignored a line that is not JSON")  # the SDK answers nothing either
-                continue
+                message = None
             kind = classify(message)
+            if not era and kind != "request":  # blank and broken lines count too
+                if lead == LEAD_LINES:
+                    continue
+                lead += 1
             if kind == "request":
+                params = message.get("params")
+                if not era:
+                    opens_modern = message["method"] != "initialize"
+                    era = (
+                        "modern" if opens_modern and _mcp_modern.has_envelope(params) else "legacy"
+                    )
+                if era == "modern":
+                    start(respond_modern(message))
+                    continue
+                if message["method"] != "initialize" and _mcp_modern.has_envelope(params):
+                    write(answer(message["id"], _mcp_modern.LEGACY_REFUSAL))
+                    continue
                 if message["method"] == "initialize":  # before anything that follows it
                     await respond(message, session)
                     continue
                 # The session as this request found it (a later initialize does not count).
-                task = asyncio.create_task(
-                    respond(message, Session(session.version, session.ready))
-                )
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                start(respond(message, Session(session.version, session.ready)))
             elif kind == "notification":
-                if message["method"] == "notifications/initialized":
+                if era != "modern" and message["method"] == "notifications/initialized":
                     session.ready = True
-            elif not kind:
+            elif not kind and message is not None:
                 LOG.warning("ignored a line that is not a JSON-RPC message")
         if pending:
             await asyncio.gather(*pending)

@@ -6,7 +6,10 @@ any replica answers any request) and JSON responses, the SDK's `stateless_http=T
 json_response=True` mode, with its status codes: 400 for a Content-Type that is not JSON,
 406 when the client does not accept JSON, 413 over MAX_BODY_BYTES, 400 for unparseable or
 invalid JSON-RPC, 202 for notifications. GET and DELETE get 405 at once (there is no stream to
-open and no session to end). The SDK-based app (`--sdk`) is in _mcp_sdk.py.
+open and no session to end). A request whose MCP-Protocol-Version is not a handshake-era one is
+the 2026-07-28 era's, answered as the SDK's _streamable_http_modern.py does (`modern` below,
+_mcp_modern.py): routing headers checked against the body, status codes from the JSON-RPC error.
+The SDK-based app (`--sdk`) is in _mcp_sdk.py.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from . import _mcp_modern as modern_era
 from . import _serve
 from ._guard import Policy
 from ._mcp import (
@@ -26,7 +30,6 @@ from ._mcp import (
     INVALID_REQUEST,
     PARSE_ERROR,
     PROTOCOL_VERSIONS,
-    UNSUPPORTED_VERSION,
     Failure,
     Server,
     Session,
@@ -38,6 +41,7 @@ from ._mcp import (
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the SDK's limit
 SERVER = web.AppKey("mcp_server", Server)
+MODERN = web.AppKey("mcp_modern", modern_era.Modern)
 JSON = "application/json"
 
 
@@ -57,8 +61,18 @@ def _accepts_json(accept: str) -> bool:
     return bool(types & {JSON, "application/*", "*/*"})
 
 
+def _modern(request: web.Request) -> bool:
+    """A request for the 2026-07-28 era: any MCP-Protocol-Version but the handshake era's."""
+    version = request.headers.get("MCP-Protocol-Version")
+    return version is not None and version not in PROTOCOL_VERSIONS
+
+
 async def mcp(request: web.Request) -> web.StreamResponse:
     """One JSON-RPC message in, its answer out."""
+    version = request.headers.get("MCP-Protocol-Version")
+    if version is not None and version not in PROTOCOL_VERSIONS:
+        # Any other value, unknown ones included, is the 2026-07-28 era's (the SDK routes so).
+        return await modern(request, version)
     if not request.headers.get("Content-Type", "").lower().startswith(JSON):
         return web.Response(status=400, text="Invalid Content-Type header")
     if not _accepts_json(request.headers.get("Accept", "")):
@@ -77,19 +91,96 @@ async def mcp(request: web.Request) -> web.StreamResponse:
     kind = classify(message)
     if not kind:
         return _failure(400, INVALID_PARAMS, "Validation error: not a JSON-RPC 2.0 message")
-    version = request.headers.get("MCP-Protocol-Version")
-    if version is not None and version not in PROTOCOL_VERSIONS:
-        # 2026-07-28 (a per-request envelope instead of the handshake) is the SDK's (--sdk);
-        # naming the versions served makes a client fall back to `initialize`.
-        request_id = message.get("id") if kind == "request" else None
-        data = {"supported": list(PROTOCOL_VERSIONS), "requested": version}
-        failure = Failure(UNSUPPORTED_VERSION, "Unsupported protocol version", data)
-        return web.Response(status=400, body=encode(answer(request_id, failure)), content_type=JSON)
     if kind != "request":
         return web.Response(status=202, content_type=JSON)  # notifications: nothing to answer
     session = Session(version or DEFAULT_VERSION, ready=True)
     reply = await request.app[SERVER].handle(message, session)
     return web.Response(body=encode(reply), content_type=JSON)
+
+
+# -- the 2026-07-28 era (mcp 2.3.0's server/_streamable_http_modern.py) -------------------
+
+_ROUTING = frozenset(("mcp-protocol-version", "mcp-method", "mcp-name"))
+_INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
+
+
+def _accepts(accept: str) -> tuple[bool, bool]:
+    """Whether Accept takes JSON, and event streams (wildcards included)."""
+    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    wildcard = "*/*" in types
+    return (
+        wildcard or JSON in types or "application/*" in types,
+        wildcard or "text/event-stream" in types or "text/*" in types,
+    )
+
+
+def _answer(request_id: Any, outcome: dict[str, Any] | Failure) -> web.Response:
+    status = modern_era.STATUS.get(outcome.code, 200) if isinstance(outcome, Failure) else 200
+    return web.Response(status=status, body=encode(answer(request_id, outcome)), content_type=JSON)
+
+
+def _latin1(value: str | None) -> str | None:
+    """A header value as the SDK's Starlette reads it (bytes as latin-1; aiohttp says UTF-8)."""
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def _duplicated(headers: Mapping[str, str]) -> str | None:
+    """The first routing header sent twice (readers of the first and last copy disagree)."""
+    seen: set[str] = set()
+    for name, _ in headers.items():  # every line: iterating a multidict skips repeated names
+        key = name.lower()
+        if key in _ROUTING:
+            if key in seen:
+                return key
+            seen.add(key)
+    return None
+
+
+async def modern(request: web.Request, version: str) -> web.StreamResponse:
+    """A request of the 2026-07-28 era: one self-contained POST, no session."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return web.Response(status=413, text="Request body too large")
+    if not request.headers.get("Content-Type", "").lower().startswith(JSON):
+        return web.Response(status=400, text="Invalid Content-Type header")
+    json_ok, sse_ok = _accepts(request.headers.get("Accept", ""))
+    if not json_ok:
+        return web.Response(status=406)
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return web.Response(status=413, text="Request body too large")
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return _answer(None, Failure(PARSE_ERROR, "Parse error"))
+    kind = classify(message)
+    if isinstance(message, dict) and "id" not in message:
+        if kind != "notification":
+            return _answer(None, Failure(INVALID_REQUEST, _INVALID_BODY))
+        if version not in modern_era.MODERN_VERSIONS:
+            return _answer(None, modern_era.unsupported(_latin1(version)))
+        return web.Response(status=202)  # acknowledged and dropped, as the SDK does
+    if kind != "request":  # a batch, a response, a malformed id or envelope
+        return _answer(None, Failure(INVALID_REQUEST, _INVALID_BODY))
+    method, params, request_id = message["method"], message.get("params"), message["id"]
+    if method == "subscriptions/listen" and not sse_ok:
+        return web.Response(status=406)
+    headers = request.headers
+    duplicated = _duplicated(headers)
+    if duplicated is not None:
+        failure = Failure(modern_era.HEADER_MISMATCH, f"{duplicated} header appears more than once")
+        return _answer(request_id, failure)
+    routing = (
+        _latin1(headers.get("MCP-Protocol-Version")),
+        _latin1(headers.get("Mcp-Method")),
+        _latin1(headers.get("Mcp-Name")),
+    )
+    refused = modern_era.route(method, params, routing)
+    if refused is not None:
+        return _answer(request_id, refused)
+    return _answer(request_id, await request.app[MODERN].outcome(method, params))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -110,6 +201,8 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
             headers = {"WWW-Authenticate": challenge}
             return _refusal(401, "missing or invalid credentials", headers)
         if request.method != "POST" and request.path.rstrip("/") == "/mcp":
+            if request.method not in ("GET", "DELETE") and _modern(request):
+                return web.Response(status=405, headers={"Allow": "POST"})  # the SDK's words
             return _refusal(405, "this stateless server answers POST only", {"Allow": "POST"})
         try:
             return await handler(request)
@@ -127,6 +220,7 @@ def application(
     """Streamable HTTP at /mcp (and /health); the upstream client opens as the app starts."""
     app = web.Application(middlewares=[front(policy, guard, challenge)])
     app[SERVER] = server
+    app[MODERN] = modern_era.Modern(server)
 
     async def running(app: web.Application) -> Any:
         async with server.running():
