@@ -400,9 +400,9 @@ async def test_path_values_stay_one_segment(fake: FakeQovery, mcp_url: str, valu
     assert rec.operation == "cloneContainer", rec.raw_path
     assert rec.path_params == {"containerId": value}
     segments = rec.raw_path_only.split("/")
-    assert len(segments) == 4 and segments[1] == "container" and segments[3] == "clone", (
-        rec.raw_path
-    )
+    assert (
+        len(segments) == 4 and segments[1] == "container" and segments[3] == "clone"
+    ), rec.raw_path
     assert segments[2] not in (".", ".."), rec.raw_path
     if value == "../../organization/x":
         assert rec.raw_path == "/container/..%2F..%2Forganization%2Fx/clone"
@@ -424,6 +424,15 @@ async def test_non_object_upstream_json_is_text_only(
     assert not result.is_error, text_of(result)
     assert json.loads(result.content[0].text) == [1, 2, 3]
     assert not isinstance(result.structured_content, list)
+
+
+async def test_auto_mode_lands_on_2026_07_28(fake: FakeQovery, mcp_url: str) -> None:
+    """Both servers answer the `server/discover` probe: no fallback to `initialize`."""
+    async with Client(mcp_url) as client:
+        assert client.protocol_version == "2026-07-28"
+        result = await client.call_tool("list-containers", {"environmentId": ENV})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == fake.last.response_json
 
 
 async def test_legacy_mode(fake: FakeQovery, mcp_url: str) -> None:

@@ -141,13 +141,22 @@ async def test_mcp_server_subprocess_serves(
     try:
         await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            version = client.session.protocol_version
             names = {t.name for t in (await client.list_tools()).tools}
             result = await client.call_tool(
                 "list-all-environment-container-statuses", {"environmentId": ENV}
             )
     finally:
         await _stop(proc)
+        errlog.seek(0)
+        log = errlog.read().decode(errors="replace")
         errlog.close()
+    # Auto mode's `server/discover` probe is answered: the client stays on 2026-07-28 and no
+    # request is refused (before, the fast path's 400 sent it back to `initialize`).
+    assert version == "2026-07-28"
+    access = [line for line in log.splitlines() if line.startswith("POST /mcp ")]
+    assert len(access) >= 3, log
+    assert all(line.split()[2] == "200" for line in access), log
     assert len(names) == 8 and "list-all-environment-container-statuses" in names
     assert len(fake.requests) == 1
     rec = fake.last
@@ -169,10 +178,13 @@ async def test_mcp_server_stdio(fake: FakeQovery, sdk: list[str], mode: str) -> 
         cwd=str(GENERATED_DIR),
     )
     async with Client(params, mode=mode) as client:
+        version = client.session.protocol_version
         names = {t.name for t in (await client.list_tools()).tools}
         bad = await client.call_tool("list-containers", {})
         result = await client.call_tool("list-containers", {"environmentId": ENV})
     assert bad.is_error and "environmentId" in bad.content[0].text  # type: ignore[union-attr]
+    # auto: the first request (the `server/discover` probe) opens a 2026-07-28 connection.
+    assert version == ("2026-07-28" if mode == "auto" else "2025-11-25")
     assert len(names) == 8
     assert len(fake.requests) == 1
     assert fake.last.raw_path == f"/environment/{ENV}/container"
