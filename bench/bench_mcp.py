@@ -6,8 +6,7 @@ Run: .venv/bin/python bench/bench_mcp.py [--rounds 5] [--duration 5] [--concurre
 Servers, each in a fresh process per run, alternated round after round (order rotated):
 
 * generated:    python -m qovery_containers.mcp_server (tool ``list-containers``): the default,
-                SDK-free fast path (aiohttp, plain JSON); handshake era only, so left out of
-                ``--era modern`` runs
+                SDK-free fast path (aiohttp, plain JSON), both eras
 * generated --sdk: the same module with ``--sdk``: the official SDK's low-level server (uvicorn)
 * FastMCP:      bench/fastmcp_server.py, ``FastMCP.from_openapi`` over the same 8 Qovery
                 operations (tool ``listContainer``), cut at run time out of Qovery's OpenAPI
@@ -138,9 +137,10 @@ def main() -> None:
             json.dump(qovery_subset.load_subset(source), f)
 
     module = [sys.executable, "-m", "qovery_containers.mcp_server"]
-    kinds = [Kind("generated --sdk", [*module, "--sdk"], "list-containers")]
-    if args.era == "legacy":  # the fast path answers 2026-07-28 requests with -32022
-        kinds.insert(0, Kind("generated", module, "list-containers"))
+    kinds = [
+        Kind("generated", module, "list-containers"),
+        Kind("generated --sdk", [*module, "--sdk"], "list-containers"),
+    ]
     fast = fastmcp_kind(args.fastmcp_python, spec_file)
     if fast is not None:
         kinds.append(fast)
