@@ -534,7 +534,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
             "control_server.py.j2", f"{plan.control.module}.py", control=plan.control, uses=uses,
             served=[s.module for s in served], adapters=_adapters(plan), served_http=[
                 {"kind": "rest" if isinstance(s, ir.RestServer) else "mcp", "module": s.module,
-                 "namespace": s.namespace} for s in served
+                 "namespace": s.namespace, "authenticated": s.auth is not None} for s in served
             ],
         )  # fmt: skip
         package.inbound |= plan.control.auth is not None

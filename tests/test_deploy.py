@@ -387,6 +387,26 @@ def _container_env(container: dict[str, Any], spec: dict[str, Any], mounts: Path
     return env
 
 
+def _control_auth_holds(
+    container: dict[str, Any], spec: dict[str, Any], ports: dict[str, int], ip: str
+) -> None:
+    """A control adapter with a bearer token of its own: /status refuses a caller without it
+    and answers the one with it (the token comes from the Secret, as the manifest says)."""
+    control = [e for e in spec["capability"]["exposes"] if e.get("type") == "control"]
+    auth = control[0].get("authentication") if control and container["name"] == "control" else None
+    if not auth or auth.get("type") != "bearer":
+        return
+    variable = re.fullmatch(r"\{\{(\w+)\}\}", auth["token"])
+    assert variable, auth
+    secret = next(e for e in container["env"] if e["name"] == variable[1])
+    token = "test-" + secret["valueFrom"]["secretKeyRef"]["key"]
+    url = f"http://{ip}:{ports['control']}/status"
+    assert _get(url) == 401
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=2) as answer:
+        assert answer.status == 200
+
+
 def _start_and_probe(tmp_path: Path, spec: Path) -> None:
     generated = tmp_path / "generated"
     built = CliRunner().invoke(cli, ["build", str(spec), "-o", str(generated)])
@@ -437,6 +457,7 @@ def _start_and_probe(tmp_path: Path, spec: Path) -> None:
                     break
                 time.sleep(0.1)
             assert statuses == [200, 200], (c["name"], checks)
+            _control_auth_holds(c, source, ports, ip)
             # Every port the Service targets listens on the pod's address (not loopback only).
             for name, port in ports.items():
                 try:
@@ -445,25 +466,17 @@ def _start_and_probe(tmp_path: Path, spec: Path) -> None:
                     pytest.fail(f"{c['name']}: port {name} ({ip}:{port}) does not answer: {exc}")
 
 
-OWN_CONTROL_TOKEN_BUG = (
-    "plan/__init__.py computes secret_sources before planning the control adapter, so a "
-    "secret only the control's authentication reads is missing: KeyError at start-up"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "spec, edit",
     [
         (CONTROL, None),
         (STEP8, None),
-        # The control token shared with the MCP server, as the bug below requires for now.
+        # The control token shared with the MCP server, and one of its own.
         (CONTROL_SKILLS, ("{{DEPLOY_OPS_TOKEN}}", "{{DEPLOY_MCP_TOKEN}}")),
-        pytest.param(
-            CONTROL_SKILLS, None, marks=pytest.mark.xfail(strict=True, reason=OWN_CONTROL_TOKEN_BUG)
-        ),
+        (CONTROL_SKILLS, None),
     ],
-    ids=["control", "skill-step8", "control-skills", "control-own-token"],
+    ids=["control", "skill-step8", "control-shared-token", "control-own-token"],
 )
 def test_container_commands_start_and_probes_answer(
     spec: Path, edit: tuple[str, str] | None, tmp_path: Path

@@ -71,6 +71,8 @@ def make_plan(
     upstreams = [
         consumed.upstreams[c.namespace] for c in cap.consumes if c.namespace in consumed.upstreams
     ]
+    # Planned before the secrets are listed: its callers' credentials are secrets too.
+    control = control_server(cap.control[0], adapters) if cap.control else None
     return Plan(
         package=package,
         spec=spec_display,
@@ -84,5 +86,5 @@ def make_plan(
         mcp=mcp,
         functions=adapters.steps.functions,
         skills=skills,
-        control=control_server(cap.control[0], adapters) if cap.control else None,
+        control=control,
     )

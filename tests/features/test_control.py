@@ -332,3 +332,83 @@ def test_oauth2_jwks_file(tmp_path: Path) -> None:
     assert claims is not None and claims["aud"] == REST_AUD
     source = (tmp_path / "out" / built.package / "rest_server.py").read_text()
     assert 'jwks_file="../../keys.json"' in source
+
+
+EXPOSED_SPEC = """\
+naftiko: "1.0.0-alpha2"
+info:
+  label: Exposed control
+  description: An unauthenticated REST server on every interface, run by the control server.
+capability:
+  consumes:
+    - type: http
+      namespace: items-api
+      baseUri: https://items.example.com
+      resources:
+        - name: items
+          path: /items
+          operations:
+            - name: list-items
+              method: GET
+  exposes:
+    - type: rest
+      namespace: open
+      address: 0.0.0.0
+      port: {rest_port}
+      resources:
+        - path: /items
+          operations:
+            - method: GET
+              call: items-api.list-items
+    - type: control
+      port: {control_port}
+"""
+
+
+def test_the_control_server_applies_the_exposure_rule_to_the_servers_it_runs(
+    tmp_path: Path,
+) -> None:
+    """Run alone, that REST server refuses 0.0.0.0 without --allow-unauthenticated; run by the
+    control server (on loopback itself), it must refuse just the same."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.support import build
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    spec = tmp_path / "exposed_control.yaml"
+    spec.write_text(EXPOSED_SPEC.format(rest_port=ports[0], control_port=ports[1]), "utf-8")
+    package = build(spec, tmp_path / "out")
+    command = [sys.executable, "-m", f"{package}.control_server", "--host", "127.0.0.1"]
+    refused = subprocess.run(
+        command, cwd=tmp_path / "out", capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0
+    assert "refusing to listen on 0.0.0.0 without caller authentication" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    allowed = subprocess.Popen(
+        [*command, "--allow-unauthenticated"],
+        cwd=tmp_path / "out",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and allowed.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", ports[0]), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert allowed.poll() is None, allowed.stderr.read() if allowed.stderr else ""
+    finally:
+        allowed.terminate()
+        _, err = allowed.communicate(timeout=10)
+    assert "warning: listening on 0.0.0.0, reachable from other machines" in err
