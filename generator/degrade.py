@@ -50,10 +50,13 @@ def skipped(report: Report, file: str | None = None) -> list[Diagnostic]:
 
 def skipped_by_spec(report: Report, specs: dict[str, str]) -> dict[str, list[str]]:
     """package → the parts of its spec that were skipped ("route GET /x", "tool 'y'"), in order."""
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in skipped(report):  # one pass: a catalogue has thousands of notes
+        by_file.setdefault(d.pos.file, []).append(d)
     out: dict[str, list[str]] = {}
     for package, display in specs.items():
         parts: list[str] = []
-        for d in sorted(skipped(report, display), key=lambda d: d.sort_key()):
+        for d in sorted(by_file.get(display, ()), key=lambda d: d.sort_key()):
             what = d.message[len("skipped ") :].partition(": ")[0]
             if what not in parts:
                 parts.append(what)

@@ -61,7 +61,7 @@ def black_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def entries(folder: Path, kind: str) -> list[Path]:
-    return sorted(p for p in (folder / "v1" / kind).rglob("*") if p.is_file())
+    return sorted(p for p in (folder / f"v{cache.CACHE_FORMAT}" / kind).rglob("*") if p.is_file())
 
 
 # --- black's output
@@ -342,14 +342,17 @@ def test_compiled_templates_are_kept_like_compiled_modules(
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     monkeypatch.setattr(render, "_ENV", None)
     first = generate([SEED], tmp_path / "out")
-    assert sorted(p.name for p in beside.iterdir()) and not (fresh_cache / "v1" / "jinja").exists()
+    assert (
+        sorted(p.name for p in beside.iterdir())
+        and not (fresh_cache / f"v{cache.CACHE_FORMAT}" / "jinja").exists()
+    )
     read_only = tmp_path / "a-file" / "pycache"  # cannot be created: its parent is a file
     (tmp_path / "a-file").write_text("")
     monkeypatch.setattr(cache, "_pycache_folder", lambda templates: read_only)
     monkeypatch.setattr(render, "_ENV", None)
     forget_memory()
     assert generate([SEED], tmp_path / "again").files == first.files
-    assert sorted((fresh_cache / "v1" / "jinja").iterdir())
+    assert sorted((fresh_cache / f"v{cache.CACHE_FORMAT}" / "jinja").iterdir())
 
 
 def test_damaged_compiled_templates_are_ignored(
@@ -361,7 +364,7 @@ def test_damaged_compiled_templates_are_ignored(
     first = generate([SEED], tmp_path / "out")
     compiled = sorted(beside.iterdir())
     assert compiled, "compiled templates are kept beside the templates"
-    in_cache = fresh_cache / "v1" / "jinja"
+    in_cache = fresh_cache / f"v{cache.CACHE_FORMAT}" / "jinja"
     in_cache.mkdir(parents=True)
     for i, entry in enumerate(compiled):
         (in_cache / entry.name).write_bytes(b"not a compiled template")
@@ -400,3 +403,14 @@ def test_cached_build_imports_neither_black_nor_jinja(tmp_path: Path) -> None:
         text=True,
     )
     assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
+
+
+def test_cached_diagnostics_keep_every_field() -> None:
+    """Entries store a diagnostic's fields by position: a new field must be added there too."""
+    import dataclasses
+
+    from generator.diagnostics import Diagnostic, Pos, Severity
+
+    assert tuple(f.name for f in dataclasses.fields(Diagnostic)) == cache.DIAGNOSTIC_FIELDS
+    d = Diagnostic(Severity.WARNING, "naftiko-x", "a message", Pos("specs/a.yaml", 3, 7))
+    assert cache._decode_diagnostic(cache._encode_diagnostic(d)) == d
