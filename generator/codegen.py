@@ -307,8 +307,10 @@ def _build_batch(
     return built
 
 
-# With a `stage` callback, specs are rendered and staged in groups of this many.
-STAGE_GROUP = 8
+# With a `stage` callback, specs are rendered and staged in groups of at most this many (fewer
+# towards the end of a parallel build). Each group is one `ruff format` process, ~5 ms to start:
+# groups of 8 cost a 100-spec build ~0.1 s more than groups of 24-64 did.
+STAGE_GROUP = 32
 
 
 def _render(plans: list[tuple[_Built, Plan]], spec_cache: SpecCache, stage: Stage | None) -> None:
