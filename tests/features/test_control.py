@@ -375,13 +375,12 @@ def test_the_control_server_applies_the_exposure_rule_to_the_servers_it_runs(
     import sys
     import time
 
+    from tests.e2e.harness import free_port
     from tests.support import build
 
-    ports = []
-    for _ in range(2):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
+    ports = [free_port()]
+    while len(ports) < 2:  # two different ones (a closed port can be handed out again)
+        ports = [*{*ports, free_port()}]
     spec = tmp_path / "exposed_control.yaml"
     spec.write_text(EXPOSED_SPEC.format(rest_port=ports[0], control_port=ports[1]), "utf-8")
     package = build(spec, tmp_path / "out")
