@@ -44,12 +44,13 @@ def golden(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks of docs/benchmarks-servers.md: REST vs hand-written, MCP vs FastMCP and
-    hand-written, start-up. Options go to every script: `nox -s bench -- --rounds 3`.
+    """Benchmarks of docs/benchmarks-servers.md and docs/benchmarks.md: REST vs hand-written,
+    MCP vs FastMCP and hand-written (both protocol eras), start-up, memory, build time. Options go to every script: `nox -s bench -- --rounds 3`.
     Uses wrk when installed (apt-get install wrk), else an aiohttp load client."""
     session.install("-e", ".[runtime]", "fastmcp>=4,<5")
     session.run("python", "bench/bench_rest.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", *session.posargs)
+    session.run("python", "bench/bench_mcp.py", "--era", "modern", *session.posargs)
     session.run("python", "bench/bench_startup.py", *session.posargs)
     session.run("python", "bench/bench_memory.py")
     session.run("python", "bench/bench_build.py")
