@@ -374,6 +374,8 @@ _STAGING = re.compile(r"\.naftiko-stage-([0-9]{1,10})(?:-.*)?", re.DOTALL)
 
 
 def _alive(pid: int) -> bool:
+    if os.name != "posix":  # on Windows, os.kill(pid, 0) would send CTRL_C_EVENT: never sweep
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
