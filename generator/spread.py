@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 
 _GETFLAGS = 0x80086601  # FS_IOC_GETFLAGS
 _SETFLAGS = 0x40086602  # FS_IOC_SETFLAGS
@@ -23,6 +24,8 @@ _TOPDIR = 0x00020000  # FS_TOPDIR_FL
 
 def spread_subfolders(folder: str | os.PathLike[str]) -> bool:
     """Set the hint on `folder` (a folder this process created); whether it took."""
+    if not sys.platform.startswith("linux"):  # the ioctl numbers below are Linux's
+        return False
     try:
         import fcntl
     except ImportError:  # not a POSIX system
