@@ -48,9 +48,15 @@ class Settings(NamedTuple):
 class Config:
     def __init__(self, upstreams: dict[str, Settings], secrets: dict[str, str]) -> None:
         self.upstreams, self.secrets = upstreams, secrets
+        self.auths: dict[str, Auth] = {}  # built by load_config
 
     def secret(self, name: str) -> str:
         return self.secrets[name]
+
+    def auth(self, up: Upstream) -> Auth:
+        """What requests to `up` carry: as load_config built it, else built now."""
+        found = self.auths.get(up.namespace)
+        return found if found is not None else up.auth(self) if up.auth else Auth()
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, whole: bool = False) -> float:
@@ -79,7 +85,9 @@ def _variables(environ: Mapping[str, str], namespace: str) -> Callable[[re.Match
 def load_config(
     upstreams: Iterable[Upstream], secrets: Mapping[str, str], environ: Mapping[str, str]
 ) -> Config:
-    """Each upstream's URL and limits from the environment (or defaults); ConfigError if bad."""
+    """Each upstream's URL, limits and auth from the environment (or defaults); ConfigError
+    if bad."""
+    upstreams = list(upstreams)
     settings: dict[str, Settings] = {}
     for up in upstreams:
         base = environ.get(f"{up.env}_BASE_URL") or _PLACEHOLDER.sub(
@@ -95,7 +103,11 @@ def load_config(
             max(1, int(_number(environ, f"{up.env}_CONCURRENCY", 32, whole=True))),
             int(_number(environ, f"{up.env}_RETRIES", 0, whole=True)),
         )
-    return Config(settings, dict(secrets))
+    config = Config(settings, dict(secrets))
+    # Built now, before serving: a key or certificate that does not load is a ConfigError that
+    # main reports in one line, not a traceback once the server has started.
+    config.auths = {up.namespace: up.auth(config) for up in upstreams if up.auth is not None}
+    return config
 
 
 def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:

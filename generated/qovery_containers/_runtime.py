@@ -140,7 +140,7 @@ class Client:
         self.config = config
         self.max_body = max_body
         self.stream = False  # streaming(): answers are relayed as they arrive
-        self._auth = {u.namespace: u.auth(config) if u.auth else Auth() for u in upstreams}
+        self._auth = {u.namespace: config.auth(u) for u in upstreams}
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
 

@@ -160,6 +160,33 @@ def test_unreadable_certificate_stops_start_up(built: Any, monkeypatch: pytest.M
     monkeypatch.setenv("FEAT_MTLS_CLIENT_CERT", "/nonexistent/client.pem")
     monkeypatch.setenv("FEAT_MTLS_CLIENT_KEY", "/nonexistent/client.key")
     monkeypatch.setenv("FEAT_MTLS_UPSTREAM_CA", Pki.pem(Pki().ca))
-    config = built.rest.upstream.load_config()
+    # The SSL context is built with the configuration, before anything is served.
     with pytest.raises(built.rest.rt.ConfigError, match="client certificate"):
-        built.rest.upstream.create_client(config)  # the SSL context is built with the client
+        built.rest.upstream.load_config()
+
+
+@pytest.mark.parametrize("server", ["rest_server", "mcp_server"])
+def test_a_certificate_that_does_not_load_is_one_line_at_start_up(built: Any, server: str) -> None:
+    """Not a traceback from inside the event loop once the server has started."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.harness import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEAT_MTLS_")}
+    env |= {
+        "FEAT_MTLS_CLIENT_CERT": "not a certificate",
+        "FEAT_MTLS_CLIENT_KEY": "not a key",
+        "FEAT_MTLS_UPSTREAM_CA": Pki.pem(Pki().ca),
+    }
+    command = [sys.executable, "-m", f"{built.package}.{server}", "--port", str(free_port())]
+    done = subprocess.run(
+        command, cwd=built.out_dir, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "client certificate" in lines[0]
+    assert "not a key" not in done.stderr  # the secret's value is never shown
