@@ -95,7 +95,9 @@ def load_config(
         )
         parsed = URL(base)
         if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL, not {base!r}")
+            # The value is not repeated: a URL can carry credentials (user:password@).
+            what = f"its scheme is {parsed.scheme!r}" if parsed.scheme else "it has no scheme"
+            raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL with a host; {what}")
         settings[up.namespace] = Settings(
             base.rstrip("/"),
             _number(environ, f"{up.env}_TIMEOUT", DEFAULT_TIMEOUT_SECONDS),
