@@ -15,9 +15,10 @@ Per capability, `deploy/<name>/` receives:
     spec's REST and MCP servers in its own process (so /metrics counts their calls, and no second
     container serves them again): its port and theirs, probes on `/health/live` and
     `/health/ready` of the control port (when `management.health` is off: a published served
-    server's `/health`, else a TCP check of the control port). The control server has no flag for the served servers' interface: they listen on
-    their adapter's `address`, and one that is not the wildcard address is reachable only inside
-    the pod, so it is left out of the ports and the Service, with a note;
+    server's `/health`, else a TCP check of the control port). The control server has no flag
+    for the served servers' interface: they listen on their adapter's `address`, and one that is
+    not the wildcard address is reachable only inside the pod, so it is left out of the ports
+    and the Service, with a note;
   - one container per skill adapter (its catalogue server), probes on its `/health`;
   resource requests and limits, a restricted security context, every bind variable and every
   secret an adapter's `authentication` reads from the environment without a bind from a Secret

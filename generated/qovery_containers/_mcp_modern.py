@@ -29,6 +29,7 @@ from ._mcp import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
+    LOG_LEVELS,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     UNSUPPORTED_VERSION,
@@ -143,7 +144,6 @@ def route(method: str, params: Any, headers: Headers | None) -> Failure | None:
 # -- the 2026-07-28 request surface: what pydantic (lax mode) accepts in mcp_types' models ---
 
 Check = Callable[[Any], bool]
-_LEVELS = ("alert", "critical", "debug", "emergency", "error", "info", "notice", "warning")
 _TRUTHS = frozenset(("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"))
 
 
@@ -207,7 +207,7 @@ _CAPABILITIES = _model(
 _META = _model(
     **{
         CAPABILITIES_KEY: _CAPABILITIES, INFO_KEY: _opt(_IMPLEMENTATION),
-        LOG_LEVEL_KEY: _opt(lambda value: value in _LEVELS), VERSION_KEY: _str,
+        LOG_LEVEL_KEY: _opt(lambda value: value in LOG_LEVELS), VERSION_KEY: _str,
         "progressToken": _opt(_token),
     }
 )  # fmt: skip

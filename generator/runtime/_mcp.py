@@ -155,7 +155,7 @@ async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> di
 
 # -- request parameters: the checks the SDK's per-version models make ----------------------
 
-_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
 def _string(params: Mapping[str, Any], key: str, required: bool = True) -> None:
@@ -198,7 +198,7 @@ def check_params(method: str, params: Mapping[str, Any]) -> None:
         if any(not isinstance(v, dict | None) for v in params["capabilities"].values()):
             raise _bad_params()
     elif method == "logging/setLevel":
-        if params.get("level") not in _LEVELS:
+        if params.get("level") not in LOG_LEVELS:
             raise _bad_params()
     elif method == "completion/complete":
         _object(params, "ref")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -54,27 +54,20 @@ def _refusal(status: int, message: str, headers: Mapping[str, str] | None = None
     return web.Response(status=status, body=body, content_type=JSON, headers=headers)
 
 
-def _accepts_json(accept: str) -> bool:
-    """The SDK's reading of Accept: application/json, application/* or */* (none: 406)."""
-    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    return bool(types & {JSON, "application/*", "*/*"})
-
-
-def _modern(request: web.Request) -> bool:
-    """A request for the 2026-07-28 era: any MCP-Protocol-Version but the handshake era's."""
-    version = request.headers.get("MCP-Protocol-Version")
+def _modern(version: str | None) -> TypeGuard[str]:
+    """Whether an MCP-Protocol-Version header asks for the 2026-07-28 era: any value but the
+    handshake era's, unknown ones included (the SDK routes so)."""
     return version is not None and version not in PROTOCOL_VERSIONS
 
 
 async def mcp(request: web.Request) -> web.StreamResponse:
     """One JSON-RPC message in, its answer out."""
     version = request.headers.get("MCP-Protocol-Version")
-    if version is not None and version not in PROTOCOL_VERSIONS:
-        # Any other value, unknown ones included, is the 2026-07-28 era's (the SDK routes so).
+    if _modern(version):
         return await modern(request, version)
     if not request.headers.get("Content-Type", "").lower().startswith(JSON):
         return web.Response(status=400, text="Invalid Content-Type header")
-    if not _accepts_json(request.headers.get("Accept", "")):
+    if not _accepts(request.headers.get("Accept", ""))[0]:
         message = "Not Acceptable: Client must accept application/json"
         return _failure(406, INVALID_REQUEST, message)
     if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -104,7 +97,8 @@ _INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
 
 
 def _accepts(accept: str) -> tuple[bool, bool]:
-    """Whether Accept takes JSON, and event streams (wildcards included)."""
+    """The SDK's reading of Accept: whether it takes JSON (application/json, application/* or
+    */*), and event streams (text/event-stream, text/* or */*)."""
     types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     wildcard = "*/*" in types
     return (
@@ -200,7 +194,8 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
             headers = {"WWW-Authenticate": challenge}
             return _refusal(401, "missing or invalid credentials", headers)
         if request.method != "POST" and request.path.rstrip("/") == "/mcp":
-            if request.method not in ("GET", "DELETE") and _modern(request):
+            version = request.headers.get("MCP-Protocol-Version")
+            if request.method not in ("GET", "DELETE") and _modern(version):
                 return web.Response(status=405, headers={"Allow": "POST"})  # the SDK's words
             return _refusal(405, "this stateless server answers POST only", {"Allow": "POST"})
         try:
