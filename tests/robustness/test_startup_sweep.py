@@ -72,7 +72,12 @@ def _start(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | No
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     ready.wait(30)
-    code = proc.poll()
+    code = None
+    if not READY.search("".join(lines)):  # stderr ended (or 30 s passed): it is exiting
+        try:
+            code = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
     proc.terminate()
     try:
         proc.wait(10)
