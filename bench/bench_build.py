@@ -232,7 +232,7 @@ def bytecode_env(root: Path) -> dict[str, str]:
     package = Path(__file__).resolve().parent.parent / "generator"
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
     # Compiled templates are kept the same way (generator/cache.py: jinja_bytecode_cache).
-    precompile = "import generator.render as r; r.precompile()"
+    precompile = "import naftiko_gen.render as r; r.precompile()"
     only_beside = {**env, "NAFTIKO_GEN_NO_CACHE": "1"}
     subprocess.run([sys.executable, "-c", precompile], env=only_beside, check=True)
     return env

@@ -1,3 +1,3 @@
-from generator.cli import main
+from naftiko_gen.cli import main
 
 main()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from generator.naming import env_name, snake
+from naftiko_gen.naming import env_name, snake
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{([^{}]*)\}")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import __version__
-from generator.diagnostics import Diagnostic, Pos, Report, Severity
-from generator.spread import spread_subfolders
+from naftiko_gen import __version__
+from naftiko_gen.diagnostics import Diagnostic, Pos, Report, Severity
+from naftiko_gen.spread import spread_subfolders
 
 CACHE_FORMAT = "2"  # bump when the layout or the meaning of an entry changes
 _MAGIC = b"naftiko-gen-cache/" + CACHE_FORMAT.encode() + b"\n"
@@ -363,7 +363,7 @@ def path_digest(path: str) -> str:
 # --- the generator's own fingerprint
 
 
-# Where generator.render finds templates (a test checks the two agree); templates installed inside
+# Where naftiko_gen.render finds templates (a test checks the two agree); templates installed inside
 # the package are covered with the package's own files.
 TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "templates",)
 _fingerprints: dict[tuple[Path, ...], str] = {}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from generator import mustache
-from generator.baseuri import env_template
-from generator.diagnostics import Pos, Report
-from generator.model import Callable, Capability
-from generator.naming import env_name, snake
+from naftiko_gen import mustache
+from naftiko_gen.baseuri import env_template
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.model import Callable, Capability
+from naftiko_gen.naming import env_name, snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 BASE_URI = re.compile(r"^https?://[^/\s]+(/[^{\s]*)?$")

@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from generator import __version__
-from generator.codegen import Generated, find_specs, generate, validate
-from generator.degrade import skipped_by_spec
-from generator.diagnostics import Diagnostic, Report, Severity
-from generator.rules import markdown_table
-from generator.writer import MANIFEST, Changes, Stager, apply_changes, describe, plan_changes
+from naftiko_gen import __version__
+from naftiko_gen.codegen import Generated, find_specs, generate, validate
+from naftiko_gen.degrade import skipped_by_spec
+from naftiko_gen.diagnostics import Diagnostic, Report, Severity
+from naftiko_gen.rules import markdown_table
+from naftiko_gen.writer import MANIFEST, Changes, Stager, apply_changes, describe, plan_changes
 
 EXIT_OK, EXIT_DIFF, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
@@ -505,7 +505,7 @@ def import_openapi_cmd(
     force: bool,
 ) -> None:
     """Write alpha2 capability specs from an OpenAPI 3.x or Swagger 2.0 FILE (YAML or JSON)."""
-    from generator.openapi_import import run_import
+    from naftiko_gen.openapi_import import run_import
 
     ctx.exit(
         _guarded(
@@ -535,7 +535,7 @@ def deploy_files_cmd(
     generated_dir: Path,
 ) -> None:
     """Write a Dockerfile and Kubernetes manifests for each capability spec."""
-    from generator.deploy import run_deploy_files
+    from naftiko_gen.deploy import run_deploy_files
 
     ctx.exit(
         _guarded(
@@ -585,7 +585,7 @@ def serve_cmd(
     the upstream's OpenAPI examples or schemas, or plausible JSON), the servers are pointed at
     it and every secret gets a dummy value. Prints one line per server; Ctrl-C stops them all.
     """
-    from generator.serve import run_serve
+    from naftiko_gen.serve import run_serve
 
     documents = _openapi_mapping(openapi)
     ctx.exit(
@@ -599,7 +599,7 @@ def serve_cmd(
 def main(argv: list[str] | None = None) -> Any:
     if argv is not None:
         return cli.main(args=argv, prog_name="naftiko-gen")
-    try:  # the command line (console script, python -m generator)
+    try:  # the command line (console script, python -m naftiko_gen)
         return cli.main(prog_name="naftiko-gen")
     except SystemExit as exc:
         if _BUILT and (exc.code is None or isinstance(exc.code, int)):

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.cache import CachedSpec, SpecCache
-from generator.diagnostics import Pos, Report
-from generator.naming import package_name
+from naftiko_gen.cache import CachedSpec, SpecCache
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.naming import package_name
 
 if TYPE_CHECKING:  # imported in analyse(): a fully cached build never needs them (issue #10)
-    from generator.plan import Plan
+    from naftiko_gen.plan import Plan
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _TOP_CAPABILITY = re.compile(r"^capability\s*:", re.M)
@@ -85,9 +85,9 @@ def analyse(
     `openapi`: consumes namespace → the upstream's OpenAPI document (else `openapi/<NS>.yaml`
     beside the spec, when there is one); `consumed` collects the namespaces the spec consumes.
     """
-    from generator.checks import run_checks
-    from generator.plan import make_plan
-    from generator.reader import read_capability
+    from naftiko_gen.checks import run_checks
+    from naftiko_gen.plan import make_plan
+    from naftiko_gen.reader import read_capability
 
     display = display_path(spec)
     cap = read_capability(spec, display, report)
@@ -136,7 +136,7 @@ def openapi_documents(
         return {}
     import hashlib
 
-    from generator.plan.enrich import DocumentError, load_document
+    from naftiko_gen.plan.enrich import DocumentError, load_document
 
     out: dict[str, Any] = {}
     for ns, path in wanted.items():
@@ -314,7 +314,7 @@ STAGE_GROUP = 32
 
 
 def _render(plans: list[tuple[_Built, Plan]], spec_cache: SpecCache, stage: Stage | None) -> None:
-    from generator.render import render_plans
+    from naftiko_gen.render import render_plans
 
     for (done, plan), files in zip(plans, render_plans([p for _, p in plans]), strict=True):
         spec_cache.save(plan.package, files, plan.spec, _runtime_copies(files))
@@ -325,7 +325,7 @@ def _render(plans: list[tuple[_Built, Plan]], spec_cache: SpecCache, stage: Stag
 
 def _runtime_copies(files: dict[str, str]) -> list[str]:
     """The files that are a runtime module after their header line (the same in every package)."""
-    from generator.render import RUNTIME_DIR, runtime_source
+    from naftiko_gen.render import RUNTIME_DIR, runtime_source
 
     if not _RUNTIME_NAMES:
         _RUNTIME_NAMES.update(n for n in os.listdir(RUNTIME_DIR) if n.endswith(".py"))
@@ -360,7 +360,7 @@ def _build_all(
     """
     if not misses:
         return []
-    from generator.render import jobs
+    from naftiko_gen.render import jobs
 
     workers = min(jobs(), len(misses))
     parallel = len(misses) >= PARALLEL_MIN_SPECS and workers >= 2 and _can_fork()
@@ -499,10 +499,10 @@ def _can_fork() -> bool:
 def _preload() -> None:
     """What every worker needs, imported once before forking: the modules, Jinja, and the
     main templates when they are compiled already (else the workers compile them)."""
-    import generator.checks
-    import generator.plan
-    import generator.reader  # noqa: F401
-    from generator.render import environment
+    import naftiko_gen.checks
+    import naftiko_gen.plan
+    import naftiko_gen.reader  # noqa: F401
+    from naftiko_gen.render import environment
 
     env = environment()
     for name in MAIN_TEMPLATES:
@@ -529,7 +529,7 @@ MAIN_TEMPLATES = (
 
 
 def _compile_templates(worker: int, workers: int) -> None:
-    from generator.render import environment
+    from naftiko_gen.render import environment
 
     env = environment()
     for name in MAIN_TEMPLATES[worker::workers]:

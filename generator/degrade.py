@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from generator.diagnostics import Diagnostic, Report, Severity
+from naftiko_gen.diagnostics import Diagnostic, Report, Severity
 
 SKIPPED = "naftiko-operation-skipped"
 

@@ -43,11 +43,11 @@ from typing import Any
 
 import yaml
 
-from generator.codegen import analyse, display_path, find_specs
-from generator.diagnostics import Report
-from generator.naming import env_name
-from generator.plan import ir
-from generator.reader import read_capability
+from naftiko_gen.codegen import analyse, display_path, find_specs
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.naming import env_name
+from naftiko_gen.plan import ir
+from naftiko_gen.reader import read_capability
 
 # What the generated servers need at run time (the `runtime` extra of pyproject.toml).
 RUNTIME_REQUIREMENTS = (

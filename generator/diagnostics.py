@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from generator.rules import BY_ID
+from naftiko_gen.rules import BY_ID
 
 
 class Severity(StrEnum):
@@ -93,7 +93,7 @@ class Report:
     def warning(self, rule: str, message: str, pos: Pos) -> None:
         """A warning, or a note when the rule registry declares the rule a note.
 
-        Call sites say "not an error"; generator.rules decides between warning and note, so a
+        Call sites say "not an error"; naftiko_gen.rules decides between warning and note, so a
         rule's severity is reviewed in one place.
         """
         self.items.append(Diagnostic(_non_error_severity(rule), rule, message, pos))

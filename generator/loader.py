@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from generator.diagnostics import Pos, Report
-from generator.yaml_errors import explain as explain_yaml_error
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.yaml_errors import explain as explain_yaml_error
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
 # Aliases can make a 1 KB file expand to billions of nodes; no real spec comes close to this.

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from generator import mustache
-from generator.plan import ir
-from generator.plan.enrich import OperationInfo, example_from_schema
+from naftiko_gen import mustache
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.enrich import OperationInfo, example_from_schema
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.diagnostics import Pos
+from naftiko_gen.diagnostics import Pos
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from generator.naming import env_name
+from naftiko_gen.naming import env_name
 
 METHODS = ("get", "post", "put", "patch", "delete")
 OTHER_METHODS = ("head", "options", "trace")

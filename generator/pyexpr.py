@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.plan import ir
-from generator.pyliteral import py
+from naftiko_gen.plan import ir
+from naftiko_gen.pyliteral import py
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 

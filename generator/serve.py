@@ -3,7 +3,7 @@
 The build is `generated/` (or -o) when that folder is fresh for the spec (the comparison
 `build --check` makes), else a temporary folder removed on exit. Each generated server runs as
 a subprocess of this interpreter (`python -m <pkg>.rest_server --port P`), so it behaves
-exactly as it does in production. With `--mock`, a mock upstream (generator.mock_upstream) runs
+exactly as it does in production. With `--mock`, a mock upstream (naftiko_gen.mock_upstream) runs
 in this process on an ephemeral 127.0.0.1 port, every `<NS>_BASE_URL` points at it and every
 secret gets a dummy value: no API key is needed. One line per server goes to stdout:
 
@@ -29,8 +29,8 @@ from typing import Any
 
 import click
 
-from generator.codegen import display_path, find_specs, generate
-from generator.diagnostics import Report
+from naftiko_gen.codegen import display_path, find_specs, generate
+from naftiko_gen.diagnostics import Report
 
 EXIT_OK, EXIT_INVALID = 0, 2
 STARTUP_TIMEOUT = 30.0  # seconds for a server to listen
@@ -86,7 +86,7 @@ def run_serve(
             "pip install 'naftiko-gen[runtime]'"
         )
     spec = specs[0]
-    from generator.writer import apply_changes, plan_changes
+    from naftiko_gen.writer import apply_changes, plan_changes
 
     result = generate([spec], out_dir, openapi)
     if result.report.has_errors():
@@ -125,7 +125,7 @@ def _importable(module: str) -> bool:
 
 
 def _plan(spec: Path, out_dir: Path, openapi: dict[str, Path]) -> Any:
-    from generator.codegen import analyse
+    from naftiko_gen.codegen import analyse
 
     return analyse(spec, out_dir, Report(), openapi)
 
@@ -147,7 +147,7 @@ def mock_environment(plan: Any, folder: Path) -> dict[str, str]:
     """A dummy value for every secret: environment variables, and a file per file bind."""
     import json
 
-    from generator.runtime._binds import file_env
+    from naftiko_gen.runtime._binds import file_env
 
     env: dict[str, str] = {}
     files: dict[str, dict[str, str]] = {}
@@ -183,7 +183,7 @@ async def _serve(
     env["PYTHONUNBUFFERED"] = "1"
     async with contextlib.AsyncExitStack() as stack:
         if mock:
-            from generator.mock_upstream import operations, run_mock
+            from naftiko_gen.mock_upstream import operations, run_mock
 
             secrets_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             ops = operations(plan, _literal_outputs(spec))
@@ -221,8 +221,8 @@ async def _serve(
 
 def _literal_outputs(spec: Path) -> dict[str, Any]:
     """Consumed operation key → its literal output values (the spec's own mock data)."""
-    from generator.mock_upstream import literal_outputs
-    from generator.reader import read_capability
+    from naftiko_gen.mock_upstream import literal_outputs
+    from naftiko_gen.reader import read_capability
 
     cap = read_capability(spec, display_path(spec), Report())
     if cap is None:

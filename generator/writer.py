@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.spread import spread_subfolders
+from naftiko_gen.spread import spread_subfolders
 
 MANIFEST = ".naftiko-gen.json"
 IGNORED_PARTS = ("__pycache__",)

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from generator.codegen import generate
-from generator.writer import apply_changes, plan_changes
+from naftiko_gen.codegen import generate
+from naftiko_gen.writer import apply_changes, plan_changes
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

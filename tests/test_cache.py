@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from generator import cache, codegen, render
-from generator.codegen import generate
+from naftiko_gen import cache, codegen, render
+from naftiko_gen.codegen import generate
 
 pytestmark = pytest.mark.slow  # every test builds specs, several of them twice
 
@@ -387,12 +387,12 @@ def test_cached_build_imports_neither_black_nor_jinja(tmp_path: Path) -> None:
 
     out = tmp_path / "out"
     env = {**os.environ, "NAFTIKO_GEN_CACHE_DIR": str(tmp_path / "cache")}
-    build = [sys.executable, "-m", "generator", "build", "-q", str(SEED), "-o", str(out)]
+    build = [sys.executable, "-m", "naftiko_gen", "build", "-q", str(SEED), "-o", str(out)]
     subprocess.run(build, check=True, env=env, capture_output=True)
     probe = (
-        "import sys; from generator.cli import main\n"
+        "import sys; from naftiko_gen.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted(m for m in ('black', 'jinja2', 'generator.reader', 'generator.render')"
+        "heavy = sorted(m for m in ('black', 'jinja2', 'naftiko_gen.reader', 'naftiko_gen.render')"
         " if m in sys.modules)\n"
         "print('HEAVY', heavy, code)"
     )
@@ -409,7 +409,7 @@ def test_cached_diagnostics_keep_every_field() -> None:
     """Entries store a diagnostic's fields by position: a new field must be added there too."""
     import dataclasses
 
-    from generator.diagnostics import Diagnostic, Pos, Severity
+    from naftiko_gen.diagnostics import Diagnostic, Pos, Severity
 
     assert tuple(f.name for f in dataclasses.fields(Diagnostic)) == cache.DIAGNOSTIC_FIELDS
     d = Diagnostic(Severity.WARNING, "naftiko-x", "a message", Pos("specs/a.yaml", 3, 7))

@@ -22,8 +22,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.cli import cli
-from generator.deploy import RUNTIME_REQUIREMENTS, dns_label
+from naftiko_gen.cli import cli
+from naftiko_gen.deploy import RUNTIME_REQUIREMENTS, dns_label
 from tests.support import FIXTURES, ROOT, TUTORIAL
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")

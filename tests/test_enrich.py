@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import cli
-from generator.codegen import generate
-from generator.plan.enrich import example_from_schema, load_document, shape
+from naftiko_gen.cli import cli
+from naftiko_gen.codegen import generate
+from naftiko_gen.plan.enrich import example_from_schema, load_document, shape
 from tests.support import FIXTURES, ROOT
 
 SEED = ROOT / "specs" / "qovery-containers.yaml"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 
-from generator.codegen import generate, validate
+from naftiko_gen.codegen import generate, validate
 from tests.support import ROOT, build, import_module, serve_aiohttp
 
 EXAMPLE = ROOT / "examples" / "specs" / "petstore.yaml"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from generator import loader
-from generator.diagnostics import Report
+from naftiko_gen import loader
+from naftiko_gen.diagnostics import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 YAML_FILES = sorted(

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import EXIT_DIFF, EXIT_INVALID, EXIT_OK, cli
-from generator.suggest import closest, did_you_mean
-from generator.writer import MANIFEST
+from naftiko_gen.cli import EXIT_DIFF, EXIT_INVALID, EXIT_OK, cli
+from naftiko_gen.suggest import closest, did_you_mean
+from naftiko_gen.writer import MANIFEST
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "first_hour"
 UPDATE = os.environ.get("NAFTIKO_UPDATE_GOLDEN") == "1"

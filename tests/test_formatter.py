@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import render
-from generator.codegen import generate
+from naftiko_gen import render
+from naftiko_gen.codegen import generate
 from tests.support import FIXTURES, ROOT
 
 pytestmark = pytest.mark.slow

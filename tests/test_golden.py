@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.codegen import display_path, find_specs, generate, validate
-from generator.diagnostics import Report
-from generator.writer import MANIFEST
+from naftiko_gen.codegen import display_path, find_specs, generate, validate
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.writer import MANIFEST
 from tests.support import FIXTURES, ROOT
 
 RUNTIME = ROOT / "generator" / "runtime"

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.cli import cli
-from generator.codegen import generate, validate
-from generator.openapi_import import ImportError_, import_openapi, kebab
-from generator.writer import apply_changes, plan_changes
+from naftiko_gen.cli import cli
+from naftiko_gen.codegen import generate, validate
+from naftiko_gen.openapi_import import ImportError_, import_openapi, kebab
+from naftiko_gen.writer import apply_changes, plan_changes
 from tests.support import FIXTURES, OFFICIAL_SCHEMA
 
 GITHUB = FIXTURES / "openapi" / "api.github.com.json.gz"

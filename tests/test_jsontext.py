@@ -1,4 +1,4 @@
-"""generator.jsontext.dumps writes exactly what json.dumps(indent=2) writes (issue #10)."""
+"""naftiko_gen.jsontext.dumps writes exactly what json.dumps(indent=2) writes (issue #10)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from generator.jsontext import dumps
+from naftiko_gen.jsontext import dumps
 
 
 class Colour(enum.IntEnum):

@@ -1,6 +1,6 @@
 """The rule registry, the invalid fixtures that exercise it, and the `naftiko-gen` CLI contract.
 
-- every rule id the generator can emit is registered in generator.rules.RULES;
+- every rule id the generator can emit is registered in naftiko_gen.rules.RULES;
 - every registered rule has a fixture in tests/fixtures/invalid/ (snapshotted by
   tests/test_golden.py::test_diagnostics_match_snapshot) or is a command-line-only rule tested here;
 - the README (when there is one) carries the exact rule table;
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import EXIT_INTERNAL, cli
-from generator.codegen import validate
-from generator.rules import BY_ID, RULES, markdown_table
+from naftiko_gen.cli import EXIT_INTERNAL, cli
+from naftiko_gen.codegen import validate
+from naftiko_gen.rules import BY_ID, RULES, markdown_table
 from tests.support import FIXTURES, ROOT, TUTORIAL
 
 GENERATOR = ROOT / "generator"
@@ -127,7 +127,7 @@ def test_every_emitted_rule_is_registered() -> None:
     assert len(ids) > 40, f"rule literal scan found too little: {sorted(ids)}"
     assert not sorted(
         ids - set(BY_ID)
-    ), f"emitted but not in generator.rules.RULES: {sorted(ids - set(BY_ID))}"
+    ), f"emitted but not in naftiko_gen.rules.RULES: {sorted(ids - set(BY_ID))}"
     unknown = prefixes - set(DYNAMIC_FAMILIES)
     assert (
         not unknown

@@ -8,7 +8,7 @@ deviations naftiko-gen deliberately accepts (with warnings):
 2. `type` / `description` / `required` on consumed inputParameters,
 3. `{type: object, mapping: ...}` outputs without `properties`,
 
-and compare with `generator.codegen.validate`.
+and compare with `naftiko_gen.codegen.validate`.
 
 Our *structural verdict* is the lead's definition: no error whose rule starts with naftiko-schema-,
 naftiko-yaml-, naftiko-version or naftiko-exposes-required. Some schema constraints are reported
@@ -38,8 +38,8 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.codegen import validate
-from generator.diagnostics import Severity
+from naftiko_gen.codegen import validate
+from naftiko_gen.diagnostics import Severity
 from tests.support import FIXTURES, OFFICIAL_SCHEMA, ROOT, TUTORIAL
 
 SCHEMA_FILE = OFFICIAL_SCHEMA

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.codegen import display_path, generate
+from naftiko_gen.codegen import display_path, generate
 from tests.support import FIXTURES, ROOT
 
 SEED = ROOT / "specs" / "qovery-containers.yaml"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.codegen import generate
-from generator.writer import apply_changes, plan_changes
+from naftiko_gen.codegen import generate
+from naftiko_gen.writer import apply_changes, plan_changes
 from tests.support import TUTORIAL
 
 STEP8 = TUTORIAL / "step-8-shipyard-skill-groups.yml"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import cli, codegen
-from generator.codegen import generate
-from generator.writer import Stager, apply_changes, plan_changes
+from naftiko_gen import cli, codegen
+from naftiko_gen.codegen import generate
+from naftiko_gen.writer import Stager, apply_changes, plan_changes
 from tests.support import FIXTURES, ROOT
 
 SPECS = [ROOT / "specs" / "qovery-containers.yaml", *sorted((FIXTURES / "golden").glob("*.yaml"))]
@@ -133,7 +133,7 @@ def test_the_staging_folder_asks_to_spread_its_subfolders(tmp_path: Path) -> Non
     import fcntl
     import struct
 
-    from generator.spread import spread_subfolders
+    from naftiko_gen.spread import spread_subfolders
 
     assert spread_subfolders(tmp_path / "missing") is False
     (tmp_path / "file").write_text("x")

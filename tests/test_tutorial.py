@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from generator.codegen import generate
+from naftiko_gen.codegen import generate
 from tests.support import TUTORIAL, build, import_module, serve_aiohttp, serve_asgi
 
 BUILDABLE = sorted(TUTORIAL.glob("step-*.yml"))

@@ -1,4 +1,4 @@
-"""generator.yaml_errors: PyYAML's syntax errors reworded, located on the line that is wrong."""
+"""naftiko_gen.yaml_errors: PyYAML's syntax errors reworded, located on the line that is wrong."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.diagnostics import Report
-from generator.loader import parse_yaml
-from generator.yaml_errors import _LINE_BREAK, _indentation
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.loader import parse_yaml
+from naftiko_gen.yaml_errors import _LINE_BREAK, _indentation
 from tests.support import FIXTURES, ROOT
 
 

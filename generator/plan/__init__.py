@@ -13,20 +13,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.degrade import restore, skipped
-from generator.diagnostics import Report
-from generator.model import Capability
-from generator.plan.adapters import AdapterPlanner
-from generator.plan.bodies import QuotedTemplate, parse_json_template
-from generator.plan.consumed import ConsumedOp, ConsumedPlanner
-from generator.plan.control import control_server
-from generator.plan.ir import Plan
-from generator.plan.secrets import Secrets, secret_names
-from generator.plan.skills import plan_skills
-from generator.plan.wiring import Wiring
+from naftiko_gen.degrade import restore, skipped
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.model import Capability
+from naftiko_gen.plan.adapters import AdapterPlanner
+from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template
+from naftiko_gen.plan.consumed import ConsumedOp, ConsumedPlanner
+from naftiko_gen.plan.control import control_server
+from naftiko_gen.plan.ir import Plan
+from naftiko_gen.plan.secrets import Secrets, secret_names
+from naftiko_gen.plan.skills import plan_skills
+from naftiko_gen.plan.wiring import Wiring
 
 if TYPE_CHECKING:
-    from generator.plan.enrich import Document
+    from naftiko_gen.plan.enrich import Document
 
 __all__ = ["Plan", "QuotedTemplate", "make_plan", "parse_json_template"]
 
@@ -51,7 +51,7 @@ def make_plan(
     wiring = Wiring(cap, ops, consumed, secrets, report)
     enricher = None
     if openapi:
-        from generator.plan.enrich import Enricher
+        from naftiko_gen.plan.enrich import Enricher
 
         enricher = Enricher(openapi, report)
     adapters = AdapterPlanner(cap, wiring, consumed, report, enricher)

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from generator import mustache
-from generator.degrade import Attempt, attempt
-from generator.diagnostics import Pos, Report
-from generator.model import (
+from naftiko_gen import mustache
+from naftiko_gen.degrade import Attempt, attempt
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.model import (
     Auth,
     Callable,
     Capability,
@@ -23,17 +23,17 @@ from generator.model import (
     RestOperation,
     RestResource,
 )
-from generator.naming import Names, snake
-from generator.plan import ir
-from generator.plan.consumed import PATH_SAFE, ConsumedPlanner
-from generator.plan.enrich import Enricher
-from generator.plan.forward import plan_forward
-from generator.plan.mcp_content import plan_prompts, plan_resources
-from generator.plan.openapi import openapi_document
-from generator.plan.outputs import FAILED
-from generator.plan.secrets import secret_names
-from generator.plan.steps import StepPlanner
-from generator.plan.wiring import Wiring, bind_names
+from naftiko_gen.naming import Names, snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.consumed import PATH_SAFE, ConsumedPlanner
+from naftiko_gen.plan.enrich import Enricher
+from naftiko_gen.plan.forward import plan_forward
+from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
+from naftiko_gen.plan.openapi import openapi_document
+from naftiko_gen.plan.outputs import FAILED
+from naftiko_gen.plan.secrets import secret_names
+from naftiko_gen.plan.steps import StepPlanner
+from naftiko_gen.plan.wiring import Wiring, bind_names
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Module-level names of the server modules, and the locals a handler already uses.
@@ -382,7 +382,7 @@ class AdapterPlanner:
                 username=secret("username", "the username"),
             )
         if a.kind == "oauth2":
-            from generator.plan.control import oauth2
+            from naftiko_gen.plan.control import oauth2
 
             checks = oauth2(a, self.cap.source, self.consumed.secrets.package_dir, self.report)
             return ir.InboundAuth("oauth2", None, oauth2=checks) if checks else None

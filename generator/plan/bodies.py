@@ -70,7 +70,7 @@ def parse_json_template(text: str) -> Any:
 
 def template_vars(data: Any) -> list[str]:
     """The placeholder names of a template structure, in order of first appearance."""
-    from generator import mustache
+    from naftiko_gen import mustache
 
     found: list[str] = []
 

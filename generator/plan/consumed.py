@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from generator import mustache
-from generator.baseuri import env_template
-from generator.diagnostics import Pos, Report
-from generator.model import Auth, ConsumedOperation, ConsumedParam, ConsumedResource, Consumes
-from generator.naming import Names, env_name, snake
-from generator.plan import ir
-from generator.plan.bodies import QuotedTemplate, parse_json_template, template_vars
-from generator.plan.secrets import Secrets, secret_names
+from naftiko_gen import mustache
+from naftiko_gen.baseuri import env_template
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.model import Auth, ConsumedOperation, ConsumedParam, ConsumedResource, Consumes
+from naftiko_gen.naming import Names, env_name, snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template, template_vars
+from naftiko_gen.plan.secrets import Secrets, secret_names
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
 # Signed upstream auth: spec field → (runtime keyword, what it is, may be written in the spec).

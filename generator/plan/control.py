@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.diagnostics import Report
-from generator.model import Auth, ControlAdapter
-from generator.plan import ir
-from generator.plan.secrets import secret_names
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.model import Auth, ControlAdapter
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.secrets import secret_names
 
 if TYPE_CHECKING:
-    from generator.plan.adapters import AdapterPlanner
+    from naftiko_gen.plan.adapters import AdapterPlanner
 
 
 def control_server(adapter: ControlAdapter, planner: AdapterPlanner) -> ir.ControlServer:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import mustache
+from naftiko_gen import mustache
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Nested levels kept before a schema is cut to `{}` (any value): real documents nest deeply.
@@ -115,8 +115,8 @@ def parse_document(source: str, data: Any) -> Document:
 
 def load_document(path: Path) -> Document:
     """Read and parse FILE (YAML or JSON, also .gz); DocumentError with one line on failure."""
-    from generator.openapi_import import ImportError_
-    from generator.openapi_import import load_document as load
+    from naftiko_gen.openapi_import import ImportError_
+    from naftiko_gen.openapi_import import load_document as load
 
     try:
         data = load(path)
@@ -518,7 +518,7 @@ class Enricher:
 
 def _feeds(call: Any) -> dict[str, tuple[str, str]]:
     """Handler variable → (body | field | query, upstream name) for inputs passed as they are."""
-    from generator.plan import ir
+    from naftiko_gen.plan import ir
 
     by_kwarg = {k: v.name for k, v in call.kwargs if isinstance(v, ir.ArgRef)}
     op = call.op

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
-from generator.diagnostics import Pos, Report
+from naftiko_gen.diagnostics import Pos, Report
 
 # Media types by file extension (a fixed table: the system's mime database differs per machine).
 MEDIA_TYPES = {

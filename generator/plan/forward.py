@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from generator import mustache
-from generator.diagnostics import Report
-from generator.model import Capability, RestResource
-from generator.naming import Names, snake
-from generator.plan import ir
-from generator.plan.consumed import PATH_SAFE, ConsumedPlanner
-from generator.suggest import did_you_mean
+from naftiko_gen import mustache
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.model import Capability, RestResource
+from naftiko_gen.naming import Names, snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.consumed import PATH_SAFE, ConsumedPlanner
+from naftiko_gen.suggest import did_you_mean
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # Never copied, even when trusted: they describe this hop, not the request.

@@ -12,13 +12,13 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from generator.model import Capability, McpAdapter, McpPrompt, McpResource
-from generator.naming import Names, snake
-from generator.plan import ir
-from generator.plan.files import folder_files, locate, media_type, read_text
+from naftiko_gen.model import Capability, McpAdapter, McpPrompt, McpResource
+from naftiko_gen.naming import Names, snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.files import folder_files, locate, media_type, read_text
 
 if TYPE_CHECKING:
-    from generator.plan.adapters import AdapterPlanner
+    from naftiko_gen.plan.adapters import AdapterPlanner
 
 URI_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\}")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")

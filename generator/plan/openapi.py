@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from generator import mustache
-from generator.plan import ir
+from naftiko_gen import mustache
+from naftiko_gen.plan import ir
 
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"  # as plan.consumed: what a path keeps unencoded
 ERROR_REF = {"$ref": "#/components/schemas/Error"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable as Fn
 from typing import Any
 
-from generator.diagnostics import Pos, Report
-from generator.jsonpath import JsonPathError, compile_path
-from generator.model import OutputParam
-from generator.plan import ir
-from generator.runtime._mapping import coerce
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.jsonpath import JsonPathError, compile_path
+from naftiko_gen.model import OutputParam
+from naftiko_gen.plan import ir
+from naftiko_gen.runtime._mapping import coerce
 
 PARSEABLE_FORMATS = ("json", "xml", "csv", "tsv", "psv", "yaml")
 FAILED = object()  # compile() result when the outputs are in error

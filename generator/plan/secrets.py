@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from generator.diagnostics import Pos, Report
-from generator.model import Bind
-from generator.plan.ir import EnvRef, SecretRef, SecretSource, find
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.model import Bind
+from naftiko_gen.plan.ir import EnvRef, SecretRef, SecretSource, find
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

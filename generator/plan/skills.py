@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.diagnostics import Report
-from generator.model import Capability, Skill
-from generator.naming import snake
-from generator.plan import ir
-from generator.plan.adapters import AdapterPlanner, input_schema
-from generator.plan.files import folder_files, locate
-from generator.plan.secrets import secret_names
-from generator.suggest import did_you_mean
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.model import Capability, Skill
+from naftiko_gen.naming import snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.adapters import AdapterPlanner, input_schema
+from naftiko_gen.plan.files import folder_files, locate
+from naftiko_gen.plan.secrets import secret_names
+from naftiko_gen.suggest import did_you_mean
 
 
 def plan_skills(

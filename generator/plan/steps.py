@@ -13,9 +13,9 @@ import dataclasses
 import re
 from typing import Any
 
-from generator.diagnostics import Pos, Report
-from generator.jsonpath import JsonPathError, compile_path
-from generator.model import (
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.jsonpath import JsonPathError, compile_path
+from naftiko_gen.model import (
     AggregateFunction,
     Callable,
     Capability,
@@ -26,12 +26,12 @@ from generator.model import (
     Step,
     StepMapping,
 )
-from generator.naming import Names, snake
-from generator.plan import ir
-from generator.plan.consumed import CALLER_PREFIXES, ConsumedPlanner
-from generator.plan.outputs import FAILED, steps_literal
-from generator.plan.wiring import Wiring, bind_names
-from generator.suggest import did_you_mean
+from naftiko_gen.naming import Names, snake
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.consumed import CALLER_PREFIXES, ConsumedPlanner
+from naftiko_gen.plan.outputs import FAILED, steps_literal
+from naftiko_gen.plan.wiring import Wiring, bind_names
+from naftiko_gen.suggest import did_you_mean
 
 # Module-level names of functions.py, and the locals every function has.
 MODULE_NAMES = (
@@ -232,7 +232,7 @@ class StepPlanner:
     ) -> ir.Action | None:
         """An aggregate function with `call` (or mock outputs): planned like a tool, whose
         arguments are the function's parameters."""
-        from generator.plan.adapters import _bind_output, _has_values
+        from naftiko_gen.plan.adapters import _bind_output, _has_values
 
         co = self.wiring.resolve_call(target, kind)
         if target.call is not None and co is None:

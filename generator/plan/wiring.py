@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable as Fn
 from typing import Any
 
-from generator import mustache
-from generator.diagnostics import Pos, Report
-from generator.jsonpath import JsonPathError, compile_path
-from generator.model import Callable, Capability, ConsumedParam, ExposedParam
-from generator.plan import ir
-from generator.plan.consumed import (
+from naftiko_gen import mustache
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.jsonpath import JsonPathError, compile_path
+from naftiko_gen.model import Callable, Capability, ConsumedParam, ExposedParam
+from naftiko_gen.plan import ir
+from naftiko_gen.plan.consumed import (
     BINARY_BODY,
     BINARY_TYPE,
     CALLER_PREFIXES,
@@ -20,9 +20,9 @@ from generator.plan.consumed import (
     is_binary,
     strip_caller_prefix,
 )
-from generator.plan.outputs import OutputCompiler, steps_literal
-from generator.plan.secrets import Secrets
-from generator.suggest import did_you_mean
+from naftiko_gen.plan.outputs import OutputCompiler, steps_literal
+from naftiko_gen.plan.secrets import Secrets
+from naftiko_gen.suggest import did_you_mean
 
 EnsureInput = Fn[[str, ConsumedParam | None, Pos], ir.Input]
 

@@ -12,7 +12,7 @@ outputs.py       outputParameters
 capability.py    the document; read_capability
 """
 
-from generator.reader.capability import read_capability
-from generator.reader.common import Reader, is_name
+from naftiko_gen.reader.capability import read_capability
+from naftiko_gen.reader.common import Reader, is_name
 
 __all__ = ["Reader", "is_name", "read_capability"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from generator.loader import Node
-from generator.model import Auth
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import Auth
+from naftiko_gen.reader.common import Reader
 
 # Signed upstream auth: canonical field -> the spellings accepted (the first is canonical; the
 # others, seen in real specs and neighbouring tools, are read with a note).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.loader import Node
-from generator.model import Bind
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import Bind
+from naftiko_gen.reader.common import Reader
 
 
 def bind(r: Reader, node: Node, base: Path) -> Bind | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from generator.loader import Node
-from generator.model import CallRef, ExposedParam, McpResource, McpTool, RestOperation, WithValue
-from generator.reader import orchestration
-from generator.reader.common import EXPOSED_LOCATIONS, Reader
-from generator.reader.outputs import output
+from naftiko_gen.loader import Node
+from naftiko_gen.model import CallRef, ExposedParam, McpResource, McpTool, RestOperation, WithValue
+from naftiko_gen.reader import orchestration
+from naftiko_gen.reader.common import EXPOSED_LOCATIONS, Reader
+from naftiko_gen.reader.outputs import output
 
 
 def callable_body(

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.diagnostics import Report
-from generator.loader import Node, load_file
-from generator.model import Capability, Consumes
-from generator.reader.binds import bind
-from generator.reader.common import Reader
-from generator.reader.consumes import consumes_entry
-from generator.reader.exposes_control import control
-from generator.reader.exposes_mcp import mcp
-from generator.reader.exposes_rest import rest
-from generator.reader.exposes_skill import skill_adapter
-from generator.reader.orchestration import aggregates
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.loader import Node, load_file
+from naftiko_gen.model import Capability, Consumes
+from naftiko_gen.reader.binds import bind
+from naftiko_gen.reader.common import Reader
+from naftiko_gen.reader.consumes import consumes_entry
+from naftiko_gen.reader.exposes_control import control
+from naftiko_gen.reader.exposes_mcp import mcp
+from naftiko_gen.reader.exposes_rest import rest
+from naftiko_gen.reader.exposes_skill import skill_adapter
+from naftiko_gen.reader.orchestration import aggregates
 
 DEFAULT_MCP_PORT = 9090  # as the README and `serve` say
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from generator.diagnostics import Pos, Report
-from generator.loader import Node
-from generator.model import HTTP_METHODS, PARAM_TYPES
+from naftiko_gen.diagnostics import Pos, Report
+from naftiko_gen.loader import Node
+from naftiko_gen.model import HTTP_METHODS, PARAM_TYPES
 
 SUPPORTED_VERSIONS = ("1.0.0-alpha2", "1.0.0-alpha3")
 CONSUMED_LOCATIONS = ("query", "header", "path", "cookie", "body", "environment")

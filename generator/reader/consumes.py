@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from generator.degrade import attempt
-from generator.diagnostics import Pos
-from generator.loader import Node, load_import
-from generator.model import (
+from naftiko_gen.degrade import attempt
+from naftiko_gen.diagnostics import Pos
+from naftiko_gen.loader import Node, load_import
+from naftiko_gen.model import (
     BodySpec,
     Capability,
     ConsumedOperation,
@@ -16,9 +16,9 @@ from generator.model import (
     ConsumedResource,
     Consumes,
 )
-from generator.reader.auth import auth
-from generator.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
-from generator.reader.orchestration import consumed_outputs
+from naftiko_gen.reader.auth import auth
+from naftiko_gen.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
+from naftiko_gen.reader.orchestration import consumed_outputs
 
 BODY_DIALECTS = {"form": "formUrlEncoded", "multipart": "multipartForm"}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from generator.loader import Node
-from generator.model import ControlAdapter
-from generator.reader.auth import auth
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import ControlAdapter
+from naftiko_gen.reader.auth import auth
+from naftiko_gen.reader.common import Reader
 
 ADAPTER_KEYS = ("type", "address", "port", "authentication", "management", "observability")
 MANAGEMENT_KEYS = ("health", "info", "reload", "validate", "logs", "scripting")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from generator.degrade import attempt
-from generator.loader import Node
-from generator.model import McpAdapter, McpHints, McpTool
-from generator.reader.auth import auth
-from generator.reader.callables import callable_body, exposed_params
-from generator.reader.common import Reader
-from generator.reader.mcp_content import prompts, resources
+from naftiko_gen.degrade import attempt
+from naftiko_gen.loader import Node
+from naftiko_gen.model import McpAdapter, McpHints, McpTool
+from naftiko_gen.reader.auth import auth
+from naftiko_gen.reader.callables import callable_body, exposed_params
+from naftiko_gen.reader.common import Reader
+from naftiko_gen.reader.mcp_content import prompts, resources
 
 
 def mcp(r: Reader, node: Node) -> McpAdapter | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from generator.degrade import attempt
-from generator.loader import Node
-from generator.model import RestAdapter, RestOperation, RestResource
-from generator.reader.auth import auth
-from generator.reader.callables import callable_body, exposed_params
-from generator.reader.common import Reader
-from generator.reader.orchestration import forward
+from naftiko_gen.degrade import attempt
+from naftiko_gen.loader import Node
+from naftiko_gen.model import RestAdapter, RestOperation, RestResource
+from naftiko_gen.reader.auth import auth
+from naftiko_gen.reader.callables import callable_body, exposed_params
+from naftiko_gen.reader.common import Reader
+from naftiko_gen.reader.orchestration import forward
 
 
 def rest(r: Reader, node: Node) -> RestAdapter | None:

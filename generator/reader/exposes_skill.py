@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.loader import Node
-from generator.model import Skill, SkillAdapter, SkillTool
-from generator.reader.auth import auth
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import Skill, SkillAdapter, SkillTool
+from naftiko_gen.reader.auth import auth
+from naftiko_gen.reader.common import Reader
 
 # Agent Skills front matter keys a skill may carry besides name and description.
 FRONT_MATTER = (

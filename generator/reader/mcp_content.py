@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from generator.loader import Node
-from generator.model import McpAdapter, McpPrompt, McpPromptArgument, McpResource
-from generator.reader.callables import callable_body
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import McpAdapter, McpPrompt, McpPromptArgument, McpResource
+from naftiko_gen.reader.callables import callable_body
+from naftiko_gen.reader.common import Reader
 
 PROMPT_ROLES = ("user", "assistant")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.loader import Node
-from generator.model import (
+from naftiko_gen.loader import Node
+from naftiko_gen.model import (
     Aggregate,
     AggregateFunction,
     Callable,
@@ -18,7 +18,7 @@ from generator.model import (
     StepMapping,
     WithValue,
 )
-from generator.reader.common import Reader
+from naftiko_gen.reader.common import Reader
 
 STEP_KINDS = ("call", "lookup", "script")
 STEP_KEYS = {
@@ -167,7 +167,7 @@ def ref(r: Reader, node: Node, target: Callable, what: str) -> None:
 
 
 def aggregates(r: Reader, cap_node: Node, cap: Capability) -> None:
-    from generator.reader.callables import callable_body, exposed_params
+    from naftiko_gen.reader.callables import callable_body, exposed_params
 
     for a in r.expect_list(cap_node, "aggregates", "'capability'"):
         w = "an aggregate"

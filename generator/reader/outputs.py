@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.loader import Node
-from generator.model import PARAM_TYPES, OutputParam
-from generator.reader.common import Reader
+from naftiko_gen.loader import Node
+from naftiko_gen.model import PARAM_TYPES, OutputParam
+from naftiko_gen.reader.common import Reader
 
 
 def output(r: Reader, node: Node, top: bool, name: str | None = None) -> OutputParam | None:

@@ -271,7 +271,7 @@ def _build(spec: Path, out: Path, package: str) -> None:
         [
             sys.executable,
             "-c",
-            "from generator.cli import main; main()",
+            "from naftiko_gen.cli import main; main()",
             "build",
             "-q",
             str(spec),

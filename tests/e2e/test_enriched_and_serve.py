@@ -48,8 +48,8 @@ def _text(result: Any) -> str:
 async def test_missing_required_body_field_is_an_error_without_upstream_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.codegen import generate
-    from generator.writer import apply_changes, plan_changes
+    from naftiko_gen.codegen import generate
+    from naftiko_gen.writer import apply_changes, plan_changes
 
     result = generate([SEED], tmp_path, {NS: SUBSET})
     assert not result.report.errors
@@ -101,7 +101,7 @@ async def _serve(*extra: str, cwd: Path = ROOT) -> AsyncIterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QOVERY_")}
     env["NAFTIKO_GEN_NO_CACHE"] = "1"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "generator", "serve", "specs/", "--mock",
+        sys.executable, "-m", "naftiko_gen", "serve", "specs/", "--mock",
         "--rest-port", "0", "--mcp-port", "0", *extra,
         cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -182,7 +182,7 @@ async def test_serve_mock_with_qovery_document() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not QOVERY_DOC.is_file(), reason="Qovery's OpenAPI document is not present")
 def test_qovery_document_enriches_every_seed_operation(tmp_path: Path) -> None:
-    from generator.codegen import generate
+    from naftiko_gen.codegen import generate
 
     result = generate([SEED], tmp_path, {NS: QOVERY_DOC})
     assert not result.report.errors and not result.report.warnings

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import cli
-from generator.codegen import generate
+from naftiko_gen.cli import cli
+from naftiko_gen.codegen import generate
 from tests.features.upstream import FIXTURES
 from tests.support import ROOT
 

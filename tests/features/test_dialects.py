@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from generator.codegen import generate
+from naftiko_gen.codegen import generate
 from tests.features.upstream import (
     FIXTURES,
     Bearer,

@@ -110,7 +110,7 @@ def test_alias_names_the_upstream(built: Any) -> None:
 
 
 def test_missing_import_file_is_a_build_error(tmp_path: Path) -> None:
-    from generator.codegen import generate
+    from naftiko_gen.codegen import generate
 
     spec = tmp_path / "broken.yaml"
     text = SPEC.read_text().replace("./shared.yaml", "./nowhere.yaml", 1)

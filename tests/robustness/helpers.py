@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from generator.diagnostics import Report
-from generator.rules import BY_ID
+from naftiko_gen.diagnostics import Report
+from naftiko_gen.rules import BY_ID
 from tests.support import import_module
 
 ROBUST_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "robustness"
@@ -84,7 +84,7 @@ def check_diagnostics(report: Report, display: str, text: str | None) -> None:
     for d in report.items:
         where = d.format()
         assert isinstance(d.rule, str) and d.rule, where
-        assert d.rule in BY_ID, f"rule id {d.rule!r} is not in generator.rules: {where}"
+        assert d.rule in BY_ID, f"rule id {d.rule!r} is not in naftiko_gen.rules: {where}"
         assert isinstance(d.message, str) and d.message.strip(), where
         assert isinstance(d.pos.file, str) and d.pos.file, where
         assert isinstance(d.pos.line, int) and d.pos.line >= 1, where

@@ -37,7 +37,7 @@ BAD_SPECS = {
 
 def naftiko_gen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("naftiko-gen")
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "generator"]
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "naftiko_gen"]
     return subprocess.run(
         [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=180
     )

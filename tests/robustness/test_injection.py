@@ -24,8 +24,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from generator.codegen import generate
-from generator.writer import apply_changes, plan_changes
+from naftiko_gen.codegen import generate
+from naftiko_gen.writer import apply_changes, plan_changes
 from tests.robustness.helpers import HEADER_PREFIX, HEADER_SUFFIX, LONG, forget_package
 from tests.support import ROOT, import_module, serve_aiohttp, serve_asgi
 

@@ -40,9 +40,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from generator.cli import cli
-from generator.codegen import display_path, generate, validate
-from generator.writer import apply_changes, plan_changes
+from naftiko_gen.cli import cli
+from naftiko_gen.codegen import display_path, generate, validate
+from naftiko_gen.writer import apply_changes, plan_changes
 from tests.robustness.helpers import (
     HEADER_PREFIX,
     HOSTILE,
@@ -482,7 +482,7 @@ def test_cli_subprocess(work: Path, case: str) -> None:
         commands.append((["build", str(spec), "-o", str(out), "--check"], {0}))
     for args, allowed in commands:
         proc = subprocess.run(
-            [sys.executable, "-m", "generator", *args],
+            [sys.executable, "-m", "naftiko_gen", *args],
             capture_output=True,
             text=True,
             timeout=120,
@@ -575,7 +575,7 @@ def test_alias_bomb_is_rejected_quickly(work: Path) -> None:
     spec = write_spec(work, "bomb", text)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "generator", "validate", str(spec)],
+            [sys.executable, "-m", "naftiko_gen", "validate", str(spec)],
             capture_output=True,
             text=True,
             timeout=5,
