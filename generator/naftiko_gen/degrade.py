@@ -6,8 +6,8 @@ generated is skipped with located warnings, and the rest of the spec is generate
     if tried.failed: drop it
 
 Errors reported inside the block become warnings `naftiko-operation-skipped` at the same positions,
-"skipped <what>: <original message> [<original rule>]". `build --strict` / `validate --strict` turn
-them back into failures.
+"skipped <what>: <original message> [<original rule>]", which carry the part and the original error
+as fields (Diagnostic.skip). `build --strict` / `validate --strict` turn them back into failures.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from naftiko_gen.diagnostics import Diagnostic, Report, Severity
+from naftiko_gen.diagnostics import Diagnostic, Report, Severity, Skip
 
 SKIPPED = "naftiko-operation-skipped"
 
@@ -38,7 +38,13 @@ def attempt(report: Report, what: str) -> Iterator[Attempt]:
         return
     tried.failed = True
     report.items[start:] = [d for d in new if d.severity is not Severity.ERROR] + [
-        Diagnostic(Severity.WARNING, SKIPPED, f"skipped {what}: {d.message} [{d.rule}]", d.pos)
+        Diagnostic(
+            Severity.WARNING,
+            SKIPPED,
+            f"skipped {what}: {d.message} [{d.rule}]",
+            d.pos,
+            Skip(what, d.rule, d.message),
+        )
         for d in errors
     ]
 
@@ -57,9 +63,8 @@ def skipped_by_spec(report: Report, specs: dict[str, str]) -> dict[str, list[str
     for package, display in specs.items():
         parts: list[str] = []
         for d in sorted(by_file.get(display, ()), key=lambda d: d.sort_key()):
-            what = d.message[len("skipped ") :].partition(": ")[0]
-            if what not in parts:
-                parts.append(what)
+            if d.skip is not None and d.skip.part not in parts:
+                parts.append(d.skip.part)
         if parts:
             out[package] = parts
     return out
@@ -69,8 +74,5 @@ def restore(report: Report, file: str) -> None:
     """Nothing of the spec `file` could be built: its skip warnings become the errors they were
     (a one-tool spec with a typo says what is wrong, not that everything was skipped)."""
     for i, d in enumerate(report.items):
-        if d.rule != SKIPPED or d.pos.file != file:
-            continue
-        body = d.message.partition(": ")[2]
-        message, _, rule = body.rpartition(" [")
-        report.items[i] = Diagnostic(Severity.ERROR, rule.rstrip("]"), message, d.pos)
+        if d.skip is not None and d.pos.file == file:
+            report.items[i] = Diagnostic(Severity.ERROR, d.skip.rule, d.skip.message, d.pos)

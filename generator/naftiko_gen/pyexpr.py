@@ -114,6 +114,15 @@ def uses(o: Any, kind: type) -> bool:
     return False
 
 
+def rest_checks(i: ir.Input) -> bool:
+    """Whether reading this REST input also checks it (its type, pattern or presence): then the
+    handler reads it even when nothing uses its value, so that a bad request is refused."""
+    if i.location in ("raw", "content-type"):
+        return False
+    plain = i.type == "string" and not i.pattern and i.location != "body"
+    return not (plain and (not i.required or i.location == "path"))
+
+
 def rest_input(i: ir.Input) -> str:
     """How a REST handler reads one input from the request."""
     if i.location == "raw":  # the body as it came, at most client_max_size (else 413)
@@ -132,8 +141,7 @@ def rest_input(i: ir.Input) -> str:
     else:
         steps = ", ".join("m.EACH" if s is ir.EACH else py(s) for s in i.body_path or ())
         source = f"m.select(payload, {steps})" if steps else "payload"
-    plain = i.type == "string" and not i.pattern and i.location != "body"
-    if plain and (not i.required or i.location == "path"):
+    if not rest_checks(i):
         return source
     args = [py(i.name), source]
     if i.type != "string" or i.pattern:

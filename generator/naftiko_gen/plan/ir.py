@@ -491,6 +491,27 @@ class SecretSource:
 
 
 @dataclass
+class Module:
+    """A generated Python module: its template, its file name in the package, its context."""
+
+    template: str
+    name: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Layout:
+    """What a package holds (decided by plan/layout.py; render.py turns it into files)."""
+
+    modules: list[Module]
+    openapi: dict[str, dict[str, Any]]  # file name → OpenAPI document of a REST server
+    copies: dict[str, str]  # package-relative path → text copied as it is (resources, skills)
+    runtime: list[str]  # runtime module file names (naftiko_gen/runtime/), in order
+    requirements: str  # requirements.txt without its header line
+    mcp_clients: dict[str, Any] | None  # mcp.json, when the package has MCP servers
+
+
+@dataclass
 class Plan:
     package: str
     spec: str  # display path of the spec, for the DO NOT EDIT line
@@ -505,6 +526,7 @@ class Plan:
     functions: list[Function] = field(default_factory=list)  # functions.py
     control: ControlServer | None = None  # control_server.py
     skills: list[SkillServer] = field(default_factory=list)
+    layout: Layout | None = None  # set last by make_plan (plan/layout.py)
 
 
 def find(kind: type[T], *values: Any) -> Iterator[T]:

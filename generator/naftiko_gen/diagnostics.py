@@ -58,17 +58,28 @@ class Pos:
 
 
 @dataclass(frozen=True)
+class Skip:
+    """What a `naftiko-operation-skipped` warning stands for: the part of the spec left out
+    ("tool 'x'", "route GET /y") and the error that made it so (its rule and message)."""
+
+    part: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     severity: Severity
     rule: str
     message: str
     pos: Pos
+    skip: Skip | None = None  # set on skip warnings (degrade.attempt)
 
     def format(self) -> str:
         return f"{self.pos}: {self.severity.value} {self.rule}: {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "file": self.pos.file,
             "line": self.pos.line,
             "column": self.pos.col,
@@ -76,6 +87,9 @@ class Diagnostic:
             "rule": self.rule,
             "message": self.message,
         }
+        if self.skip is not None:
+            found["skipped"] = {"part": self.skip.part, "because": self.skip.rule}
+        return found
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.pos.file, self.pos.line, self.pos.col, self.rule, self.message)

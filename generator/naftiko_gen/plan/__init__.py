@@ -5,7 +5,8 @@
 - outputs.py: outputParameters → output expressions
 - adapters.py: REST and MCP adapters → planned servers
 - openapi.py: the OpenAPI document of a planned REST server
-- ir.py: the plan itself; the templates (generator/emit) turn it into code
+- layout.py: the package a plan becomes (modules, runtime modules, requirements, mcp.json)
+- ir.py: the plan itself; naftiko_gen.render turns it into text with templates/
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template
 from naftiko_gen.plan.consumed import ConsumedOp, ConsumedPlanner
 from naftiko_gen.plan.control import control_server
 from naftiko_gen.plan.ir import Plan
+from naftiko_gen.plan.layout import package_layout
 from naftiko_gen.plan.secrets import Secrets, secret_names
 from naftiko_gen.plan.skills import plan_skills
 from naftiko_gen.plan.wiring import Wiring
@@ -73,7 +75,7 @@ def make_plan(
     ]
     # Planned before the secrets are listed: its callers' credentials are secrets too.
     control = control_server(cap.control[0], adapters) if cap.control else None
-    return Plan(
+    plan = Plan(
         package=package,
         spec=spec_display,
         label=cap.label,
@@ -88,3 +90,5 @@ def make_plan(
         skills=skills,
         control=control,
     )
+    plan.layout = package_layout(plan)
+    return plan

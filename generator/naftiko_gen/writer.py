@@ -13,13 +13,10 @@ import difflib
 import itertools
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from naftiko_gen.spread import spread_subfolders
 
 MANIFEST = ".naftiko-gen.json"
 IGNORED_PARTS = ("__pycache__",)
@@ -199,33 +196,22 @@ def _holds(path: Path, text: str) -> bool:
 
 
 def apply_changes(
-    changes: Changes,
-    out_dir: Path,
-    log: Callable[[str, str], None] | None = None,
-    packages: dict[str, tuple[str, list[str]]] | None = None,
+    changes: Changes, out_dir: Path, log: Callable[[str, str], None] | None = None
 ) -> None:
     """Stage every file as a temporary sibling first, then move them all into place.
 
     A failure while staging (disk full, permissions) removes the staged files and leaves the
     output folder as it was; the moves themselves are renames within one folder. `log(action,
     path)` hears of every file written or removed. Refuses plans with conflicts.
-
-    `packages`: new package folders a Stager already wrote (package → folder, files); each is
-    moved into place whole when it holds exactly the files `changes` writes for the package
-    and the package still has no folder (else its files are written one by one). The caller
-    discards staging folders left over.
     """
     if changes.refused:
         raise OwnershipError(changes.manifest_error or ", ".join(changes.conflicts))
     out_dir.mkdir(parents=True, exist_ok=True)
-    whole = _usable(changes, out_dir, packages or {})
     staged: list[tuple[str, Path]] = []
     folders: set[Path] = set()
     mode = 0o666 & ~_umask()
     try:
         for rel, text in changes.write.items():
-            if rel.split("/", 1)[0] in whole:
-                continue
             target = out_dir / rel
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -236,27 +222,14 @@ def apply_changes(
             Path(tmp).unlink(missing_ok=True)
         raise
     moved = 0
-    pending = iter(staged)
     try:
         # The manifest sorts first: should a later move fail, it already claims the new files.
-        # Files are moved (and logged) in that sorted order; a package's files are contiguous.
-        for rel in changes.write:
-            package = rel.split("/", 1)[0]
-            if package in whole:
-                if whole[package]:
-                    folder, whole[package] = whole[package], ""
-                    try:
-                        os.rename(folder, out_dir / package)
-                    except OSError as exc:
-                        raise OSError(exc.errno, exc.strerror, str(out_dir / package)) from None
-                target = out_dir / rel
-            else:
-                tmp, target = next(pending)
-                try:
-                    os.replace(tmp, target)
-                except OSError as exc:  # name the file the user knows, not the staged one
-                    raise OSError(exc.errno, exc.strerror, str(target)) from None
-                moved += 1
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:  # name the file the user knows, not the staged one
+                raise OSError(exc.errno, exc.strerror, str(target)) from None
+            moved += 1
             if log is not None:
                 log("wrote", target.as_posix())
     finally:
@@ -270,119 +243,7 @@ def apply_changes(
         _prune(out_dir / name)
 
 
-def _usable(
-    changes: Changes, out_dir: Path, packages: dict[str, tuple[str, list[str]]]
-) -> dict[str, str]:
-    """The staged package folders apply_changes can move into place: package → folder."""
-    if not packages:
-        return {}
-    writes: dict[str, list[str]] = {}
-    for rel in changes.write:
-        writes.setdefault(rel.split("/", 1)[0], []).append(rel)
-    removed = {rel.split("/", 1)[0] for rel in changes.remove}
-    found = {}
-    for package, (folder, names) in packages.items():
-        if (
-            sorted(writes.get(package, [])) == names
-            and package not in removed
-            and not os.path.lexists(out_dir / package)
-            and os.path.isdir(folder)
-        ):
-            found[package] = folder
-    return found
-
-
 _STAGED = itertools.count()
-
-
-@dataclass
-class Stager:
-    """Writes the packages of a build that have no folder yet while other specs are still being
-    built (in the worker processes), each into a staging folder of the output folder;
-    apply_changes then moves each whole package folder into place, or `discard` removes them all.
-
-    Only new package folders are staged: anything already on disk goes through plan_changes
-    and apply_changes file by file, as before. The staging folder's name carries the building
-    process's id, so that a build cut short can find its own leftovers (and never another
-    build's); the staging folder gets spread.spread_subfolders' hint, which keeps creating the
-    files cheap right after a previous output was deleted.
-    """
-
-    out_dir: Path
-    owner: int = field(default_factory=os.getpid)
-
-    @property
-    def folder(self) -> Path:
-        return self.out_dir / f".naftiko-stage-{self.owner}"
-
-    def __call__(self, package: str, files: dict[str, str]) -> tuple[str, list[str]] | None:
-        """Stage `files` (paths relative to the output folder) of a new package; None when
-        its folder exists or anything fails (then it is written the usual way)."""
-        if not package or os.path.lexists(self.out_dir / package) or not self.out_dir.is_dir():
-            return None
-        folder = os.path.join(self.folder, package)
-        names = sorted(files)
-        try:
-            self._prepare()
-            os.mkdir(folder)
-            os.chmod(folder, 0o777 & ~_umask())
-            mode = 0o666 & ~_umask()
-            made = {folder}
-            for rel in names:
-                path = os.path.join(folder, rel.split("/", 1)[1])
-                parent = os.path.dirname(path)
-                if parent not in made:
-                    os.makedirs(parent, exist_ok=True)
-                    made.add(parent)
-                _write_new(path, files[rel].encode("utf-8"), mode)
-        except (OSError, ValueError):
-            shutil.rmtree(folder, ignore_errors=True)
-            return None
-        return folder, names
-
-    def _prepare(self) -> None:
-        # Worker processes share the folder: whichever comes first makes it.
-        try:
-            os.mkdir(self.folder, 0o700)
-        except FileExistsError:
-            return
-        spread_subfolders(self.folder)
-
-    def discard(self) -> None:
-        """Remove this build's staging folder (used or not, wherever it stopped)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def sweep(self) -> list[str]:
-        """Remove the staging folders of earlier builds that were killed (their process is
-        gone); the names removed. Another build running now keeps its own."""
-        try:
-            names = os.listdir(self.out_dir)
-        except OSError:
-            return []
-        swept = []
-        for name in names:
-            found = _STAGING.fullmatch(name)
-            if found is None or int(found[1]) == self.owner or _alive(int(found[1])):
-                continue
-            shutil.rmtree(self.out_dir / name, ignore_errors=True)
-            swept.append(name)
-        return sorted(swept)
-
-
-# A staging folder: `.naftiko-stage-<pid>`, or `.naftiko-stage-<pid>-<package>` (earlier builds).
-_STAGING = re.compile(r"\.naftiko-stage-([0-9]{1,10})(?:-.*)?", re.DOTALL)
-
-
-def _alive(pid: int) -> bool:
-    if os.name != "posix":  # on Windows, os.kill(pid, 0) would send CTRL_C_EVENT: never sweep
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # someone else's process, or cannot tell: leave its folder alone
-    return True
 
 
 def _stage(target: Path, data: bytes, mode: int) -> str:

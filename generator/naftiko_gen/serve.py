@@ -29,7 +29,8 @@ from typing import Any
 
 import click
 
-from naftiko_gen.codegen import display_path, find_specs, generate
+from naftiko_gen.build import build
+from naftiko_gen.codegen import display_path, find_specs
 from naftiko_gen.diagnostics import Report
 
 EXIT_OK, EXIT_INVALID = 0, 2
@@ -88,7 +89,7 @@ def run_serve(
     spec = specs[0]
     from naftiko_gen.writer import apply_changes, plan_changes
 
-    result = generate([spec], out_dir, openapi)
+    result = build([spec], out_dir, openapi)
     if result.report.has_errors():
         for d in result.report.errors:
             click.echo(d.format(), err=True)
@@ -102,7 +103,7 @@ def run_serve(
             root = out_dir
         else:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="naftiko_serve_")))
-            result = generate([spec], root, openapi)
+            result = build([spec], root, openapi)
             apply_changes(plan_changes(result.files, result.specs, root), root)
             click.echo(
                 f"{display_path(out_dir)}/ is not fresh for {display_path(spec)}: "

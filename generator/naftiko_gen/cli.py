@@ -13,11 +13,13 @@ from typing import Any
 import click
 
 from naftiko_gen import __version__
-from naftiko_gen.codegen import Generated, find_specs, generate, validate
+from naftiko_gen.build import build as run_build
+from naftiko_gen.codegen import Generated, find_specs, validate
 from naftiko_gen.degrade import skipped_by_spec
 from naftiko_gen.diagnostics import Diagnostic, Report, Severity
+from naftiko_gen.formatting import FormatterError
 from naftiko_gen.rules import markdown_table
-from naftiko_gen.writer import MANIFEST, Changes, Stager, apply_changes, describe, plan_changes
+from naftiko_gen.writer import MANIFEST, Changes, apply_changes, describe, plan_changes
 
 EXIT_OK, EXIT_DIFF, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
@@ -139,6 +141,9 @@ def _guarded(debug: bool, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("naftiko-gen: interrupted", err=True)
         return EXIT_INTERRUPTED
+    except FormatterError as exc:  # NAFTIKO_GEN_FORMATTER or the installation, not the spec
+        _fail(str(exc))
+        return EXIT_INVALID
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, like other command-line tools.
         sys.stderr = sys.stdout = open(os.devnull, "w")  # noqa: SIM115
@@ -311,7 +316,6 @@ def _build(
     openapi: dict[str, Path] | None = None,
     strict: bool = False,
 ) -> int:
-    _BUILT.append(True)
     blocker = _not_a_folder(out_dir)
     if blocker is not None:
         _fail(
@@ -319,19 +323,12 @@ def _build(
             "name a folder (it is created if missing)"
         )
         return EXIT_INVALID
-    # New packages are written while the build runs (writer.Stager) and moved into place at
-    # the end; whatever is not moved (errors, refusals, Ctrl-C) is removed, and so is an
-    # output folder made here for them that stays empty.
+    # An output folder made here for a build that writes nothing (errors, refusals, Ctrl-C) is
+    # removed again.
     made = None if check else _make_folders(out_dir)
-    stager = Stager(out_dir) if made is not None else None
-    if stager is not None:
-        for name in stager.sweep():
-            click.echo(f"naftiko-gen: removed {name}/, left by a build that was killed", err=True)
     try:
-        return _build_staged(paths, out_dir, check, quiet, verbose, openapi, strict, stager)
+        return _build_and_write(paths, out_dir, check, quiet, verbose, openapi, strict)
     finally:
-        if stager is not None:
-            stager.discard()
         for folder in reversed(made or []):
             try:
                 folder.rmdir()
@@ -353,7 +350,7 @@ def _make_folders(out_dir: Path) -> list[Path] | None:
     return list(reversed(missing))
 
 
-def _build_staged(
+def _build_and_write(
     paths: list[Path],
     out_dir: Path,
     check: bool,
@@ -361,10 +358,9 @@ def _build_staged(
     verbose: bool,
     openapi: dict[str, Path] | None,
     strict: bool,
-    stager: Stager | None,
 ) -> int:
     with _progress(paths):
-        result: Generated = generate(paths, out_dir, openapi, stager)
+        result: Generated = run_build(paths, out_dir, openapi)
     report = result.report
     _print_report(report, show_warnings=not quiet)
     if report.has_errors():
@@ -411,7 +407,7 @@ def _build_staged(
             click.echo(f"{action} {path}")
 
     try:
-        apply_changes(changes, out_dir, log=log, packages=result.staged)
+        apply_changes(changes, out_dir, log=log)
     except OSError as exc:
         _fail(
             f"cannot write {out_dir.as_posix()}/: {exc.strerror or exc} "
@@ -599,30 +595,7 @@ def serve_cmd(
 def main(argv: list[str] | None = None) -> Any:
     if argv is not None:
         return cli.main(args=argv, prog_name="naftiko-gen")
-    try:  # the command line (console script, python -m naftiko_gen)
-        return cli.main(prog_name="naftiko-gen")
-    except SystemExit as exc:
-        if _BUILT and (exc.code is None or isinstance(exc.code, int)):
-            _exit_now(exc.code or 0)
-        raise
-
-
-_BUILT: list[bool] = []  # a build ran in this process
-
-
-def _exit_now(code: int) -> None:
-    """End the process without taking the interpreter apart: after a large build, freeing
-    every object one by one took 50-100 ms once the work was done. Only after a build, which
-    leaves no thread, no atexit handler of its own and no file open; output is flushed first.
-    Not under a profiler or tracer (cProfile, coverage), which write their results at exit."""
-    if sys.getprofile() is not None or sys.gettrace() is not None or "coverage" in sys.modules:
-        return  # coverage may measure through sys.monitoring (3.12+): no trace function to see
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return  # the usual exit then, which reports as it always did
-    os._exit(code)
+    return cli.main(prog_name="naftiko-gen")  # the command line (console script, python -m)
 
 
 if __name__ == "__main__":
