@@ -229,15 +229,16 @@ def test_spec_miss_when_a_template_changes(
 def test_fingerprint_covers_generator_tools_and_formatter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = cache.generator_fingerprint(resources.TEMPLATE_DIRS)
-    assert cache.generator_fingerprint(resources.TEMPLATE_DIRS) == base
+    dirs, ruff = resources.TEMPLATE_DIRS, formatting.identity()
+    base = cache.generator_fingerprint(dirs, ruff)
+    assert cache.generator_fingerprint(dirs, ruff) == base
     (tmp_path / "extra.j2").write_text("{{ x }}")
-    assert cache.generator_fingerprint((*resources.TEMPLATE_DIRS, tmp_path)) != base
+    assert cache.generator_fingerprint((*dirs, tmp_path), ruff) != base
     monkeypatch.setenv("NAFTIKO_GEN_FORMATTER", "black")
-    assert cache.generator_fingerprint(resources.TEMPLATE_DIRS) != base
-    monkeypatch.delenv("NAFTIKO_GEN_FORMATTER")
+    assert formatting.identity() != ruff
+    assert cache.generator_fingerprint(dirs, formatting.identity()) != base
     monkeypatch.setattr(cache, "_installed", lambda name: "0.0.test")  # Jinja, PyYAML
-    assert cache.generator_fingerprint(resources.TEMPLATE_DIRS) != base
+    assert cache.generator_fingerprint(dirs, ruff) != base
 
 
 def test_formatter_identity_is_in_the_key_of_the_regeneration_gate(

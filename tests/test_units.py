@@ -11,7 +11,7 @@ from naftiko_gen import mustache, pyexpr
 from naftiko_gen.codegen import analyse
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.jsonpath import JsonPathError, Step, compile_path
-from naftiko_gen.plan import QuotedTemplate, parse_json_template
+from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template
 from naftiko_gen.plan.ir import ArgRef, SecretRef, TextTemplate
 from naftiko_gen.pyliteral import py
 from tests.support import ROOT

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+from naftiko_gen import formatting
 from naftiko_gen.cache import SpecCache
 from naftiko_gen.codegen import Generated, Job, SpecOutput, assemble, collect, generate_specs
 from naftiko_gen.diagnostics import Report
@@ -44,7 +45,7 @@ def build(paths: list[Path], out_dir: Path, openapi: dict[str, Path] | None = No
     """
     report = Report()
     todo = collect(paths, report)
-    cache = SpecCache(out_dir, TEMPLATE_DIRS)
+    cache = SpecCache(out_dir, TEMPLATE_DIRS, formatting.identity())
     outputs: dict[str, SpecOutput] = {}
     keys: dict[str, str] = {}
     misses: list[Job] = []

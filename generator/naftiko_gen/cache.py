@@ -5,7 +5,7 @@ Entries live under one folder (see `cache_dir`), one flat folder per kind:
 - ``spec``: everything the pipeline produces for one spec (files and diagnostics), keyed by the
   spec's bytes, where it is and where the output goes, and the generator's fingerprint: its own
   sources and templates, the versions of Python, Jinja and PyYAML, and the formatter's identity
-  (name, version, options; formatting.identity). Each entry also lists the other files the spec
+  (name, version, options: formatting.identity, given by the caller). Each entry also lists the other files the spec
   read (imports, bind files, folders listed) with their digests, so editing an imported file is
   a miss too.
 - ``blob``: the part of a file that is the same in every package (a runtime module after its
@@ -35,7 +35,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from naftiko_gen import __version__, formatting
+from naftiko_gen import __version__
 from naftiko_gen.diagnostics import Diagnostic, Pos, Report, Severity, Skip
 
 CACHE_FORMAT = "3"  # bump when the layout or the meaning of an entry changes
@@ -207,15 +207,15 @@ def _installed(distribution: str) -> str:
         return "unknown"
 
 
-def generator_fingerprint(template_dirs: Collection[Path]) -> str:
+def generator_fingerprint(template_dirs: Collection[Path], formatter: str) -> str:
     """Everything besides the spec that decides what the pipeline produces: the generator's own
     sources and templates (file names and bytes), the versions of Python, Jinja and PyYAML, and
-    the formatter's identity."""
+    the formatter's identity (formatting.identity)."""
     parts: list[str | bytes] = [
         CACHE_FORMAT,
         __version__,
         sys.version,
-        formatting.identity(),
+        formatter,
         _installed("Jinja2"),
         _installed("PyYAML"),
     ]
@@ -249,6 +249,7 @@ class SpecCache:
 
     out_dir: Path
     template_dirs: tuple[Path, ...]
+    formatter: str  # formatting.identity(): another formatter never reuses these entries
     store: Store = field(default_factory=lambda: Store(cache_dir()))
     _fingerprint: str = ""
     _folders: list[str] = field(default_factory=list)  # the working and output folders, resolved
@@ -271,7 +272,7 @@ class SpecCache:
         except (OSError, RuntimeError, ValueError):
             return None
         if not self._fingerprint:
-            self._fingerprint = generator_fingerprint(self.template_dirs)
+            self._fingerprint = generator_fingerprint(self.template_dirs, self.formatter)
         return digest("spec", self._fingerprint, display, package, *where, data)
 
     def lookup(self, key: str) -> CachedSpec | None:

@@ -19,7 +19,7 @@ from naftiko_gen.diagnostics import Pos, Report
 from naftiko_gen.naming import package_name
 
 if TYPE_CHECKING:  # imported in analyse(): a fully cached build never needs them (issue #10)
-    from naftiko_gen.plan import Plan
+    from naftiko_gen.plan.ir import Plan
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _TOP_CAPABILITY = re.compile(r"^capability\s*:", re.M)
@@ -87,8 +87,8 @@ def analyse(
     beside the spec, when there is one); `consumed` collects the namespaces the spec consumes.
     """
     from naftiko_gen.checks import run_checks
-    from naftiko_gen.plan import make_plan
-    from naftiko_gen.reader import read_capability
+    from naftiko_gen.plan.planner import make_plan
+    from naftiko_gen.reader.capability import read_capability
 
     display = display_path(spec)
     cap = read_capability(spec, display, report)

@@ -47,7 +47,7 @@ from naftiko_gen.codegen import analyse, display_path, find_specs
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.naming import env_name
 from naftiko_gen.plan import ir
-from naftiko_gen.reader import read_capability
+from naftiko_gen.reader.capability import read_capability
 
 # What the generated servers need at run time (the `runtime` extra of pyproject.toml).
 RUNTIME_REQUIREMENTS = (

@@ -22,7 +22,7 @@ from naftiko_gen.resources import runtime_source, template_folder
 if TYPE_CHECKING:  # jinja2 is imported when first needed: a fully cached build never renders
     import jinja2
 
-    from naftiko_gen.plan import Plan
+    from naftiko_gen.plan.ir import Plan
 
 def _pydoc(value: Any, limit: int = 160) -> str:
     """Text that is safe inside a triple-quoted docstring: one line, quotes and backslashes escaped."""

@@ -223,7 +223,7 @@ async def _serve(
 def _literal_outputs(spec: Path) -> dict[str, Any]:
     """Consumed operation key → its literal output values (the spec's own mock data)."""
     from naftiko_gen.mock_upstream import literal_outputs
-    from naftiko_gen.reader import read_capability
+    from naftiko_gen.reader.capability import read_capability
 
     cap = read_capability(spec, display_path(spec), Report())
     if cap is None:

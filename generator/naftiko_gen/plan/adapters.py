@@ -18,7 +18,6 @@ from naftiko_gen.model import (
     Capability,
     McpAdapter,
     McpTool,
-    OutputParam,
     RestAdapter,
     RestOperation,
     RestResource,
@@ -26,14 +25,15 @@ from naftiko_gen.model import (
 from naftiko_gen.naming import Names, snake
 from naftiko_gen.plan import ir
 from naftiko_gen.plan.consumed import PATH_SAFE, ConsumedPlanner
+from naftiko_gen.plan.control import oauth2
 from naftiko_gen.plan.enrich import Enricher
 from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
 from naftiko_gen.plan.openapi import openapi_document
-from naftiko_gen.plan.outputs import FAILED
+from naftiko_gen.plan.outputs import FAILED, has_values
 from naftiko_gen.plan.secrets import secret_names
 from naftiko_gen.plan.steps import StepPlanner
-from naftiko_gen.plan.wiring import Wiring, bind_names
+from naftiko_gen.plan.wiring import Wiring, bind_names, bind_output
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Module-level names of the server modules, and the locals a handler already uses.
@@ -105,7 +105,7 @@ class AdapterPlanner:
         co = self.wiring.resolve_call(target, kind)
         if target.call is not None and co is None:
             return None
-        if target.call is None and not _has_values(target.outputs):
+        if target.call is None and not has_values(target.outputs):
             self.error(
                 "naftiko-nothing-to-do",
                 f"{kind} has no 'call' and no outputParameters with 'value'; "
@@ -123,7 +123,7 @@ class AdapterPlanner:
         local = {i.name: i.py for i in inputs}
         if call is not None:
             call.kwargs = [(k, bind_names(v, local)) for k, v in call.kwargs]
-        output = _bind_output(output, local)
+        output = bind_output(output, local)
         read = {ref.name for ref in ir.find(ir.ArgRef, call.kwargs if call else None, output)}
         for i in inputs:
             i.used = i.py in read
@@ -382,8 +382,6 @@ class AdapterPlanner:
                 username=secret("username", "the username"),
             )
         if a.kind == "oauth2":
-            from naftiko_gen.plan.control import oauth2
-
             checks = oauth2(a, self.cap.source, self.consumed.secrets.package_dir, self.report)
             return ir.InboundAuth("oauth2", None, oauth2=checks) if checks else None
         self.error(
@@ -395,16 +393,6 @@ class AdapterPlanner:
         return None
 
 
-def _bind_output(output: Any, local: dict[str, str]) -> Any:
-    if isinstance(output, ir.Coerce) and not isinstance(output.inner, ir.Select):
-        return ir.Coerce(output.kind, bind_names(output.inner, local, secrets_as_text=True))
-    if isinstance(output, ir.Fields):
-        return ir.Fields(tuple((k, _bind_output(v, local)) for k, v in output.fields))
-    if isinstance(output, ir.Each):
-        return ir.Each(output.source, _bind_output(output.item, local))
-    return output
-
-
 def _decoded_literal(piece: str, i: int) -> str:
     """A literal piece of a route with placeholders, as aiohttp must see it to match a decoded
     request path: segments needing encoding as `{_lI_J:regex}` (aiohttp 3 compares the decoded
@@ -414,15 +402,6 @@ def _decoded_literal(piece: str, i: int) -> str:
     return "/".join(
         s if quote(s, safe=PATH_SAFE) == s else f"{{_l{i}_{j}:{re.escape(s)}}}"
         for j, s in enumerate(piece.split("/"))
-    )
-
-
-def _has_values(outputs: list[OutputParam]) -> bool:
-    return any(
-        o.value is not None
-        or _has_values(list(o.properties.values()))
-        or (o.items is not None and _has_values([o.items]))
-        for o in outputs
     )
 
 

@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from naftiko_gen import mustache
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
@@ -70,7 +72,6 @@ def parse_json_template(text: str) -> Any:
 
 def template_vars(data: Any) -> list[str]:
     """The placeholder names of a template structure, in order of first appearance."""
-    from naftiko_gen import mustache
 
     found: list[str] = []
 

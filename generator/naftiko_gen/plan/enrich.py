@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from naftiko_gen import mustache
+from naftiko_gen.plan import ir
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Nested levels kept before a schema is cut to `{}` (any value): real documents nest deeply.
@@ -518,7 +519,6 @@ class Enricher:
 
 def _feeds(call: Any) -> dict[str, tuple[str, str]]:
     """Handler variable → (body | field | query, upstream name) for inputs passed as they are."""
-    from naftiko_gen.plan import ir
 
     by_kwarg = {k: v.name for k, v in call.kwargs if isinstance(v, ir.ArgRef)}
     op = call.op

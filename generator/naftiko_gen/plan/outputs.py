@@ -127,3 +127,13 @@ def uses_mapping(output: Any) -> bool:
     if isinstance(output, ir.Fields):
         return any(uses_mapping(v) for _, v in output.fields)
     return False
+
+
+def has_values(outputs: list[OutputParam]) -> bool:
+    """Whether any output parameter (or one nested in it) declares a literal `value`."""
+    return any(
+        o.value is not None
+        or has_values(list(o.properties.values()))
+        or (o.items is not None and has_values([o.items]))
+        for o in outputs
+    )

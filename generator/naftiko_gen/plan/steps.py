@@ -29,8 +29,8 @@ from naftiko_gen.model import (
 from naftiko_gen.naming import Names, snake
 from naftiko_gen.plan import ir
 from naftiko_gen.plan.consumed import CALLER_PREFIXES, ConsumedPlanner
-from naftiko_gen.plan.outputs import FAILED, steps_literal
-from naftiko_gen.plan.wiring import Wiring, bind_names
+from naftiko_gen.plan.outputs import FAILED, has_values, steps_literal
+from naftiko_gen.plan.wiring import Wiring, bind_names, bind_output
 from naftiko_gen.suggest import did_you_mean
 
 # Module-level names of functions.py, and the locals every function has.
@@ -232,12 +232,10 @@ class StepPlanner:
     ) -> ir.Action | None:
         """An aggregate function with `call` (or mock outputs): planned like a tool, whose
         arguments are the function's parameters."""
-        from naftiko_gen.plan.adapters import _bind_output, _has_values
-
         co = self.wiring.resolve_call(target, kind)
         if target.call is not None and co is None:
             return None
-        if target.call is None and not _has_values(target.outputs):
+        if target.call is None and not has_values(target.outputs):
             self.error(
                 "naftiko-nothing-to-do",
                 f"{kind} has no 'call', 'steps' or outputParameters with 'value'; add one",
@@ -258,7 +256,7 @@ class StepPlanner:
             func="",
             inputs=params,
             call=call,
-            output=_bind_output(output, names),
+            output=bind_output(output, names),
             target=call.op.key if call else "mock output",
         )
 

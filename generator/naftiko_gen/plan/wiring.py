@@ -389,3 +389,14 @@ def bind_names(value: Any, names: dict[str, str], secrets_as_text: bool = False)
     if isinstance(value, list):
         return [bind_names(v, names, secrets_as_text) for v in value]
     return value
+
+
+def bind_output(output: Any, local: dict[str, str]) -> Any:
+    """An output expression with argument names bound to the local names of a function."""
+    if isinstance(output, ir.Coerce) and not isinstance(output.inner, ir.Select):
+        return ir.Coerce(output.kind, bind_names(output.inner, local, secrets_as_text=True))
+    if isinstance(output, ir.Fields):
+        return ir.Fields(tuple((k, bind_output(v, local)) for k, v in output.fields))
+    if isinstance(output, ir.Each):
+        return ir.Each(output.source, bind_output(output.item, local))
+    return output

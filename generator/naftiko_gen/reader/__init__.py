@@ -9,10 +9,5 @@ exposes_rest.py  rest adapters, resources, operations
 exposes_mcp.py   mcp adapters, tools
 callables.py     what operations and tools share: inputs, call, with
 outputs.py       outputParameters
-capability.py    the document; read_capability
+capability.py    the document; read_capability, the stage's entry point
 """
-
-from naftiko_gen.reader.capability import read_capability
-from naftiko_gen.reader.common import Reader, is_name
-
-__all__ = ["Reader", "is_name", "read_capability"]

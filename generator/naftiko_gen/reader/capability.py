@@ -7,6 +7,7 @@ from pathlib import Path
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.loader import Node, load_file
 from naftiko_gen.model import Capability, Consumes
+from naftiko_gen.reader.aggregates import aggregates
 from naftiko_gen.reader.binds import bind
 from naftiko_gen.reader.common import Reader
 from naftiko_gen.reader.consumes import consumes_entry
@@ -14,7 +15,6 @@ from naftiko_gen.reader.exposes_control import control
 from naftiko_gen.reader.exposes_mcp import mcp
 from naftiko_gen.reader.exposes_rest import rest
 from naftiko_gen.reader.exposes_skill import skill_adapter
-from naftiko_gen.reader.orchestration import aggregates
 
 DEFAULT_MCP_PORT = 9090  # as the README and `serve` say
 
