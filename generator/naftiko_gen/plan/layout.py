@@ -153,9 +153,6 @@ def _adapters(plan: ir.Plan) -> list[dict[str, Any]]:
     return found
 
 
-
-
-
 def package_layout(plan: ir.Plan) -> ir.Layout:
     """The layout of `plan`'s package."""
     modules: list[ir.Module] = []
@@ -318,5 +315,3 @@ def mcp_clients(plan: ir.Plan) -> dict[str, Any]:
         "claudeDesktop": {"mcpServers": claude},
         "vscode": {"servers": vscode},
     }
-
-

@@ -1,6 +1,5 @@
 """make_plan: one capability's typed model → its plan (and its package layout)."""
 
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +19,6 @@ from naftiko_gen.plan.wiring import Wiring
 
 if TYPE_CHECKING:
     from naftiko_gen.plan.enrich import Document
-
 
 
 def make_plan(
