@@ -138,7 +138,9 @@ def digest(*parts: str | bytes) -> str:
 _reads: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
     "naftiko_gen_reads", default=None
 )
-_hook_installed = False  # an audit hook cannot be removed: one per process, idle outside `recording`
+_hook_installed = (
+    False  # an audit hook cannot be removed: one per process, idle outside `recording`
+)
 _READ_EVENTS = ("open", "os.listdir", "os.scandir")
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # jinja2 is imported when first needed: a fully cached build 
 
     from naftiko_gen.plan.ir import Plan
 
+
 def _pydoc(value: Any, limit: int = 160) -> str:
     """Text that is safe inside a triple-quoted docstring: one line, quotes and backslashes escaped."""
     text = str(value)
@@ -104,7 +105,8 @@ def render_plan(plan: Plan) -> Rendered:
     title = plan.label or plan.package
     base = f"{plan.package}/"
     modules = {
-        base + m.name: env.get_template(m.template)
+        base
+        + m.name: env.get_template(m.template)
         .render(plan=plan, header="", title=title, **m.context)
         .lstrip("\n")
         for m in layout.modules
