@@ -44,9 +44,10 @@ def golden(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks of docs/benchmarks-servers.md and docs/benchmarks.md: REST vs hand-written,
-    MCP vs FastMCP and hand-written (both protocol eras), start-up, memory, build time. Options go to every script: `nox -s bench -- --rounds 3`.
-    Uses wrk when installed (apt-get install wrk), else an aiohttp load client."""
+    """Benchmarks of docs/benchmarks.md: REST vs hand-written, MCP vs FastMCP and hand-written
+    (both protocol eras), start-up, memory, build time. Options go to every script:
+    `nox -s bench -- --rounds 3`. Uses wrk when installed (apt-get install wrk), else an aiohttp
+    load client."""
     session.install("-e", ".[runtime]", "fastmcp>=4,<5")
     session.run("python", "bench/bench_rest.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", *session.posargs)

@@ -3,7 +3,7 @@
 - every rule id the generator can emit is registered in naftiko_gen.rules.RULES;
 - every registered rule has a fixture in tests/fixtures/invalid/ (snapshotted by
   tests/test_golden.py::test_diagnostics_match_snapshot) or is a command-line-only rule tested here;
-- the README (when there is one) carries the exact rule table;
+- docs/rules.md carries the exact rule table;
 - `validate` / `build` exit codes, text and JSON output formats; never a Python traceback.
 """
 
@@ -198,16 +198,14 @@ def test_all_emitted_diagnostics_are_registered_and_located(
                 ), f"{d.format()} (registered as {BY_ID[d.rule].severity})"
 
 
-# -- (b) README ------------------------------------------------------------------------------------
+# -- (b) docs/rules.md -----------------------------------------------------------------------------
 
 
-def test_readme_contains_rule_table() -> None:
-    readme = ROOT / "README.md"
-    if not readme.is_file():
-        pytest.skip("no README.md at the repository root")
-    assert markdown_table() in readme.read_text(
+def test_rules_doc_contains_rule_table() -> None:
+    doc = ROOT / "docs" / "rules.md"
+    assert markdown_table() in doc.read_text(
         encoding="utf-8"
-    ), "README.md does not contain the current rule table; paste the output of 'naftiko-gen rules'"
+    ), "docs/rules.md does not contain the current rule table; paste the output of 'naftiko-gen rules'"
 
 
 def test_rules_command_prints_the_table() -> None:

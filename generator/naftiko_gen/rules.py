@@ -1,6 +1,6 @@
 """Every diagnostic naftiko-gen can emit: stable id → severity, meaning, how to fix.
 
-The README's rule table is printed from here (`naftiko-gen rules`), and a test checks that
+The rule table of docs/rules.md is printed from here (`naftiko-gen rules`), and a test checks that
 every id the code emits is listed.
 """
 
