@@ -543,7 +543,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
     runtime = {
         "_runtime.py": True,
         "_config.py": True,
-        "_guard.py": bool(plan.rest or plan.mcp or plan.skills),
+        "_guard.py": bool(plan.rest or plan.mcp or plan.skills or plan.control),
         "_inputs.py": bool(plan.rest or plan.mcp or plan.skills),
         "_rest.py": bool(plan.rest or plan.skills),
         "_serve.py": bool(plan.rest or plan.mcp or plan.skills),

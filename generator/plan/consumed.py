@@ -252,6 +252,21 @@ class ConsumedPlanner:
             self.upstreams[c.namespace] = found
         return found
 
+    def forwarded(self, c: Consumes) -> ir.Upstream:
+        """The upstream of `forward` routes, with its sender: every request carries the
+        adapter's fixed query, header and cookie parameters (and its auth, added by send)."""
+        up = self.upstream(c)
+        if up.forward is None:
+            send = up.forward = ir.ForwardSend(self.functions.take(snake("forward_" + c.namespace)))
+            for p in c.params:
+                if p.value is None or p.location not in ("query", "header", "cookie"):
+                    continue  # a value the caller gives has no caller here: nothing to send
+                placed = ir.Placed(p.name, self.template(p.value, p.pos, {}))
+                {"query": send.query, "header": send.headers, "cookie": send.cookies}[
+                    p.location
+                ].append(placed)
+        return up
+
     def auth(self, a: Auth) -> ir.Auth:
         def secret(attr: str, what: str) -> ir.Value:
             return self.secret_template(getattr(a, attr), a.positions.get(attr, a.pos), what)
@@ -369,7 +384,7 @@ class ConsumedPlanner:
                 )
                 continue
             out.append(ir.ArgRef(scope[name]))
-        return tuple(out)
+        return _rooted(out)
 
     def body(self, co: ConsumedOp, scope: dict[str, str]) -> ir.Body | None:
         spec = co.op.body
@@ -474,3 +489,15 @@ def _encode_base_uri(uri: str) -> str:
     scheme, sep, rest = uri.partition("://")
     host, slash, path = rest.partition("/")
     return scheme + sep + host + (slash + quote(path, safe=PATH_SAFE) if slash else "")
+
+
+def _rooted(parts: list[Any]) -> tuple[Any, ...]:
+    """One '/' between the baseUri (kept without its trailing '/') and the resource path,
+    whichever side writes it: `api/users` and `/api/users` both call `<base>/api/users`
+    (the engine joins the two strings as written, so `api/users` reached `…:8080api/users`)."""
+    if not parts:
+        return ()
+    if isinstance(parts[0], str):
+        return ("/" + parts[0].lstrip("/"), *parts[1:])
+    return ("/", *parts)
+

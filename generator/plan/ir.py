@@ -102,6 +102,18 @@ class Upstream:
     env_prefix: str  # <PREFIX>_BASE_URL, <PREFIX>_TIMEOUT
     auth: Auth | None = None
     params: list[Placed] = field(default_factory=list)  # adapter-level query/header/cookie
+    forward: ForwardSend | None = None  # the target of REST `forward` routes
+
+
+@dataclass
+class ForwardSend:
+    """upstream.py's sender of forwarded requests: the adapter-level parameters with a `value`
+    (consumes `inputParameters`) are added to each one, as the engine adds them."""
+
+    func: str
+    query: list[Placed] = field(default_factory=list)
+    headers: list[Placed] = field(default_factory=list)
+    cookies: list[Placed] = field(default_factory=list)
 
 
 @dataclass
