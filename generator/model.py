@@ -75,6 +75,8 @@ class ConsumedOperation:
     params: list[ConsumedParam] = field(default_factory=list)
     body: BodySpec | None = None
     output_format: str = "json"
+    output_schema: str | None = None  # outputSchema: a schema file, a selector or a prefix
+    output_schema_pos: Pos | None = None
     outputs: list[ConsumedOutput] = field(default_factory=list)
 
 

@@ -419,10 +419,24 @@ def _auth_module(auth: ir.Auth) -> str:
     return AUTH_MODULES.get(auth.kind, "")
 
 
-def requirements(uses: Uses) -> str:
-    """requirements.txt of a package: the servers' dependencies and its auth's extras."""
-    extra = sorted({r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())})
-    return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *extra]) + "\n"
+# What reading an outputRawFormat needs beyond the standard library.
+FORMAT_REQUIREMENTS = {
+    "yaml": ("pyyaml>=6",),
+    "markdown": ("pyyaml>=6",),  # its front matter
+    "avro": ("fastavro>=1.9",),
+}
+
+
+def _formats_used(plan: Plan) -> set[str]:
+    return {op.output_format for op in plan.operations}
+
+
+def requirements(uses: Uses, formats: set[str] | None = None) -> str:
+    """requirements.txt of a package: the servers' dependencies and its auth's and formats'
+    extras."""
+    extra = {r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())}
+    extra |= {r for f in formats or () for r in FORMAT_REQUIREMENTS.get(f, ())}
+    return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *sorted(extra)]) + "\n"
 
 
 def _functions_uses(functions: list[ir.Function]) -> Uses:
@@ -555,6 +569,8 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_skills.py": bool(plan.skills),
         "_mapping.py": package.mapping,
         "_formats.py": package.formats,
+        "_markup.py": bool(_formats_used(plan) & {"html", "markdown"}),
+        "_binary.py": bool(_formats_used(plan) & {"avro", "protobuf"}),
         "_forms.py": package.forms,
         "_secrets.py": package.secrets,
         "_binds.py": package.binds,
@@ -570,7 +586,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
     for name, wanted in runtime.items():
         if wanted:
             files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
-    files[f"{plan.package}/requirements.txt"] = head + "\n" + requirements(package)
+    files[f"{plan.package}/requirements.txt"] = head + "\n" + requirements(package, _formats_used(plan))
     if plan.mcp:
         files[f"{plan.package}/mcp.json"] = jsontext.dumps(mcp_clients(plan)) + "\n"
     return dict(sorted(files.items()))

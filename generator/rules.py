@@ -241,6 +241,12 @@ RULES: tuple[Rule, ...] = (
         "remove the mapping to pass the body through",
     ),
     Rule(
+        "naftiko-output-schema",
+        _E,
+        "avro or protobuf output without a readable outputSchema (.avsc / .proto file)",
+        "set outputSchema to the schema file, relative to the spec",
+    ),
+    Rule(
         "naftiko-ports-unique",
         _E,
         "two adapters of one capability listen on the same port",

@@ -16,7 +16,7 @@ from naftiko_gen.baseuri import env_template
 from naftiko_gen.diagnostics import Pos, Report
 from naftiko_gen.model import Auth, ConsumedOperation, ConsumedParam, ConsumedResource, Consumes
 from naftiko_gen.naming import Names, env_name, snake
-from naftiko_gen.plan import ir
+from naftiko_gen.plan import ir, schemas
 from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template, template_vars
 from naftiko_gen.plan.secrets import Secrets, secret_names
 
@@ -341,6 +341,7 @@ class ConsumedPlanner:
             kwargs=kwargs,
             environment=environment,
             output_format=co.op.output_format,
+            output_schema=self.output_schema(co),
         )
         for p in params:
             if p.location not in ("query", "header", "cookie"):
@@ -356,6 +357,35 @@ class ConsumedPlanner:
             )
         op.body = self.body(co, scope)
         return op
+
+    def output_schema(self, co: ConsumedOp) -> Any:
+        """What reading the answer needs besides its format: the HTML selector or Markdown
+        heading prefix as written; for avro and protobuf, the schema file read now."""
+        op, fmt = co.op, co.op.output_format
+        if fmt in ("html", "markdown"):
+            return op.output_schema
+        if fmt not in ("avro", "protobuf"):
+            return None
+        kind = ".avsc" if fmt == "avro" else ".proto"
+        if not op.output_schema:
+            self.error(
+                "naftiko-output-schema",
+                f"operation '{op.name}' answers {fmt}, which is read with a schema; set "
+                f"outputSchema to its {kind} file (relative to the spec)",
+                op.pos,
+            )
+            return None
+        pos = op.output_schema_pos or op.pos
+        written = op.output_schema
+        raw = written.removeprefix("file://")
+        spec_dir = Path(pos.file).resolve().parent if pos.file else Path.cwd()
+        try:
+            if fmt == "avro":
+                return schemas.read_avro(spec_dir / raw)
+            return schemas.read_proto(spec_dir / raw)
+        except schemas.SchemaError as exc:
+            self.error("naftiko-output-schema", f"outputSchema '{written}' {exc}", pos)
+            return None
 
     def path(self, co: ConsumedOp, scope: dict[str, str]) -> tuple[Any, ...]:
         out: list[Any] = []

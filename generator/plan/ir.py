@@ -149,6 +149,7 @@ class UpstreamOp:
     cookies: list[Placed] = field(default_factory=list)
     body: Body | None = None
     output_format: str = "json"
+    output_schema: Any = None  # what _formats.reader takes besides the format (a literal)
     openapi: Any = None  # enrich.OperationInfo: what the upstream's OpenAPI document says
 
     def path_names(self) -> list[str]:
@@ -244,6 +245,10 @@ class CallStep:
     def output_format(self) -> str:
         return self.call.op.output_format
 
+    @property
+    def output_schema(self) -> Any:
+        return self.call.op.output_schema
+
 
 @dataclass
 class LookupStep:
@@ -298,6 +303,10 @@ class Action:
     @property
     def output_format(self) -> str:
         return self.call.op.output_format if self.call else "json"
+
+    @property
+    def output_schema(self) -> Any:
+        return self.call.op.output_schema if self.call else None
 
     @property
     def reads_body(self) -> bool:

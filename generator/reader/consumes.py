@@ -204,6 +204,8 @@ def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
             )
         else:
             op.output_format = fmt.lower()
+    op.output_schema = r.text(node, "outputSchema", what)
+    op.output_schema_pos = node.value_pos("outputSchema") if op.output_schema else None
     if node.get("body") is not None:
         op.body = body(r, node.get("body"))  # type: ignore[arg-type]
     consumed_outputs(r, node, op)
