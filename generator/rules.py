@@ -384,6 +384,12 @@ RULES: tuple[Rule, ...] = (
         "point it at a folder or file under the spec's folder: file:///./docs",
     ),
     Rule(
+        "naftiko-skill-location",
+        _W,
+        "a skill's 'location' folder does not exist: that skill is left out of the package",
+        "create the folder, or point 'location' at it (file:///absolute/folder or file:///./folder)",
+    ),
+    Rule(
         "naftiko-mcp-resource-uri",
         _E,
         "an MCP resource uri is used twice, has a stray brace, has placeholders on a static "
