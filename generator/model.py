@@ -356,6 +356,10 @@ class ControlAdapter:
     health: bool = True  # /health/live, /health/ready
     info: bool = False  # /status
     metrics: bool = True  # /metrics
+    traces: bool = False  # observability asked for: OpenTelemetry spans and /traces
+    trace_buffer: int = 100  # traces.local.buffer-size
+    sampling: float = 1.0  # traces.sampling
+    otlp_endpoint: str | None = None  # exporters.otlp.endpoint
     positions: dict[str, Pos] = field(default_factory=dict)
 
 

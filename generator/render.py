@@ -424,11 +424,14 @@ FORMAT_REQUIREMENTS = {
     "yaml": ("pyyaml>=6",),
     "markdown": ("pyyaml>=6",),  # its front matter
     "avro": ("fastavro>=1.9",),
+    "otel": ("opentelemetry-sdk>=1.20", "opentelemetry-exporter-otlp-proto-http>=1.20"),
 }
 
 
 def _formats_used(plan: Plan) -> set[str]:
-    return {op.output_format for op in plan.operations}
+    """The output formats a package reads, and "otel" when its observability traces."""
+    used = {op.output_format for op in plan.operations}
+    return used | ({"otel"} if plan.control is not None and plan.control.traces else set())
 
 
 def requirements(uses: Uses, formats: set[str] | None = None) -> str:
@@ -577,6 +580,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_inbound.py": package.inbound,
         "_metrics.py": plan.control is not None,
         "_control.py": plan.control is not None,
+        "_tracing.py": plan.control is not None and plan.control.traces,
         "_oauth2.py": oauth2,
         "_validate.py": package.validate,
         "_steps.py": package.steps,

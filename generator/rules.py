@@ -72,6 +72,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("naftiko-schema-type", _E, "a value has the wrong type", "use the type the message names"),
     Rule(
+        "naftiko-schema-range",
+        _E,
+        "a number outside the range the schema allows (trace sampling, trace buffer size)",
+        "use a value within the range the message names",
+    ),
+    Rule(
         "naftiko-schema-enum",
         _E,
         "a value is not one of the allowed words",

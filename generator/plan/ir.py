@@ -375,6 +375,10 @@ class ControlServer:
     health: bool
     info: bool
     metrics: bool
+    traces: bool = False  # OpenTelemetry spans and /traces (_tracing)
+    trace_buffer: int = 100
+    sampling: float = 1.0
+    otlp_endpoint: str | None = None
 
 
 @dataclass
