@@ -21,7 +21,6 @@ from naftiko_gen.pyliteral import py
 if TYPE_CHECKING:  # imported when first needed: a cached build skips them all (issue #10)
     import black
     import jinja2
-
     from naftiko_gen.plan import Plan
 
 TEMPLATE_DIRS = (
@@ -590,7 +589,9 @@ def render_plan(plan: Plan) -> dict[str, str]:
     for name, wanted in runtime.items():
         if wanted:
             files[f"{plan.package}/{name}"] = head + "\n" + runtime_source(name)
-    files[f"{plan.package}/requirements.txt"] = head + "\n" + requirements(package, _formats_used(plan))
+    files[f"{plan.package}/requirements.txt"] = (
+        head + "\n" + requirements(package, _formats_used(plan))
+    )
     if plan.mcp:
         files[f"{plan.package}/mcp.json"] = jsontext.dumps(mcp_clients(plan)) + "\n"
     return dict(sorted(files.items()))

@@ -97,9 +97,7 @@ def make_plan(
 def inherit_from_refs(cap: Capability) -> None:
     """A `ref` tool or REST operation takes the aggregate function's name and description
     where it writes none (the engine's AggregateRefResolver; explicit fields win)."""
-    functions = {
-        f"{agg.namespace}.{fn.name}": fn for agg in cap.aggregates for fn in agg.functions
-    }
+    functions = {f"{agg.namespace}.{fn.name}": fn for agg in cap.aggregates for fn in agg.functions}
     targets: list[Any] = [op for a in cap.rest for r in a.resources for op in r.operations]
     targets += [tool for a in cap.mcp for tool in a.tools]
     for target in targets:
@@ -112,4 +110,3 @@ def inherit_from_refs(cap: Capability) -> None:
             target.name = fn.name
         if target.description is None:
             target.description = fn.description
-

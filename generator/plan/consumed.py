@@ -530,4 +530,3 @@ def _rooted(parts: list[Any]) -> tuple[Any, ...]:
     if isinstance(parts[0], str):
         return ("/" + parts[0].lstrip("/"), *parts[1:])
     return ("/", *parts)
-

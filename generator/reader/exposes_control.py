@@ -64,10 +64,12 @@ def _traces(r: Reader, observability: Node, adapter: ControlAdapter, enabled: bo
         node = traces.get("sampling")
         if node is not None and node.value is not None:
             value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                r.error(
-                    "naftiko-schema-range", "'sampling' must be a number from 0 to 1", node.pos
-                )
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                r.error("naftiko-schema-range", "'sampling' must be a number from 0 to 1", node.pos)
             else:
                 adapter.sampling = float(value)
         propagation = r.text(traces, "propagation", w)

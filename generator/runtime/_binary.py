@@ -115,9 +115,11 @@ def _message(data: bytes, layout: Layout, name: str, depth: int) -> dict[str, An
                 values = [_message(chunk, layout, field[4], depth + 1)]
             elif kind in _FIXED:  # packed fixed-size values
                 width = struct.calcsize(_FIXED[kind])
-                values = [v[0] for v in struct.iter_unpack(_FIXED[kind], chunk)] if (
-                    len(chunk) % width == 0
-                ) else []
+                values = (
+                    [v[0] for v in struct.iter_unpack(_FIXED[kind], chunk)]
+                    if (len(chunk) % width == 0)
+                    else []
+                )
             elif kind in _VARINT:  # packed varints
                 at = 0
                 while at < len(chunk):
@@ -132,7 +134,7 @@ def _message(data: bytes, layout: Layout, name: str, depth: int) -> dict[str, An
             out.setdefault(fname, []).extend(values)
         elif values:
             out[fname] = values[-1]  # the last one wins
-    for number, fname, kind, repeated, ref in layout["messages"][name]:
+    for _number, fname, kind, _repeated, _entry in layout["messages"][name]:
         if kind == "map" and fname in out:  # map entries {key, value} as one object
             out[fname] = {str(e.get("key", "")): e.get("value") for e in out[fname]}
     return out

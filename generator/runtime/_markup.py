@@ -20,9 +20,7 @@ from typing import Any
 
 # -- HTML ------------------------------------------------------------------------------------
 
-_VOID = frozenset(
-    "area base br col embed hr img input link meta param source track wbr".split()
-)
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 # A start tag that closes an open element of these kinds (HTML's implied end tags).
 _CLOSES = {
     "tr": ("tr", "td", "th"),
@@ -129,9 +127,7 @@ def select(root: Element, selector: str) -> list[Element]:
     for group in selector.split(","):
         current = [root]
         for simple in group.split():
-            current = [
-                d for c in current for d in c.descendants() if _matches(d, simple)
-            ]
+            current = [d for c in current for d in c.descendants() if _matches(d, simple)]
             current = list(dict.fromkeys(current))
         found.extend(e for e in current if e not in found)
     return found
@@ -373,7 +369,9 @@ def markdown_to_data(text: str, section_filter: str | None) -> dict[str, Any]:
 
     def close() -> None:
         if heading is not None and (
-            not section_filter or not section_filter.strip() or heading[1].startswith(section_filter)
+            not section_filter
+            or not section_filter.strip()
+            or heading[1].startswith(section_filter)
         ):
             text = "\n".join(t for t in (c.strip() for c in content) if t).strip()
             sections.append({"heading": heading[1], "level": heading[0], "content": text})

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -84,7 +84,7 @@ def _status(span: Any) -> str:
 
 
 def _summary(root: Any, spans: list[Any]) -> Trace:
-    started = datetime.fromtimestamp((root.start_time or 0) / 1e9, tz=timezone.utc)
+    started = datetime.fromtimestamp((root.start_time or 0) / 1e9, tz=UTC)
     return Trace(
         trace_id=f"{root.context.trace_id:032x}",
         operation=root.name,
@@ -276,9 +276,8 @@ def _exporters(provider: Any, otlp_endpoint: str | None, env: Mapping[str, str])
                 continue
             # The SDK reads the OTEL_EXPORTER_OTLP_* variables itself; the spec's endpoint is
             # the default (a base URL: the traces path is added as the variable's would be).
-            kwargs = {}
-            if not endpoint and otlp_endpoint:
-                kwargs["endpoint"] = otlp_endpoint.rstrip("/") + "/v1/traces"
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(**kwargs)))
+            default = None if endpoint or not otlp_endpoint else otlp_endpoint.rstrip("/")
+            exporter = OTLPSpanExporter(endpoint=default and default + "/v1/traces")
+            provider.add_span_processor(BatchSpanProcessor(exporter))
         elif name not in ("none", ""):
             LOG.warning("observability: OTEL_TRACES_EXPORTER %r is not supported", name)
