@@ -243,7 +243,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-output-format",
         _E,
-        "a JSONPath mapping on a format that cannot be read as data (avro, protobuf, html, markdown …)",
+        "a JSONPath mapping on a format that cannot be read as data (text)",
         "remove the mapping to pass the body through",
     ),
     Rule(
