@@ -6,6 +6,7 @@ Resolution may fail with a located diagnostic; what it returns is complete plan 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template, templat
 from naftiko_gen.plan.secrets import Secrets, secret_names
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
+# The CSS selectors _markup reads: simple parts (tag, .class, #id) joined by spaces or commas.
+_SIMPLE_SELECTOR = r"(?:[A-Za-z][A-Za-z0-9-]*|\*)?(?:[.#][A-Za-z0-9_-]+)*"
+HTML_SELECTOR = re.compile(rf"^\s*{_SIMPLE_SELECTOR}(?:(?:\s*,\s*|\s+){_SIMPLE_SELECTOR})*\s*$")
 # Signed upstream auth: spec field → (runtime keyword, what it is, may be written in the spec).
 SIGNED_AUTH: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
     "oauth1": (
@@ -362,6 +366,14 @@ class ConsumedPlanner:
         """What reading the answer needs besides its format: the HTML selector or Markdown
         heading prefix as written; for avro and protobuf, the schema file read now."""
         op, fmt = co.op, co.op.output_format
+        if fmt == "html" and op.output_schema and not HTML_SELECTOR.match(op.output_schema):
+            self.error(
+                "naftiko-output-schema",
+                f"outputSchema '{op.output_schema}' is a CSS selector naftiko-gen does not read; "
+                "use tag, .class and #id parts joined by spaces (descendant) or commas",
+                op.output_schema_pos or op.pos,
+            )
+            return None
         if fmt in ("html", "markdown"):
             return op.output_schema
         if fmt not in ("avro", "protobuf"):

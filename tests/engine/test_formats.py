@@ -213,3 +213,11 @@ async def test_binary_format_decoded_and_mapped(fmt: str, tmp_path: Path) -> Non
         expected[1]["description"] = ""  # proto2 `required string`: sent empty
     assert got.json == expected
     assert broken.status == 502, broken.body
+
+
+def test_unsupported_html_selector_is_a_build_error(tmp_path: Path) -> None:
+    text = (ENGINE / "formats" / "html-capability.yaml").read_text()
+    spec = tmp_path / "html-capability.yaml"
+    spec.write_text(text.replace('outputSchema: "table.products"', 'outputSchema: "table > tr"'))
+    errors = [d for d in diagnostics(spec, tmp_path / "out") if " error " in d]
+    assert len(errors) == 1 and ":52:29: error naftiko-output-schema" in errors[0], errors
