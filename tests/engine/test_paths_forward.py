@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.engine.stack import ENGINE, build, diagnostics, serve
-from tests.features.upstream import FakeUpstream, mcp_json
+from tests.features.upstream import Bearer, FakeUpstream, mcp_json
 
 pytestmark = pytest.mark.anyio
 
@@ -111,3 +111,26 @@ async def test_trailing_slash_base_uri_forwards_with_one_slash(tmp_path: Any) ->
         got = await running.rest("GET", "/items/orders")
     assert fake.only().raw_path == "/v1/orders"
     assert got.json == [1, 2]
+
+
+async def test_forward_carries_adapter_auth(tmp_path: Any) -> None:
+    """The forward fixture with bearer authentication added to its consumes adapter (the token
+    from a bind): the forwarded request is authenticated and keeps the adapter's headers; a
+    caller's own Authorization is not passed on."""
+    text = (ENGINE / "http" / "http-forward-value-capability.yaml").read_text()
+    anchor = '      baseUri: "https://api.example.com/v1"\n'
+    assert text.count(anchor) == 1
+    auth = anchor + "      authentication:\n        type: bearer\n        token: '{{EXTERNAL_TOKEN}}'\n"
+    binds = "binds:\n  - namespace: env\n    keys:\n      EXTERNAL_TOKEN: EXTERNAL_TOKEN\n\ncapability:\n"
+    spec = tmp_path / "forward-auth.yaml"
+    spec.write_text(text.replace(anchor, auth).replace("capability:\n", binds, 1))
+    built = build(spec, tmp_path / "out", mcp=False)
+    fake = FakeUpstream(auth=Bearer("tok-123"), name="external")
+    fake.expect("GET", "/v1/users/1", headers={"X-API-Key": "secret-key-123"}, reply={"id": 1})
+    env = {"EXTERNAL_TOKEN": "tok-123"}
+    async with serve(built, {"EXTERNAL": fake}, {"EXTERNAL": "/v1"}, env) as running:
+        got = await running.rest("GET", "/forward/users/1", headers={"Authorization": "Bearer mine"})
+    seen = fake.only()
+    assert seen.headers["Authorization"] == "Bearer tok-123"
+    assert seen.headers["X-API-Version"] == "2026-03-03"
+    assert got.status == 200 and got.json == {"id": 1}
