@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from naftiko_gen import __version__
 from naftiko_gen.codegen import Generated, find_specs, generate, validate
 from naftiko_gen.degrade import skipped_by_spec

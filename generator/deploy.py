@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from naftiko_gen.codegen import analyse, display_path, find_specs
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.naming import env_name

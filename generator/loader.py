@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from naftiko_gen.diagnostics import Pos, Report
 from naftiko_gen.yaml_errors import explain as explain_yaml_error
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from naftiko_gen.naming import env_name
 
 METHODS = ("get", "post", "put", "patch", "delete")

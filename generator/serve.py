@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from naftiko_gen.codegen import display_path, find_specs, generate
 from naftiko_gen.diagnostics import Report
 
