@@ -21,6 +21,7 @@ from naftiko_gen.pyliteral import py
 if TYPE_CHECKING:  # imported when first needed: a cached build skips them all (issue #10)
     import black
     import jinja2
+
     from naftiko_gen.plan import Plan
 
 TEMPLATE_DIRS = (
