@@ -75,6 +75,8 @@ class ConsumedOperation:
     params: list[ConsumedParam] = field(default_factory=list)
     body: BodySpec | None = None
     output_format: str = "json"
+    output_schema: str | None = None  # outputSchema: a schema file, a selector or a prefix
+    output_schema_pos: Pos | None = None
     outputs: list[ConsumedOutput] = field(default_factory=list)
 
 
@@ -354,6 +356,10 @@ class ControlAdapter:
     health: bool = True  # /health/live, /health/ready
     info: bool = False  # /status
     metrics: bool = True  # /metrics
+    traces: bool = False  # observability asked for: OpenTelemetry spans and /traces
+    trace_buffer: int = 100  # traces.local.buffer-size
+    sampling: float = 1.0  # traces.sampling
+    otlp_endpoint: str | None = None  # exporters.otlp.endpoint
     positions: dict[str, Pos] = field(default_factory=dict)
 
 

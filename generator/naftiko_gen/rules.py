@@ -72,6 +72,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("naftiko-schema-type", _E, "a value has the wrong type", "use the type the message names"),
     Rule(
+        "naftiko-schema-range",
+        _E,
+        "a number outside the range the schema allows (trace sampling, trace buffer size)",
+        "use a value within the range the message names",
+    ),
+    Rule(
         "naftiko-schema-enum",
         _E,
         "a value is not one of the allowed words",
@@ -237,8 +243,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-output-format",
         _E,
-        "a JSONPath mapping on a format that cannot be read as data (avro, protobuf, html, markdown …)",
+        "a JSONPath mapping on a format that cannot be read as data (text)",
         "remove the mapping to pass the body through",
+    ),
+    Rule(
+        "naftiko-output-schema",
+        _E,
+        "avro or protobuf output without a readable outputSchema (.avsc / .proto file)",
+        "set outputSchema to the schema file, relative to the spec",
     ),
     Rule(
         "naftiko-ports-unique",
@@ -376,6 +388,12 @@ RULES: tuple[Rule, ...] = (
         "a resource, prompt or skill 'location' is missing, of the wrong kind (folder/file), "
         "outside the spec's folder, or not UTF-8 text",
         "point it at a folder or file under the spec's folder: file:///./docs",
+    ),
+    Rule(
+        "naftiko-skill-location",
+        _W,
+        "a skill's 'location' folder does not exist: that skill is left out of the package",
+        "create the folder, or point 'location' at it (file:///absolute/folder or file:///./folder)",
     ),
     Rule(
         "naftiko-mcp-resource-uri",

@@ -6,6 +6,7 @@ Resolution may fail with a located diagnostic; what it returns is complete plan 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,14 @@ from naftiko_gen.baseuri import env_template
 from naftiko_gen.diagnostics import Pos, Report
 from naftiko_gen.model import Auth, ConsumedOperation, ConsumedParam, ConsumedResource, Consumes
 from naftiko_gen.naming import Names, env_name, snake
-from naftiko_gen.plan import ir
+from naftiko_gen.plan import ir, schemas
 from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template, template_vars
 from naftiko_gen.plan.secrets import Secrets, secret_names
 
 CALLER_PREFIXES = ("rest", "tools", "mcp")
+# The CSS selectors _markup reads: simple parts (tag, .class, #id) joined by spaces or commas.
+_SIMPLE_SELECTOR = r"(?:[A-Za-z][A-Za-z0-9-]*|\*)?(?:[.#][A-Za-z0-9_-]+)*"
+HTML_SELECTOR = re.compile(rf"^\s*{_SIMPLE_SELECTOR}(?:(?:\s*,\s*|\s+){_SIMPLE_SELECTOR})*\s*$")
 # Signed upstream auth: spec field → (runtime keyword, what it is, may be written in the spec).
 SIGNED_AUTH: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
     "oauth1": (
@@ -252,6 +256,21 @@ class ConsumedPlanner:
             self.upstreams[c.namespace] = found
         return found
 
+    def forwarded(self, c: Consumes) -> ir.Upstream:
+        """The upstream of `forward` routes, with its sender: every request carries the
+        adapter's fixed query, header and cookie parameters (and its auth, added by send)."""
+        up = self.upstream(c)
+        if up.forward is None:
+            send = up.forward = ir.ForwardSend(self.functions.take(snake("forward_" + c.namespace)))
+            for p in c.params:
+                if p.value is None or p.location not in ("query", "header", "cookie"):
+                    continue  # a value the caller gives has no caller here: nothing to send
+                placed = ir.Placed(p.name, self.template(p.value, p.pos, {}))
+                {"query": send.query, "header": send.headers, "cookie": send.cookies}[
+                    p.location
+                ].append(placed)
+        return up
+
     def auth(self, a: Auth) -> ir.Auth:
         def secret(attr: str, what: str) -> ir.Value:
             return self.secret_template(getattr(a, attr), a.positions.get(attr, a.pos), what)
@@ -326,6 +345,7 @@ class ConsumedPlanner:
             kwargs=kwargs,
             environment=environment,
             output_format=co.op.output_format,
+            output_schema=self.output_schema(co),
         )
         for p in params:
             if p.location not in ("query", "header", "cookie"):
@@ -341,6 +361,43 @@ class ConsumedPlanner:
             )
         op.body = self.body(co, scope)
         return op
+
+    def output_schema(self, co: ConsumedOp) -> Any:
+        """What reading the answer needs besides its format: the HTML selector or Markdown
+        heading prefix as written; for avro and protobuf, the schema file read now."""
+        op, fmt = co.op, co.op.output_format
+        if fmt == "html" and op.output_schema and not HTML_SELECTOR.match(op.output_schema):
+            self.error(
+                "naftiko-output-schema",
+                f"outputSchema '{op.output_schema}' is a CSS selector naftiko-gen does not read; "
+                "use tag, .class and #id parts joined by spaces (descendant) or commas",
+                op.output_schema_pos or op.pos,
+            )
+            return None
+        if fmt in ("html", "markdown"):
+            return op.output_schema
+        if fmt not in ("avro", "protobuf"):
+            return None
+        kind = ".avsc" if fmt == "avro" else ".proto"
+        if not op.output_schema:
+            self.error(
+                "naftiko-output-schema",
+                f"operation '{op.name}' answers {fmt}, which is read with a schema; set "
+                f"outputSchema to its {kind} file (relative to the spec)",
+                op.pos,
+            )
+            return None
+        pos = op.output_schema_pos or op.pos
+        written = op.output_schema
+        raw = written.removeprefix("file://")
+        spec_dir = Path(pos.file).resolve().parent if pos.file else Path.cwd()
+        try:
+            if fmt == "avro":
+                return schemas.read_avro(spec_dir / raw)
+            return schemas.read_proto(spec_dir / raw)
+        except schemas.SchemaError as exc:
+            self.error("naftiko-output-schema", f"outputSchema '{written}' {exc}", pos)
+            return None
 
     def path(self, co: ConsumedOp, scope: dict[str, str]) -> tuple[Any, ...]:
         out: list[Any] = []
@@ -369,7 +426,7 @@ class ConsumedPlanner:
                 )
                 continue
             out.append(ir.ArgRef(scope[name]))
-        return tuple(out)
+        return _rooted(out)
 
     def body(self, co: ConsumedOp, scope: dict[str, str]) -> ir.Body | None:
         spec = co.op.body
@@ -474,3 +531,14 @@ def _encode_base_uri(uri: str) -> str:
     scheme, sep, rest = uri.partition("://")
     host, slash, path = rest.partition("/")
     return scheme + sep + host + (slash + quote(path, safe=PATH_SAFE) if slash else "")
+
+
+def _rooted(parts: list[Any]) -> tuple[Any, ...]:
+    """One '/' between the baseUri (kept without its trailing '/') and the resource path,
+    whichever side writes it: `api/users` and `/api/users` both call `<base>/api/users`
+    (the engine joins the two strings as written, so `api/users` reached `…:8080api/users`)."""
+    if not parts:
+        return ()
+    if isinstance(parts[0], str):
+        return ("/" + parts[0].lstrip("/"), *parts[1:])
+    return ("/", *parts)

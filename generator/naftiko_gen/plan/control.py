@@ -34,6 +34,10 @@ def control_server(adapter: ControlAdapter, planner: AdapterPlanner) -> ir.Contr
         health=adapter.health,
         info=adapter.info,
         metrics=adapter.metrics,
+        traces=adapter.traces,
+        trace_buffer=adapter.trace_buffer,
+        sampling=adapter.sampling,
+        otlp_endpoint=adapter.otlp_endpoint,
     )
 
 

@@ -24,10 +24,21 @@ def media_type(name: str) -> str:
 
 
 def locate(
-    location: str, base: Path, pos: Pos, report: Report, folder: bool, what: str
+    location: str,
+    base: Path,
+    pos: Pos,
+    report: Report,
+    folder: bool,
+    what: str,
+    absolute_ok: bool = False,
+    missing_rule: str | None = None,
 ) -> Path | None:
     """The file or folder a `location` names (file:///./x, file:///abs/x or x: relative to the
-    spec's folder); a located error when it is missing, of the wrong kind or outside `base`."""
+    spec's folder); a located error when it is missing, of the wrong kind or outside `base`.
+
+    `absolute_ok`: an absolute file:///path may lie outside the spec's folder (it is copied into
+    the package at build time). `missing_rule`: a missing location is that rule's warning (the
+    caller skips what needed it) rather than an error."""
     raw = location[len("file://") :] if location.startswith("file://") else location
     raw = unquote(raw)
     if raw.startswith("/./") or raw.startswith("/../"):
@@ -35,7 +46,12 @@ def locate(
     path = Path(raw) if raw.startswith("/") else base / raw
     root = base.resolve()
     resolved = path.resolve()
-    if resolved != root and root not in resolved.parents:
+    if missing_rule is not None and not resolved.exists():
+        report.warning(missing_rule, f"{what} '{location}' does not exist; it is skipped", pos)
+        return None
+    if absolute_ok and raw.startswith("/"):
+        pass
+    elif resolved != root and root not in resolved.parents:
         report.error(
             "naftiko-file-location",
             f"{what} '{location}' is outside the spec's folder; only files under it are "

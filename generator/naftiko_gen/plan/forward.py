@@ -82,7 +82,7 @@ def plan_forward(
         func=names.take(snake("forward_" + (res.name or prefix))),
         prefix=prefix,
         spec_path=res.path,
-        upstream=consumed.upstream(target),
+        upstream=consumed.forwarded(target),
         trusted_headers=tuple(headers),
         description=res.description,
     )

@@ -102,6 +102,18 @@ class Upstream:
     env_prefix: str  # <PREFIX>_BASE_URL, <PREFIX>_TIMEOUT
     auth: Auth | None = None
     params: list[Placed] = field(default_factory=list)  # adapter-level query/header/cookie
+    forward: ForwardSend | None = None  # the target of REST `forward` routes
+
+
+@dataclass
+class ForwardSend:
+    """upstream.py's sender of forwarded requests: the adapter-level parameters with a `value`
+    (consumes `inputParameters`) are added to each one, as the engine adds them."""
+
+    func: str
+    query: list[Placed] = field(default_factory=list)
+    headers: list[Placed] = field(default_factory=list)
+    cookies: list[Placed] = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +149,7 @@ class UpstreamOp:
     cookies: list[Placed] = field(default_factory=list)
     body: Body | None = None
     output_format: str = "json"
+    output_schema: Any = None  # what _formats.reader takes besides the format (a literal)
     openapi: Any = None  # enrich.OperationInfo: what the upstream's OpenAPI document says
 
     def path_names(self) -> list[str]:
@@ -232,6 +245,10 @@ class CallStep:
     def output_format(self) -> str:
         return self.call.op.output_format
 
+    @property
+    def output_schema(self) -> Any:
+        return self.call.op.output_schema
+
 
 @dataclass
 class LookupStep:
@@ -286,6 +303,10 @@ class Action:
     @property
     def output_format(self) -> str:
         return self.call.op.output_format if self.call else "json"
+
+    @property
+    def output_schema(self) -> Any:
+        return self.call.op.output_schema if self.call else None
 
     @property
     def reads_body(self) -> bool:
@@ -354,6 +375,10 @@ class ControlServer:
     health: bool
     info: bool
     metrics: bool
+    traces: bool = False  # OpenTelemetry spans and /traces (_tracing)
+    trace_buffer: int = 100
+    sampling: float = 1.0
+    otlp_endpoint: str | None = None
 
 
 @dataclass

@@ -106,10 +106,27 @@ def _auth_module(auth: ir.Auth) -> str:
     return AUTH_MODULES.get(auth.kind, "")
 
 
-def requirements(uses: Uses) -> str:
-    """requirements.txt of a package: the servers' dependencies and its auth's extras."""
-    extra = sorted({r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())})
-    return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *extra]) + "\n"
+# What reading an outputRawFormat needs beyond the standard library.
+FORMAT_REQUIREMENTS = {
+    "yaml": ("pyyaml>=6",),
+    "markdown": ("pyyaml>=6",),  # its front matter
+    "avro": ("fastavro>=1.9",),
+    "otel": ("opentelemetry-sdk>=1.20", "opentelemetry-exporter-otlp-proto-http>=1.20"),
+}
+
+
+def _formats_used(plan: ir.Plan) -> set[str]:
+    """The output formats a package reads, and "otel" when its observability traces."""
+    used = {op.output_format for op in plan.operations}
+    return used | ({"otel"} if plan.control is not None and plan.control.traces else set())
+
+
+def requirements(uses: Uses, formats: set[str] | None = None) -> str:
+    """requirements.txt of a package: the servers' dependencies and its auth's and formats'
+    extras."""
+    extra = {r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())}
+    extra |= {r for f in formats or () for r in FORMAT_REQUIREMENTS.get(f, ())}
+    return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *sorted(extra)]) + "\n"
 
 
 def _functions_uses(functions: list[ir.Function]) -> Uses:
@@ -229,7 +246,7 @@ def package_layout(plan: ir.Plan) -> ir.Layout:
         openapi=openapi,
         copies=copies,
         runtime=_runtime_modules(plan, package),
-        requirements=requirements(package),
+        requirements=requirements(package, _formats_used(plan)),
         mcp_clients=mcp_clients(plan) if plan.mcp else None,
     )
 
@@ -237,11 +254,12 @@ def package_layout(plan: ir.Plan) -> ir.Layout:
 def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
     """The runtime: the core always, each feature module only when this spec uses it."""
     served = bool(plan.rest or plan.mcp or plan.skills)
+    formats = _formats_used(plan)
     oauth2 = any(_oauth2(r.auth) for r in plan.rest) or any(_oauth2(m.auth) for m in plan.mcp)
     wanted = {
         "_runtime.py": True,
         "_config.py": True,
-        "_guard.py": served,
+        "_guard.py": served or plan.control is not None,
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),
         "_serve.py": served,
@@ -253,12 +271,15 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
         "_skills.py": bool(plan.skills),
         "_mapping.py": package.mapping,
         "_formats.py": package.formats,
+        "_markup.py": bool(formats & {"html", "markdown"}),
+        "_binary.py": bool(formats & {"avro", "protobuf"}),
         "_forms.py": package.forms,
         "_secrets.py": package.secrets,
         "_binds.py": package.binds,
         "_inbound.py": package.inbound,
         "_metrics.py": plan.control is not None,
         "_control.py": plan.control is not None,
+        "_tracing.py": plan.control is not None and plan.control.traces,
         "_oauth2.py": oauth2,
         "_validate.py": package.validate,
         "_steps.py": package.steps,

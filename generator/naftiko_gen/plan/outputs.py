@@ -11,7 +11,9 @@ from naftiko_gen.model import OutputParam
 from naftiko_gen.plan import ir
 from naftiko_gen.runtime._mapping import coerce
 
-PARSEABLE_FORMATS = ("json", "xml", "csv", "tsv", "psv", "yaml")
+PARSEABLE_FORMATS = (
+    "json", "xml", "csv", "tsv", "psv", "yaml", "html", "markdown", "avro", "protobuf"
+)  # fmt: skip
 FAILED = object()  # compile() result when the outputs are in error
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from naftiko_gen.degrade import restore, skipped
 from naftiko_gen.diagnostics import Report
@@ -30,8 +30,12 @@ def make_plan(
     openapi: dict[str, Document] | None = None,
 ) -> Plan:
     """The plan of one capability; `openapi`: consumes namespace → its upstream's document."""
+    inherit_from_refs(cap)
     secrets = Secrets(cap.binds, package_dir, report)
     exposed_ns = {a.namespace for a in cap.rest} | {a.namespace for a in cap.mcp}
+    # `with: {x: shipyard.voyage-id}` in a function of aggregate `shipyard` names its input
+    # `voyage-id`, as `<exposeNamespace>.x` does in a tool (the engine resolves both).
+    exposed_ns |= {agg.namespace for agg in cap.aggregates}
     ops: dict[str, ConsumedOp] = {}
     for c in cap.consumes:
         for r in c.resources:
@@ -80,3 +84,21 @@ def make_plan(
     )
     plan.layout = package_layout(plan)
     return plan
+
+
+def inherit_from_refs(cap: Capability) -> None:
+    """A `ref` tool or REST operation takes the aggregate function's name and description
+    where it writes none (the engine's AggregateRefResolver; explicit fields win)."""
+    functions = {f"{agg.namespace}.{fn.name}": fn for agg in cap.aggregates for fn in agg.functions}
+    targets: list[Any] = [op for a in cap.rest for r in a.resources for op in r.operations]
+    targets += [tool for a in cap.mcp for tool in a.tools]
+    for target in targets:
+        if target.ref is None:
+            continue
+        fn = functions.get(f"{target.ref.namespace}.{target.ref.operation}")
+        if fn is None:
+            continue  # reported where the ref is planned
+        if not target.name:
+            target.name = fn.name
+        if target.description is None:
+            target.description = fn.description

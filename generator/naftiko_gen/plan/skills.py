@@ -88,8 +88,14 @@ def _skill(
     if s.location is not None:
         base = cap.source.parent
         pos = s.positions.get("location", s.pos)
-        folder = locate(s.location, base, pos, report, True, f"skill '{s.name}' location")
-        found = folder_files(folder, base, pos, report, f"skill '{s.name}'") if folder else None
+        # As the engine does, an absolute file:///folder may be anywhere (it is copied into the
+        # package now); a missing folder skips this skill only, with a warning.
+        folder = locate(
+            s.location, base, pos, report, True, f"skill '{s.name}' location",
+            absolute_ok=True, missing_rule="naftiko-skill-location",
+        )  # fmt: skip
+        root = folder if folder is not None and base.resolve() not in folder.parents else base
+        found = folder_files(folder, root, pos, report, f"skill '{s.name}'") if folder else None
         if found is None:
             return None
         files = dict(found)

@@ -97,14 +97,9 @@ def consumes(r: Reader, node: Node) -> Consumes | None:
     c.positions = {k: node.value_pos(k) for k in node.value}
     c.auth = auth(r, r.auth_node(node), consumes_side=True)
     c.params = consumed_params(r, node, what)
-    resources = r.expect_list(node, "resources", what)
-    if not resources:
-        r.error(
-            "naftiko-schema-required",
-            f"consumes '{ns}' declares no resources; add some",
-            node.pos,
-        )
-    for rn in resources:
+    # The schema requires only namespace, type and baseUri: a consumes without resources is
+    # the target of REST `forward` routes (the engine's own fixtures have such adapters).
+    for rn in r.expect_list(node, "resources", what):
         res = consumed_resource(r, rn)
         if res is not None:
             c.resources.append(res)
@@ -209,6 +204,8 @@ def consumed_operation(r: Reader, node: Node) -> ConsumedOperation | None:
             )
         else:
             op.output_format = fmt.lower()
+    op.output_schema = r.text(node, "outputSchema", what)
+    op.output_schema_pos = node.value_pos("outputSchema") if op.output_schema else None
     if node.get("body") is not None:
         op.body = body(r, node.get("body"))  # type: ignore[arg-type]
     consumed_outputs(r, node, op)

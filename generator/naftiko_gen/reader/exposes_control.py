@@ -39,10 +39,8 @@ def control(r: Reader, node: Node) -> ControlAdapter | None:
     observability = r.expect_map(node.get("observability"), "'observability'")
     if observability is not None:
         r.check_keys(observability, OBSERVABILITY_KEYS, "'observability'")
-        for key in ("traces", "exporters"):
-            if observability.get(key) is not None:
-                _unserved(r, observability, key, "observability")
         enabled = r.boolean(observability, "enabled", "'observability'")
+        _traces(r, observability, adapter, enabled is not False)
         metrics = r.expect_map(observability.get("metrics"), "'observability.metrics'")
         local_on: bool | None = None
         if metrics is not None:
@@ -53,6 +51,64 @@ def control(r: Reader, node: Node) -> ControlAdapter | None:
                 local_on = r.boolean(local, "enabled", "'observability.metrics.local'")
         adapter.metrics = enabled is not False and local_on is not False
     return adapter
+
+
+def _traces(r: Reader, observability: Node, adapter: ControlAdapter, enabled: bool) -> None:
+    """`observability` (enabled unless `enabled: false`) asks for traces: OpenTelemetry spans
+    and /traces, unless `traces.local.enabled: false` (then spans are still exported)."""
+    w = "'observability.traces'"
+    traces = r.expect_map(observability.get("traces"), w)
+    local_on: bool | None = None
+    if traces is not None:
+        r.check_keys(traces, ("sampling", "propagation", "local"), w)
+        node = traces.get("sampling")
+        if node is not None and node.value is not None:
+            value = node.value
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                r.error("naftiko-schema-range", "'sampling' must be a number from 0 to 1", node.pos)
+            else:
+                adapter.sampling = float(value)
+        propagation = r.text(traces, "propagation", w)
+        if propagation is not None and propagation != "w3c":
+            r.warn(
+                "naftiko-control-unsupported",
+                f"trace propagation '{propagation}' is not served: W3C traceparent is used",
+                traces.pos_of("propagation"),
+            )
+        local = r.expect_map(traces.get("local"), f"{w[:-1]}.local'")
+        if local is not None:
+            r.check_keys(local, ("enabled", "buffer-size"), f"{w[:-1]}.local'")
+            local_on = r.boolean(local, "enabled", f"{w[:-1]}.local'")
+            size = r.integer(local, "buffer-size", f"{w[:-1]}.local'")
+            if size is not None:
+                if not 10 <= size <= 10000:
+                    r.error(
+                        "naftiko-schema-range",
+                        "'buffer-size' must be between 10 and 10000",
+                        local.pos_of("buffer-size"),
+                    )
+                else:
+                    adapter.trace_buffer = size
+    exporters = r.expect_map(observability.get("exporters"), "'observability.exporters'")
+    if exporters is not None:
+        r.check_keys(exporters, ("otlp",), "'observability.exporters'")
+        otlp = r.expect_map(exporters.get("otlp"), "'observability.exporters.otlp'")
+        if otlp is not None:
+            r.check_keys(otlp, ("endpoint",), "'observability.exporters.otlp'")
+            endpoint = r.text(otlp, "endpoint", "'observability.exporters.otlp'", required=True)
+            if endpoint is not None and "{{" in endpoint:
+                r.warn(
+                    "naftiko-control-unsupported",
+                    "a templated OTLP endpoint is not resolved; set OTEL_EXPORTER_OTLP_ENDPOINT",
+                    otlp.pos_of("endpoint"),
+                )
+            elif endpoint is not None:
+                adapter.otlp_endpoint = endpoint
+    adapter.traces = enabled and local_on is not False
 
 
 def _unserved(r: Reader, node: Node, key: str, where: str) -> None:

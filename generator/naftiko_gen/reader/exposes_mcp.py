@@ -59,8 +59,14 @@ def mcp_tool(r: Reader, node: Node) -> McpTool | None:
     if r.expect_map(node, w) is None:
         return None
     r.check(node, "mcp-tool")
-    name = r.text(node, "name", w, required=True)
-    if name is None:
+    ref_text = r.text(node, "ref", w) if node.get("name") is None else None
+    if ref_text is not None and "." in ref_text:
+        # A tool with only `ref` is named after the aggregate function (the engine's
+        # AggregateRefResolver): the part after the namespace.
+        name: str | None = ref_text.partition(".")[2]
+    else:
+        name = r.text(node, "name", w, required=True)
+    if not name:
         return None
     tool = McpTool(pos=node.pos, name=name)
     if re.fullmatch(r"[A-Za-z0-9._-]+", name) and not re.fullmatch(r"[A-Za-z0-9-]+", name):

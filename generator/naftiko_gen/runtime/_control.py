@@ -26,6 +26,9 @@ from . import _metrics
 Allows = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 LOG = logging.getLogger("naftiko.control")
 PROBES = ("/health/live", "/health/ready")
+# Set by _tracing.setup when the spec's observability asks for traces: a server kind ("rest",
+# "mcp") → the aiohttp middleware that makes each request a span.
+SERVER_MIDDLEWARE: Callable[[str], Any] | None = None
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Served:
 
 
 def aiohttp_server(name: str, app: web.Application, host: str, port: int) -> Served:
+    if SERVER_MIDDLEWARE is not None:
+        app.middlewares.insert(0, SERVER_MIDDLEWARE(name.split()[0]))
     runner = web.AppRunner(app, access_log=None)
 
     async def start() -> int:
@@ -69,9 +74,12 @@ class Control:
 
     def application(
         self, health: bool, info: bool, metrics: bool, allows: Allows | None = None,
-        challenge: str = "Bearer",
+        challenge: str = "Bearer", traces: Any = None,
     ) -> web.Application:  # fmt: skip
+        """`traces`: the _tracing.Tracing whose /traces endpoints this port serves."""
         app = web.Application(middlewares=[_guard(allows, challenge)] if allows else [])
+        if traces is not None:
+            traces.add_routes(app)
         if health:
             app.router.add_get("/health/live", self.live)
             app.router.add_get("/health/ready", self.ready)

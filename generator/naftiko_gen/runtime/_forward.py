@@ -7,7 +7,7 @@ nothing the caller writes can reach an upstream path outside the prefix's target
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -37,15 +37,23 @@ def upstream_path(raw_path: str, prefix: str) -> str:
     return "/" + "/".join(segments)
 
 
+Send = Callable[
+    [rt.Client, str, str, list[tuple[str, str]], dict[str, str], "tuple[bytes, str] | None"],
+    Awaitable[rt.Result],
+]
+
+
 async def forward(
     client: rt.Client,
     upstream: rt.Upstream,
     request: web.Request,
     prefix: str,
     trusted: Iterable[str],
+    send: Send,
 ) -> rt.Result:
-    """Send the request on: same method, query and body; only `trusted` headers copied (the
-    upstream's own authentication replaces a trusted Authorization)."""
+    """Send the request on with `send` (upstream.py's, which adds the adapter's own query,
+    header and cookie parameters): same method, query and body; only `trusted` headers copied
+    (the upstream's own authentication replaces a trusted Authorization)."""
     path = upstream_path(request.rel_url.raw_path, prefix)
     headers = {
         name: request.headers[name]
@@ -58,11 +66,4 @@ async def forward(
         raw = await request.read()
         if raw:
             body = (raw, request.headers.get("Content-Type", ""))
-    return await client.send(
-        upstream,
-        request.method,
-        path,
-        query=list(request.query.items()),
-        headers=headers,
-        body=body,
-    )
+    return await send(client, request.method, path, list(request.query.items()), headers, body)

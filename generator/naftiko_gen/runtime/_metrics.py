@@ -7,7 +7,7 @@ answer ≥ 400 or no answer) and a latency histogram per operation.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -86,6 +86,11 @@ def exposition() -> str:
     return "\n".join(lines) + "\n"
 
 
+# Set by _tracing.setup when the spec's observability asks for traces: wraps each upstream
+# call in a CLIENT span, (method, send(headers), headers) → the answer.
+CLIENT_SPAN: Callable[..., Awaitable[rt.Result]] | None = None
+
+
 class Client(rt.Client):
     """The upstream client, counting each call by upstream namespace and operation."""
 
@@ -95,7 +100,16 @@ class Client(rt.Client):
         labels = (("upstream", upstream.namespace), ("operation", operation))
         started, failed = time.perf_counter(), True
         try:
-            answer = await super().send(*args, **kwargs)
+            if CLIENT_SPAN is None:
+                answer = await super().send(*args, **kwargs)
+            else:
+                method = str(args[1] if len(args) > 1 else kwargs.get("method", ""))
+                headers = dict(kwargs.pop("headers", None) or {})
+
+                async def send(sent: dict[str, Any]) -> rt.Result:
+                    return await rt.Client.send(self, *args, headers=sent, **kwargs)
+
+                answer = await CLIENT_SPAN(method, send, headers)
             failed = answer.status >= 400
             return answer
         finally:

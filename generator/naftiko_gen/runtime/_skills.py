@@ -2,7 +2,7 @@
 
 GET /skills                          every skill: name, description, tool names
 GET /skills/{name}                   its front matter and tools (derived: where to invoke them)
-GET /skills/{name}/contents          the files of its folder (path, size, type)
+GET /skills/{name}/contents          the files of its folder (name, path, size, type)
 GET /skills/{name}/contents/{file}   one file (only the files listed; nothing else is read)
 GET /skills/{name}/download          the folder as a ZIP archive
 """
@@ -61,7 +61,8 @@ class Catalogue:
         name = self.skill(request)
         folder = self.skills_dir / name
         listed = [
-            {"path": p, "size": (folder / p).stat().st_size, "type": _type(p)}
+            {"name": p.rpartition("/")[2], "path": p, "size": (folder / p).stat().st_size,
+             "type": _type(p)}  # fmt: skip
             for p in self.files[name]
         ]
         return web.json_response({"name": name, "files": listed})
