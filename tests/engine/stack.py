@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from naftiko_gen.codegen import generate
 
+from naftiko_gen.codegen import generate
 from tests.features.upstream import (
     Built,
     FakeUpstream,

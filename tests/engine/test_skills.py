@@ -20,8 +20,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from naftiko_gen.codegen import generate
 
+from naftiko_gen.codegen import generate
 from tests.engine.stack import ENGINE
 from tests.support import build, serve_aiohttp
 
