@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from naftiko_gen import mustache
 from naftiko_gen.baseuri import env_template
 from naftiko_gen.diagnostics import Pos, Report
-from naftiko_gen.model import Callable, Capability
+from naftiko_gen.model import Capability
 from naftiko_gen.naming import env_name, snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -25,7 +25,6 @@ def run_checks(cap: Capability, report: Report) -> None:
     rest_paths(cap, report)
     ports(cap, report)
     mcp_tools(cap, report)
-    with_keys(cap, report)
 
 
 def namespaces(cap: Capability, report: Report) -> None:
@@ -189,43 +188,3 @@ def mcp_tools(cap: Capability, report: Report) -> None:
                     t.pos,
                 )
             idents.setdefault(ident, name)
-
-
-def with_keys(cap: Capability, report: Report) -> None:
-    ops = {
-        f"{c.namespace}.{o.name}": (c, r, o)
-        for c in cap.consumes
-        for r in c.resources
-        for o in r.operations
-    }
-    targets: list[Callable] = [op for a in cap.rest for r in a.resources for op in r.operations]
-    targets += [t for a in cap.mcp for t in a.tools]
-    for t in targets:
-        if t.call is None:
-            continue
-        found = ops.get(f"{t.call.namespace}.{t.call.operation}")
-        if found is None:
-            continue
-        c, r, o = found
-        known = {p.name for p in c.params + r.params + o.params}
-        known |= {v.split(".")[-1] for v in mustache.path_vars(r.path)}
-        if o.body is not None:
-            known |= {v.split(".")[-1] for v in _vars(o.body.data)}
-        for w in t.with_values:
-            if w.key not in known:
-                report.warning(
-                    "naftiko-with-unknown-param",
-                    f"'with' sets '{w.key}', which operation '{o.name}' does not declare; it has no "
-                    "effect unless a template uses it",
-                    w.pos,
-                )
-
-
-def _vars(data: object) -> set[str]:
-    if isinstance(data, str):
-        return {p.name for p in mustache.parse(data) if isinstance(p, mustache.Var)}
-    if isinstance(data, dict):
-        return set().union(*(_vars(v) for v in data.values())) if data else set()
-    if isinstance(data, list):
-        return set().union(*(_vars(v) for v in data)) if data else set()
-    return set()

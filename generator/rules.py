@@ -212,9 +212,30 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-with-unknown-param",
+        _E,
+        "'with' sets a parameter the called operation does not take (or fixes with its own "
+        "'value')",
+        "fix the name; the message suggests the closest one (did you mean …?)",
+    ),
+    Rule(
+        "naftiko-with-reference",
+        _E,
+        "a 'with' value reads an input the operation or tool does not declare",
+        "fix the name (the message suggests the closest one) or declare the input",
+    ),
+    Rule(
+        "naftiko-body-param-unfilled",
         _W,
-        "'with' sets a parameter the called operation does not declare",
-        "fix the name or declare the parameter",
+        "a consumed body field that no declared input and no 'with' fills; it is left out of the "
+        "body (an error when the consumed side marks it required)",
+        "declare an input of that name, or set it with 'with'",
+    ),
+    Rule(
+        "naftiko-path-input",
+        _W,
+        "an input that fills a consumed path placeholder is read from the query, a header, a "
+        "cookie or the body, or is declared 'required: false'; it is made required",
+        "read it from a '{name}' placeholder of the route, or drop 'required: false'",
     ),
     Rule(
         "naftiko-nothing-to-do",

@@ -95,6 +95,7 @@ class AdapterPlanner:
         rest_path_vars: list[str] | None,
         kind: str,
         module_names: tuple[str, ...],
+        declared: bool | None = None,
     ) -> ir.Action | None:
         if target.unsupported:
             return None
@@ -113,7 +114,11 @@ class AdapterPlanner:
                 target.pos,
             )
             return None
-        call = self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars) if co else None
+        call = (
+            self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars, declared)
+            if co
+            else None
+        )
         output = self.wiring.outputs(target, co)
         if output is FAILED:
             return None
@@ -177,6 +182,7 @@ class AdapterPlanner:
                         path_vars,
                         f"operation {op.method} {res.path}",
                         REST_MODULE_NAMES,
+                        declared=bool(res.params or op.params),
                     )
                 if tried.failed or action is None:
                     continue
