@@ -227,7 +227,13 @@ RULES: tuple[Rule, ...] = (
         "naftiko-body-param-unfilled",
         _W,
         "a consumed body field that no declared input and no 'with' fills; it is left out of the "
-        "body (an error when the consumed side marks it required)",
+        "body",
+        "declare an input of that name, or set it with 'with'",
+    ),
+    Rule(
+        "naftiko-body-param-required",
+        _E,
+        "a required consumed body field that no declared input and no 'with' fills",
         "declare an input of that name, or set it with 'with'",
     ),
     Rule(
@@ -295,6 +301,14 @@ RULES: tuple[Rule, ...] = (
         _E,
         "the same method and path are exposed twice",
         "remove or rename one",
+    ),
+    Rule(
+        "naftiko-rest-route-ambiguous",
+        _W,
+        "two routes of one method that one request could match with the same specificity (e.g. "
+        "/items/{id} and /items/{name}); the first declared answers (a literal segment always "
+        "wins over a placeholder, whatever the order)",
+        "make one path more specific, or merge the two",
     ),
     Rule(
         "naftiko-rest-reserved-path",

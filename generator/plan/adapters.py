@@ -31,6 +31,7 @@ from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
 from naftiko_gen.plan.openapi import openapi_document
 from naftiko_gen.plan.outputs import FAILED
+from naftiko_gen.plan.route_order import Shape, order_routes
 from naftiko_gen.plan.secrets import secret_names
 from naftiko_gen.plan.steps import StepPlanner
 from naftiko_gen.plan.wiring import Wiring, bind_names
@@ -151,6 +152,7 @@ class AdapterPlanner:
         )
         names = Names(REST_MODULE_NAMES)
         routes: list[ir.Route] = []
+        where: dict[int, Pos] = {}  # index in routes → the operation's position
         seen: dict[tuple[str, str], Pos] = {}
         forwards: list[ir.Forward] = []
         for res in adapter.resources:
@@ -187,6 +189,7 @@ class AdapterPlanner:
                 if tried.failed or action is None:
                     continue
                 seen[route_key] = op.pos
+                where[len(routes)] = op.pos
                 routes.append(
                     ir.Route(
                         op.method,
@@ -198,6 +201,7 @@ class AdapterPlanner:
                         action,
                     )
                 )
+        routes = self.ordered(routes, where)
         auth = self.inbound_auth(adapter.auth)
         server = ir.RestServer(
             module=module,
@@ -216,6 +220,21 @@ class AdapterPlanner:
             self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
         )
         return server
+
+    def ordered(self, routes: list[ir.Route], where: dict[int, Pos]) -> list[ir.Route]:
+        """Most specific routes first (see plan/route_order.py); ambiguous pairs are warned."""
+        index = {id(r): i for i, r in enumerate(routes)}
+
+        def ambiguous(first: ir.Route, second: ir.Route) -> None:
+            self.report.warning(
+                "naftiko-rest-route-ambiguous",
+                f"{second.method} {second.spec_path} and {first.method} {first.spec_path} (line "
+                f"{where[index[id(first)]].line}) match the same requests; the first declared "
+                "answers them. Make one path more specific (a literal segment) or merge them",
+                where[index[id(second)]],
+            )
+
+        return order_routes(routes, lambda r: Shape.of(r.method, r.spec_path), ambiguous)
 
     def aiohttp_path(self, res: RestResource) -> tuple[str | None, list[str]]:
         out: list[str] = []

@@ -324,7 +324,7 @@ class Wiring:
         fix = f"declare an input '{name}' or add 'with: {{{name}: ...}}'"
         if required:
             self.error(
-                "naftiko-body-param-unfilled",
+                "naftiko-body-param-required",
                 f"'{co.key}' requires the body field '{name}', which no input of this {where} "
                 f"fills; {fix}",
                 target.pos,
