@@ -25,6 +25,7 @@ def run_checks(cap: Capability, report: Report) -> None:
     rest_paths(cap, report)
     ports(cap, report)
     mcp_tools(cap, report)
+    consumed_param_locations(cap, report)
 
 
 def namespaces(cap: Capability, report: Report) -> None:
@@ -188,3 +189,29 @@ def mcp_tools(cap: Capability, report: Report) -> None:
                     t.pos,
                 )
             idents.setdefault(ident, name)
+
+
+def consumed_param_locations(cap: Capability, report: Report) -> None:
+    """A consumed parameter goes where its path says, whatever its `in:` says: a mismatch is a
+    located warning (a path placeholder is filled once, in the path; an `in: path` parameter
+    without a placeholder is never sent)."""
+    for c in cap.consumes:
+        for r in c.resources:
+            placeholders = {v.split(".")[-1] for v in mustache.path_vars(r.path)}
+            for o in r.operations:
+                for p in r.params + o.params:
+                    if p.location == "path" and p.name not in placeholders and p.value is None:
+                        report.warning(
+                            "naftiko-consumed-param-location",
+                            f"'{p.name}' is 'in: path' but '{r.path}' has no "
+                            f"'{{{{{p.name}}}}}' placeholder; it is never sent",
+                            p.pos,
+                        )
+                    elif p.location in ("query", "header", "cookie") and p.name in placeholders:
+                        report.warning(
+                            "naftiko-consumed-param-location",
+                            f"'{p.name}' is 'in: {p.location}' but fills the placeholder "
+                            f"'{{{{{p.name}}}}}' of '{r.path}'; it is sent in the path only "
+                            "(declare it 'in: path')",
+                            p.pos,
+                        )

@@ -311,6 +311,14 @@ RULES: tuple[Rule, ...] = (
         "make one path more specific, or merge the two",
     ),
     Rule(
+        "naftiko-consumed-param-location",
+        _W,
+        "a consumed parameter's 'in:' disagrees with its path: 'in: path' without a placeholder "
+        "(never sent), or 'in: query/header/cookie' named like a placeholder (sent in the path "
+        "only)",
+        "declare it 'in: path' with a '{{name}}' placeholder in the consumed path",
+    ),
+    Rule(
         "naftiko-rest-reserved-path",
         _E,
         "a REST path clashes with /openapi.json",

@@ -91,7 +91,19 @@ async def test_path_value_is_required_by_the_routes(h: Harness) -> None:
         h.fake.clear()
 
 
-def test_build_warns_where_the_path_value_is_read_from_the_query() -> None:
+async def test_placeholder_declared_in_query_goes_in_the_path_only(h: Harness) -> None:
+    h.fake.expect("GET", "/records/r1", query=[], reply={"id": "r1"})
+    tools = {t.name: t for t in (await h.mcp.list_tools()).tools}
+    assert tools["get-record"].input_schema["required"] == ["recordId"]
+    assert mcp_json(await h.tool("get-record", {"recordId": "r1"})) == {"id": "r1"}
+    seen = h.fake.only()
+    assert (seen.raw_path, seen.query) == ("/records/r1", [])
+
+
+def test_build_warns_where_a_value_is_declared_and_where_it_goes() -> None:
     report, _ = validate([SPEC])
     found = [(d.rule, d.pos.line) for d in report.items if d.severity.value != "note"]
-    assert found == [("naftiko-path-input", 57)], found
+    assert sorted(found) == [
+        ("naftiko-consumed-param-location", 38),  # recordId: 'in: query', fills the path
+        ("naftiko-path-input", 65),  # GET /entity reads the path value from the query
+    ], found

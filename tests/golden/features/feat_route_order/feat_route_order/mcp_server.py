@@ -44,7 +44,27 @@ async def get_entity(client: rt.Client, args: _mcp.Args) -> rt.Result:
     return await upstream.get_entity(client, entity=entity)
 
 
-TOOLS: tuple[tuple[_mcp.Tool, _mcp.ToolFunction], ...] = ((GET_ENTITY, get_entity),)
+GET_RECORD = _mcp.Tool(
+    name="get-record",
+    description="Read one record",
+    input_schema={
+        "type": "object",
+        "properties": {"recordId": {"type": "string", "description": "The record"}},
+        "required": ["recordId"],
+    },
+)
+
+
+async def get_record(client: rt.Client, args: _mcp.Args) -> rt.Result:
+    """get-record -> sheets.get-record"""
+    record_id = _mcp.arg(args, "recordId", "string", required=True)
+    return await upstream.get_record(client, record_id=record_id)
+
+
+TOOLS: tuple[tuple[_mcp.Tool, _mcp.ToolFunction], ...] = (
+    (GET_ENTITY, get_entity),
+    (GET_RECORD, get_record),
+)
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> rt.Config:

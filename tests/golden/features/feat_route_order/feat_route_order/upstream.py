@@ -63,6 +63,16 @@ async def get_entity(client: rt.Client, *, entity: Any) -> rt.Result:
     )
 
 
+async def get_record(client: rt.Client, *, record_id: Any) -> rt.Result:
+    """sheets.get-record: GET /records/{{recordId}}"""
+    return await client.send(
+        SHEETS,
+        "GET",
+        f"/records/{rt.segment(record_id, 'recordId')}",
+        operation="get-record",
+    )
+
+
 async def get_values(client: rt.Client, *, sheet_id: Any, range: Any) -> rt.Result:
     """sheets.get-values: GET /v4/sheets/{{sheetId}}/values/{{range}}"""
     return await client.send(
