@@ -32,7 +32,7 @@ def lint(session: nox.Session) -> None:
 def regen(session: nox.Session) -> None:
     """The CI regeneration check: generated/ must be exactly what specs/ produce."""
     session.install(".")
-    session.run("naftiko-gen", "build", "specs/", "--check")
+    session.run("naftiko-gen", "build", "specs/", "--check", "--strict")
 
 
 @nox.session

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from naftiko_gen import mustache
 from naftiko_gen.baseuri import env_template
 from naftiko_gen.diagnostics import Pos, Report
-from naftiko_gen.model import Callable, Capability
+from naftiko_gen.model import Capability
 from naftiko_gen.naming import env_name, snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -25,7 +25,7 @@ def run_checks(cap: Capability, report: Report) -> None:
     rest_paths(cap, report)
     ports(cap, report)
     mcp_tools(cap, report)
-    with_keys(cap, report)
+    consumed_param_locations(cap, report)
 
 
 def namespaces(cap: Capability, report: Report) -> None:
@@ -191,41 +191,27 @@ def mcp_tools(cap: Capability, report: Report) -> None:
             idents.setdefault(ident, name)
 
 
-def with_keys(cap: Capability, report: Report) -> None:
-    ops = {
-        f"{c.namespace}.{o.name}": (c, r, o)
-        for c in cap.consumes
-        for r in c.resources
-        for o in r.operations
-    }
-    targets: list[Callable] = [op for a in cap.rest for r in a.resources for op in r.operations]
-    targets += [t for a in cap.mcp for t in a.tools]
-    for t in targets:
-        if t.call is None:
-            continue
-        found = ops.get(f"{t.call.namespace}.{t.call.operation}")
-        if found is None:
-            continue
-        c, r, o = found
-        known = {p.name for p in c.params + r.params + o.params}
-        known |= {v.split(".")[-1] for v in mustache.path_vars(r.path)}
-        if o.body is not None:
-            known |= {v.split(".")[-1] for v in _vars(o.body.data)}
-        for w in t.with_values:
-            if w.key not in known:
-                report.warning(
-                    "naftiko-with-unknown-param",
-                    f"'with' sets '{w.key}', which operation '{o.name}' does not declare; it has no "
-                    "effect unless a template uses it",
-                    w.pos,
-                )
-
-
-def _vars(data: object) -> set[str]:
-    if isinstance(data, str):
-        return {p.name for p in mustache.parse(data) if isinstance(p, mustache.Var)}
-    if isinstance(data, dict):
-        return set().union(*(_vars(v) for v in data.values())) if data else set()
-    if isinstance(data, list):
-        return set().union(*(_vars(v) for v in data)) if data else set()
-    return set()
+def consumed_param_locations(cap: Capability, report: Report) -> None:
+    """A consumed parameter goes where its path says, whatever its `in:` says: a mismatch is a
+    located warning (a path placeholder is filled once, in the path; an `in: path` parameter
+    without a placeholder is never sent)."""
+    for c in cap.consumes:
+        for r in c.resources:
+            placeholders = {v.split(".")[-1] for v in mustache.path_vars(r.path)}
+            for o in r.operations:
+                for p in r.params + o.params:
+                    if p.location == "path" and p.name not in placeholders and p.value is None:
+                        report.warning(
+                            "naftiko-consumed-param-location",
+                            f"'{p.name}' is 'in: path' but '{r.path}' has no "
+                            f"'{{{{{p.name}}}}}' placeholder; it is never sent",
+                            p.pos,
+                        )
+                    elif p.location in ("query", "header", "cookie") and p.name in placeholders:
+                        report.warning(
+                            "naftiko-consumed-param-location",
+                            f"'{p.name}' is 'in: {p.location}' but fills the placeholder "
+                            f"'{{{{{p.name}}}}}' of '{r.path}'; it is sent in the path only "
+                            "(declare it 'in: path')",
+                            p.pos,
+                        )

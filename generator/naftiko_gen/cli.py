@@ -382,6 +382,9 @@ def _build_and_write(
             click.echo(f"{package}: {len(parts)} skipped ({', '.join(parts)})", err=True)
     changes = plan_changes(result.files, result.specs, out_dir)
     summary = _counts(report, notes=False)
+    if skips:  # skipped parts stay warnings, but the summary says how many (--strict fails)
+        skipped = _plural(sum(map(len, skips.values())), "part")
+        summary += f" ({skipped} skipped; --strict fails on them)"
     if summary and not quiet:
         click.echo(summary, err=True)
     if report.notes and not quiet:

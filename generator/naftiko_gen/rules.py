@@ -218,9 +218,36 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-with-unknown-param",
+        _E,
+        "'with' sets a parameter the called operation does not take (or fixes with its own "
+        "'value')",
+        "fix the name; the message suggests the closest one (did you mean …?)",
+    ),
+    Rule(
+        "naftiko-with-reference",
+        _E,
+        "a 'with' value reads an input the operation or tool does not declare",
+        "fix the name (the message suggests the closest one) or declare the input",
+    ),
+    Rule(
+        "naftiko-body-param-unfilled",
         _W,
-        "'with' sets a parameter the called operation does not declare",
-        "fix the name or declare the parameter",
+        "a consumed body field that no declared input and no 'with' fills; it is left out of the "
+        "body",
+        "declare an input of that name, or set it with 'with'",
+    ),
+    Rule(
+        "naftiko-body-param-required",
+        _E,
+        "a required consumed body field that no declared input and no 'with' fills",
+        "declare an input of that name, or set it with 'with'",
+    ),
+    Rule(
+        "naftiko-path-input",
+        _W,
+        "an input that fills a consumed path placeholder is read from the query, a header, a "
+        "cookie or the body, or is declared 'required: false'; it is made required",
+        "read it from a '{name}' placeholder of the route, or drop 'required: false'",
     ),
     Rule(
         "naftiko-nothing-to-do",
@@ -286,6 +313,22 @@ RULES: tuple[Rule, ...] = (
         _E,
         "the same method and path are exposed twice",
         "remove or rename one",
+    ),
+    Rule(
+        "naftiko-rest-route-ambiguous",
+        _W,
+        "two routes of one method that one request could match with the same specificity (e.g. "
+        "/items/{id} and /items/{name}); the first declared answers (a literal segment always "
+        "wins over a placeholder, whatever the order)",
+        "make one path more specific, or merge the two",
+    ),
+    Rule(
+        "naftiko-consumed-param-location",
+        _W,
+        "a consumed parameter's 'in:' disagrees with its path: 'in: path' without a placeholder "
+        "(never sent), or 'in: query/header/cookie' named like a placeholder (sent in the path "
+        "only)",
+        "declare it 'in: path' with a '{{name}}' placeholder in the consumed path",
     ),
     Rule(
         "naftiko-rest-reserved-path",

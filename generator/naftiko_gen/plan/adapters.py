@@ -31,6 +31,7 @@ from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
 from naftiko_gen.plan.openapi import openapi_document
 from naftiko_gen.plan.outputs import FAILED, has_values
+from naftiko_gen.plan.route_order import Shape, order_routes
 from naftiko_gen.plan.secrets import secret_names
 from naftiko_gen.plan.steps import StepPlanner
 from naftiko_gen.plan.wiring import Wiring, bind_names, bind_output
@@ -95,6 +96,7 @@ class AdapterPlanner:
         rest_path_vars: list[str] | None,
         kind: str,
         module_names: tuple[str, ...],
+        declared: bool | None = None,
     ) -> ir.Action | None:
         if target.unsupported:
             return None
@@ -113,7 +115,11 @@ class AdapterPlanner:
                 target.pos,
             )
             return None
-        call = self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars) if co else None
+        call = (
+            self.wiring.call(target, co, inputs, adapter_ns, rest_path_vars, declared)
+            if co
+            else None
+        )
         output = self.wiring.outputs(target, co)
         if output is FAILED:
             return None
@@ -146,6 +152,7 @@ class AdapterPlanner:
         )
         names = Names(REST_MODULE_NAMES)
         routes: list[ir.Route] = []
+        where: dict[int, Pos] = {}  # index in routes → the operation's position
         seen: dict[tuple[str, str], Pos] = {}
         forwards: list[ir.Forward] = []
         for res in adapter.resources:
@@ -177,10 +184,12 @@ class AdapterPlanner:
                         path_vars,
                         f"operation {op.method} {res.path}",
                         REST_MODULE_NAMES,
+                        declared=bool(res.params or op.params),
                     )
                 if tried.failed or action is None:
                     continue
                 seen[route_key] = op.pos
+                where[len(routes)] = op.pos
                 routes.append(
                     ir.Route(
                         op.method,
@@ -192,6 +201,7 @@ class AdapterPlanner:
                         action,
                     )
                 )
+        routes = self.ordered(routes, where)
         auth = self.inbound_auth(adapter.auth)
         server = ir.RestServer(
             module=module,
@@ -210,6 +220,21 @@ class AdapterPlanner:
             self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
         )
         return server
+
+    def ordered(self, routes: list[ir.Route], where: dict[int, Pos]) -> list[ir.Route]:
+        """Most specific routes first (see plan/route_order.py); ambiguous pairs are warned."""
+        index = {id(r): i for i, r in enumerate(routes)}
+
+        def ambiguous(first: ir.Route, second: ir.Route) -> None:
+            self.report.warning(
+                "naftiko-rest-route-ambiguous",
+                f"{second.method} {second.spec_path} and {first.method} {first.spec_path} (line "
+                f"{where[index[id(first)]].line}) match the same requests; the first declared "
+                "answers them. Make one path more specific (a literal segment) or merge them",
+                where[index[id(second)]],
+            )
+
+        return order_routes(routes, lambda r: Shape.of(r.method, r.spec_path), ambiguous)
 
     def aiohttp_path(self, res: RestResource) -> tuple[str | None, list[str]]:
         out: list[str] = []

@@ -347,9 +347,12 @@ class ConsumedPlanner:
             output_format=co.op.output_format,
             output_schema=self.output_schema(co),
         )
+        placeholders = set(op.path_names())
         for p in params:
             if p.location not in ("query", "header", "cookie"):
                 continue
+            if p.value is None and scope.get(p.name) in placeholders:
+                continue  # it fills a path placeholder (checks.py warns): the path only
             value = (
                 self.template(p.value, p.pos, scope)
                 if p.value is not None

@@ -337,15 +337,19 @@ class StepPlanner:
                     step.pos,
                 )
                 return None
-        known = {k.name for k in op.kwargs}
-        for wv in step.with_values:
-            if wv.key not in known:
-                self.report.warning(
-                    "naftiko-with-unknown-param",
-                    f"step '{step.name}' sets '{wv.key}', which '{co.key}' does not take; it is "
-                    "ignored",
-                    wv.pos,
-                )
+        known = [k.name for k in op.kwargs]
+        unknown = [wv for wv in step.with_values if wv.key not in known]
+        for wv in unknown:
+            hint_text = did_you_mean(wv.key, known) or (
+                f"; it takes: {', '.join(known)}" if known else "; it takes no parameters"
+            )
+            self.error(
+                "naftiko-with-unknown-param",
+                f"step '{step.name}' sets '{wv.key}', which '{co.key}' does not take{hint_text}",
+                wv.pos,
+            )
+        if unknown:
+            return None
         call = ir.Call(op, [(k.py, args[k.name]) for k in op.kwargs if k.name in args])
         return ir.CallStep(step.name, var, call)
 

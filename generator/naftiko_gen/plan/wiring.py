@@ -138,16 +138,16 @@ class Wiring:
                 loc = p.location or "query"
                 body_path = None
                 if loc == "body":
+                    # A body input is the field of its name, `body` included; only an explicit
+                    # `value: $.` binds the whole payload (None: the payload itself).
+                    body_path = (p.name,)
                     if isinstance(p.value, str) and p.value.startswith("$"):
                         try:
-                            body_path = steps_literal(compile_path(p.value))
+                            body_path = steps_literal(compile_path(p.value)) or None
                         except JsonPathError as exc:
                             self.error(
                                 "naftiko-jsonpath", f"{exc}; use $.field.sub or $.list[0]", p.pos
                             )
-                            body_path = (p.name,)
-                    else:
-                        body_path = (p.name,) if p.name != "body" else None
                 required = loc == "path" or bool(p.required)
             else:
                 loc = "argument"
@@ -165,35 +165,49 @@ class Wiring:
         inputs: list[ir.Input],
         adapter_ns: str,
         rest_path_vars: list[str] | None,
+        declared: bool | None = None,
     ) -> dict[str, Any]:
-        """Consumed name → value over the caller's inputs (by input name). Adds inputs."""
+        """Consumed name → value over the caller's inputs (by input name). Adds inputs.
+
+        `declared`: the target lists its own inputs (default: it has inputParameters). Then its
+        `with` references must name one of them, and a consumed body field none of them fills is
+        left out; without a list, the consumed operation's parameters become its inputs.
+        """
+        if declared is None:
+            declared = bool(target.params)
         by_name = {i.name: i for i in inputs}
+        declared_names = set(by_name)
         by_lower: dict[str, ir.Input] = {}
         for i in inputs:
             by_lower.setdefault(i.name.lower(), i)
         args: dict[str, Any] = {}
         prefixes = set(CALLER_PREFIXES) | {adapter_ns}
         consumed_params = {p.name: p for p in co.all_params()}
+        path_vars = {
+            strip_caller_prefix(v, self.exposed_ns) for v in mustache.path_vars(co.resource.path)
+        }
+        whole = sends_whole_body(co)
 
         def ensure_input(
             name: str, hint: ConsumedParam | None, pos: Pos, path: bool = False
         ) -> ir.Input:
             found = by_name.get(name)
+            if found is None:
+                lowered = by_lower.get(name.lower())
+                if lowered is not None and lowered.location == "path":
+                    found = lowered  # `with: {x: rest.apiTokenId}` on a route with {apitokenid}
             if found is not None:
                 return found
-            lowered = by_lower.get(name.lower())
-            if lowered is not None and lowered.location == "path":
-                return lowered  # `with: {x: rest.apiTokenId}` on a route with {apitokenid}
             typ = (hint.type if hint and hint.type else None) or (
                 "object"
                 if name == "body" and (hint is None or hint.location == "body")
                 else "string"
             )
             description = hint.description if hint else None
+            # A value for a path placeholder is required, whatever the consumed side declares.
+            required = path or bool(hint and (hint.required or hint.name in path_vars))
             if rest_path_vars is None:
-                new = ir.Input(
-                    name, typ, path or bool(hint and hint.required), "argument", description
-                )
+                new = ir.Input(name, typ, required, "argument", description)
             else:
                 if path:
                     location = "path"
@@ -203,26 +217,54 @@ class Wiring:
                     location = hint.location
                 else:
                     location = "query"
-                body_path = (name,) if location == "body" and name != "body" else None
-                new = ir.Input(
-                    name,
-                    typ,
-                    path or bool(hint and hint.required),
-                    location,
-                    description,
-                    body_path=body_path,
-                )
+                # The request payload itself only fills the consumed `body` the upstream gets as
+                # its whole body (the same JSON on both sides); any other body input is a field.
+                passthrough = whole and hint is not None and hint.name == "body"
+                body_path = (name,) if location == "body" and not passthrough else None
+                new = ir.Input(name, typ, required, location, description, body_path=body_path)
             inputs.append(new)
             by_name[name] = new
             by_lower.setdefault(name.lower(), new)
             return new
 
+        def reference(
+            name: str, hint: ConsumedParam | None, pos: Pos, path: bool = False
+        ) -> ir.Input:
+            """An input a `with` value names: one the target declares (or a route placeholder)."""
+            if declared and by_name.get(name) is None:
+                lowered = by_lower.get(name.lower())
+                if lowered is None or lowered.location != "path":
+                    known = [i.name for i in inputs]
+                    hint_text = did_you_mean(name, known) or (
+                        f"; inputs: {', '.join(known)}" if known else "; it has no inputs"
+                    )
+                    self.error(
+                        "naftiko-with-reference",
+                        f"'with' reads '{name}', which is not an input of this "
+                        f"{'operation' if rest_path_vars is not None else 'tool'}{hint_text}",
+                        pos,
+                    )
+                    return ir.Input(name, "string", False, "argument")
+            return ensure_input(name, hint, pos, path)
+
+        self.check_with_keys(target, co)
         with_keys = {wv.key for wv in target.with_values}
         self.wire_path(target, co, args, with_keys, by_name, by_lower, ensure_input, rest_path_vars)
         for wv in target.with_values:
             args[wv.key] = self.with_value(
-                wv.value, wv.pos, prefixes, ensure_input, consumed_params.get(wv.key)
+                wv.value, wv.pos, prefixes, reference, consumed_params.get(wv.key)
             )
+            if wv.key in path_vars:
+                for ref in ir.find(ir.ArgRef, args[wv.key]):
+                    if ref.name in by_name:
+                        self.path_input(
+                            by_name[ref.name],
+                            wv.key,
+                            co,
+                            wv.pos,
+                            rest_path_vars is not None,
+                            ref.name in declared_names,
+                        )
         # Other names the upstream function takes: the caller supplies them by name.
         for caller in self.consumed.caller_names(co):
             if caller.name in args or caller.path:
@@ -235,8 +277,87 @@ class Wiring:
                 args[caller.name] = ir.ArgRef(found.name)
                 continue
             pos = caller.hint.pos if caller.hint else target.pos
+            hint = caller.hint
+            if (
+                declared
+                and hint is not None
+                and hint.location == "body"
+                and caller.name not in by_name
+            ):
+                self.unfilled_body(
+                    target, co, caller.name, caller.required, rest_path_vars is not None
+                )
+                continue
             args[caller.name] = ir.ArgRef(ensure_input(caller.name, caller.hint, pos).name)
         return args
+
+    def check_with_keys(self, target: Callable, co: ConsumedOp) -> None:
+        """Every `with` key names something the consumed operation takes from its caller."""
+        takes = [c.name for c in self.consumed.caller_names(co)]
+        params = {p.name: p for p in co.all_params()}
+        for wv in target.with_values:
+            if wv.key in takes:
+                continue
+            fixed = params.get(wv.key)
+            if fixed is not None and fixed.value is not None:
+                self.error(
+                    "naftiko-with-unknown-param",
+                    f"'with' sets '{wv.key}', but '{co.key}' fixes it with its own 'value'; "
+                    "remove one of the two",
+                    wv.pos,
+                )
+                continue
+            hint_text = did_you_mean(wv.key, takes) or (
+                f"; it takes: {', '.join(takes)}" if takes else "; it takes no parameters"
+            )
+            self.error(
+                "naftiko-with-unknown-param",
+                f"'with' sets '{wv.key}', which '{co.key}' does not take{hint_text}",
+                wv.pos,
+            )
+
+    def unfilled_body(
+        self, target: Callable, co: ConsumedOp, name: str, required: bool, rest: bool
+    ) -> None:
+        """A consumed body field that neither `with` nor a declared input fills: left out."""
+        where = "operation" if rest else "tool"
+        fix = f"declare an input '{name}' or add 'with: {{{name}: ...}}'"
+        if required:
+            self.error(
+                "naftiko-body-param-required",
+                f"'{co.key}' requires the body field '{name}', which no input of this {where} "
+                f"fills; {fix}",
+                target.pos,
+            )
+            return
+        self.report.warning(
+            "naftiko-body-param-unfilled",
+            f"'{co.key}' takes the body field '{name}', which no input of this {where} fills; "
+            f"it is left out of the body ({fix})",
+            target.pos,
+        )
+
+    def path_input(
+        self, i: ir.Input, var: str, co: ConsumedOp, pos: Pos, rest: bool, declared: bool
+    ) -> None:
+        """An input filling a consumed path placeholder is required; where it is read from the
+        route's query, header, cookie or body rather than its path, say so."""
+        if rest and i.location not in ("path", "raw", "content-type"):
+            self.report.warning(
+                "naftiko-path-input",
+                f"input '{i.name}' fills the path placeholder '{{{{{var}}}}}' of "
+                f"'{co.resource.path}' but is read from the request's {i.location}; it is "
+                f"required (a path parameter: a '{{{i.name}}}' placeholder in the route)",
+                pos,
+            )
+        elif not rest and declared and not i.required and i.location == "argument":
+            self.report.warning(
+                "naftiko-path-input",
+                f"input '{i.name}' is 'required: false' but fills the path placeholder "
+                f"'{{{{{var}}}}}' of '{co.resource.path}'; it is required",
+                pos,
+            )
+        i.required = True
 
     def wire_path(
         self,
@@ -263,6 +384,7 @@ class Wiring:
                 if found.description is None and fixed is not None:
                     found.description = fixed.description
                 args[name] = ir.ArgRef(found.name)
+                self.path_input(found, name, co, target.pos, rest_path_vars is not None, True)
                 if found.name in unmatched_exposed:
                     unmatched_exposed.remove(found.name)
             else:
@@ -340,11 +462,21 @@ class Wiring:
         inputs: list[ir.Input],
         adapter_ns: str,
         rest_path_vars: list[str] | None,
+        declared: bool | None = None,
     ) -> ir.Call:
         """The upstream call: every keyword the function takes that the wiring fills."""
-        args = self.wire(target, co, inputs, adapter_ns, rest_path_vars)
+        args = self.wire(target, co, inputs, adapter_ns, rest_path_vars, declared)
         op = self.upstream_op(co)
         return ir.Call(op, [(k.py, args[k.name]) for k in op.kwargs if k.name in args])
+
+
+def sends_whole_body(co: ConsumedOp) -> bool:
+    """The consumed operation sends its one `in: body` parameter, named `body`, as the whole
+    upstream body (no `body:` template)."""
+    if co.op.body is not None:
+        return False
+    names = [p.name for p in co.all_params() if p.location == "body"]
+    return names == ["body"]
 
 
 def binary_input(
