@@ -13,8 +13,8 @@ import json
 from typing import Any
 
 import pytest
-from naftiko_gen.codegen import validate
 
+from naftiko_gen.codegen import validate
 from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from naftiko_gen.codegen import validate
 
+from naftiko_gen.codegen import validate
 from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
