@@ -224,6 +224,13 @@ RULES: tuple[Rule, ...] = (
         "fix the name; the message suggests the closest one (did you mean …?)",
     ),
     Rule(
+        "naftiko-with-ignored",
+        _W,
+        "'with' sets a parameter of an operation that declares none; the value is not sent "
+        "(the Naftiko engine accepts this too)",
+        "remove the key, or declare the parameter on the consumed operation",
+    ),
+    Rule(
         "naftiko-with-reference",
         _E,
         "a 'with' value reads an input the operation or tool does not declare",

@@ -339,10 +339,17 @@ class StepPlanner:
                 return None
         known = [k.name for k in op.kwargs]
         unknown = [wv for wv in step.with_values if wv.key not in known]
+        if not known:  # nothing to misspell: the engine accepts it (its own fixtures do)
+            for wv in unknown:
+                self.report.warning(
+                    "naftiko-with-ignored",
+                    f"step '{step.name}' sets '{wv.key}', but '{co.key}' takes no parameters; "
+                    "it is ignored",
+                    wv.pos,
+                )
+            unknown = []
         for wv in unknown:
-            hint_text = did_you_mean(wv.key, known) or (
-                f"; it takes: {', '.join(known)}" if known else "; it takes no parameters"
-            )
+            hint_text = did_you_mean(wv.key, known) or f"; it takes: {', '.join(known)}"
             self.error(
                 "naftiko-with-unknown-param",
                 f"step '{step.name}' sets '{wv.key}', which '{co.key}' does not take{hint_text}",

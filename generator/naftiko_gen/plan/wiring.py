@@ -307,9 +307,14 @@ class Wiring:
                     wv.pos,
                 )
                 continue
-            hint_text = did_you_mean(wv.key, takes) or (
-                f"; it takes: {', '.join(takes)}" if takes else "; it takes no parameters"
-            )
+            if not takes:  # nothing to misspell: the engine accepts it (its own fixtures do)
+                self.report.warning(
+                    "naftiko-with-ignored",
+                    f"'with' sets '{wv.key}', but '{co.key}' takes no parameters; it is ignored",
+                    wv.pos,
+                )
+                continue
+            hint_text = did_you_mean(wv.key, takes) or f"; it takes: {', '.join(takes)}"
             self.error(
                 "naftiko-with-unknown-param",
                 f"'with' sets '{wv.key}', which '{co.key}' does not take{hint_text}",
