@@ -548,6 +548,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
         "_rest.py": bool(plan.rest or plan.skills),
         "_serve.py": bool(plan.rest or plan.mcp or plan.skills),
         "_mcp.py": bool(plan.mcp),
+        "_mcp_wire.py": bool(plan.mcp),  # the wire format: parsing, error answers, strict JSON
         "_mcp_http.py": bool(plan.mcp),
         "_mcp_modern.py": bool(plan.mcp),  # the 2026-07-28 era (HTTP and stdio)
         "_mcp_sdk.py": bool(plan.mcp),  # --sdk: the official SDK's server, imported on demand
