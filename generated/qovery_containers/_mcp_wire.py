@@ -66,6 +66,8 @@ TOO_LARGE = Failure(
 # hint: an escaped backslash before "u" would match too, so a match is confirmed on the parsed
 # strings (a rare, slower path; most bodies hold no "\ud8.." escape at all).
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+# In a Python string a surrogate code point is always a lone one (pairs decode to one).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse(raw: bytes) -> Any:
@@ -158,7 +160,7 @@ def strict(value: Any) -> Any:
     if isinstance(value, str):
         if value.isascii():
             return value
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # U+FFFD
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
         return {strict(k): strict(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

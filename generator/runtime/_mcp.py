@@ -4,11 +4,13 @@ No `mcp` SDK here: importing it (the pydantic models of two protocol eras) takes
 second, and a server must answer its first request well before that. The MCP wire format is
 plain JSON, so each declaration builds its JSON once, at import, and the dispatcher answers
 both protocol eras exactly as the SDK's low-level server does: the same results, error codes
-and messages (tests/test_mcp_differential.py drives both). The handshake era (initialize ...
-2025-11-25) is answered here; the 2026-07-28 era (a per-request envelope, no handshake) in
-_mcp_modern.py. The SDK's server stays available, built from the same declarations
-(_mcp_sdk.py, `--sdk`). Transports: stdio here (newline-delimited JSON-RPC; a connection's
-first request decides its era, as in the SDK), streamable HTTP in _mcp_http.py.
+and messages (tests/test_mcp_differential.py drives both), except where the SDK deviates
+from the specifications: the wire rules of _mcp_wire.py, which `--sdk` applies too. The
+handshake era (initialize ... 2025-11-25) is answered here; the 2026-07-28 era (a per-request
+envelope, no handshake) in _mcp_modern.py. The SDK's server stays available, built from the
+same declarations (_mcp_sdk.py, `--sdk`). Transports: stdio here (newline-delimited JSON-RPC;
+a connection's first request decides its era, as in the SDK), streamable HTTP in
+_mcp_http.py.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> di
 
 # -- request parameters: the checks the SDK's per-version models make ----------------------
 
-CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "tasks")
+CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "extensions", "tasks")
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
