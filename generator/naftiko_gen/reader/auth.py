@@ -68,7 +68,11 @@ HMAC_PLACEHOLDERS = (
 )  # fmt: skip
 
 
-def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
+def auth(
+    r: Reader, node: Node | None, consumes_side: bool, env_prefix: str | None = None
+) -> Auth | None:
+    """`env_prefix` (a consumes adapter's, e.g. UP): an incomplete apikey block reads what it
+    lacks from <PREFIX>_API_KEY / <PREFIX>_API_KEY_NAME at start-up instead of failing."""
     if node is None or node.value is None:
         return None
     if r.expect_map(node, "'authentication'") is None:
@@ -137,7 +141,9 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
                     node.pos,
                 )
             a.placement = placement
-        if a.key is None or a.value is None:
+        if (a.key is None or a.value is None) and env_prefix is not None:
+            apikey_from_env(r, node, a, env_prefix)
+        elif a.key is None or a.value is None:
             r.error(
                 "naftiko-auth-incomplete",
                 "apikey auth needs 'key' and 'value'; add them",
@@ -163,6 +169,26 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
         )
         return None
     return a
+
+
+def apikey_from_env(r: Reader, node: Node, a: Auth, prefix: str) -> None:
+    """The adaptation of an apikey block missing `key` or `value`: each missing one is an
+    environment variable the generated server requires at start-up (a located warning that
+    names the rule the block breaks)."""
+    for attr, var, what in (
+        ("key", f"{prefix}_API_KEY_NAME", "the header or query parameter name"),
+        ("value", f"{prefix}_API_KEY", "the key"),
+    ):
+        if getattr(a, attr) is not None:
+            continue
+        setattr(a, attr, "{{" + var + "}}")
+        a.positions[attr] = node.pos
+        r.warn(
+            "naftiko-auth-from-env",
+            f"apikey auth has no '{attr}' [naftiko-auth-incomplete]; {what} is read from the "
+            f"environment variable {var} at start-up (write '{attr}:' to fix it in the spec)",
+            node.pos,
+        )
 
 
 def _fields(r: Reader, node: Node, a: Auth) -> bool:
