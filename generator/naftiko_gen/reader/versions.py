@@ -225,7 +225,7 @@ def beta(adapt: Adapt, node: Node, parent_key: str = "") -> None:
         items is not None
         and items.is_map
         and items.value
-        and items.get("type") is None
+        # a shape has a scalar 'type'; keyed properties are all mappings (even one named 'type')
         and all(v.is_map for v in items.value.values())
     ):
         node.value["items"] = Node(
