@@ -35,7 +35,10 @@ CAPABILITIES = sorted(
 NEGATIVE = "the engine's negative fixture (it says 'Should trigger')"
 REFUSED: dict[str, tuple[str, str]] = {
     "ikanos-engine/aggregates/aggregate-invalid-ref.yaml": ("naftiko-ref-resolves", NEGATIVE),
-    "ikanos-spec/imports/aggregate-duplicate-function-name.yaml": ("naftiko-call-resolves", NEGATIVE),
+    "ikanos-spec/imports/aggregate-duplicate-function-name.yaml": (
+        "naftiko-call-resolves",
+        NEGATIVE,
+    ),
     "ikanos-spec/imports/capability-aggregates-namespace-missing.yaml": (
         "naftiko-schema-required",
         NEGATIVE,
