@@ -667,9 +667,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "naftiko-version-binary-resource",
-        _N,
-        "beta MCP resource 'binary' is read from its consumed operation's outputRawFormat: binary",
-        "none needed",
+        _W,
+        "beta MCP resource 'binary: true' (a blob) has no equivalent; the resource is generated "
+        "as text",
+        "serve binary content through a tool with outputRawFormat: binary",
     ),
     Rule(
         "naftiko-version-tunnel",

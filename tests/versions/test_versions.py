@@ -155,3 +155,25 @@ async def test_beta5_served_through_rest_and_mcp(tmp_path: Path) -> None:
         assert up.only().raw_path == "/items/7"
         # the tunnelled adapter's route is not there
         assert (await h.rest("GET", "/contacts")).status == 404
+
+
+async def test_beta5_import_entries_in_exposes_and_aggregates(tmp_path: Path) -> None:
+    spec = VERSIONS / "beta5_imports.yaml"
+    report = generate([spec], Path("/nonexistent-out")).report
+    assert not report.errors, [d.format() for d in report.errors]
+    skipped = {d.skip.part: d for d in report.items if d.rule == SKIPPED and d.skip}
+    assert set(skipped) == {"imported exposes 'shared-skills'"}  # not in the file: that one only
+    missing = skipped["imported exposes 'shared-skills'"]
+    assert missing.skip is not None and missing.skip.rule == "naftiko-import-namespace"
+    assert missing.pos.line == line_of(spec, "- import: shared-skills")
+    built = build_package(spec, tmp_path / "out")
+    async with harness(built, {"UP": FakeUpstream(name="up")}) as h:
+        assert [t.name for t in (await h.mcp.list_tools()).tools] == ["first-item"]
+        h.fake.expect("GET", "/items", no_body=True, reply=[{"name": "Anchor"}, {"name": "Bell"}])
+        got = await h.rest("GET", "/items")
+        assert got.status == 200 and got.json == [{"name": "Anchor"}, {"name": "Bell"}]
+        assert h.fake.only().raw_path == "/items"
+        h.fake.clear()
+        result = await h.tool("first-item")
+        assert not result.is_error and mcp_json(result) == {"first": "Anchor"}
+        assert h.fake.only().raw_path == "/items"

@@ -15,9 +15,11 @@ skipped (see consumes.py), the rest is kept.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from naftiko_gen.degrade import attempt
 from naftiko_gen.diagnostics import Pos
-from naftiko_gen.loader import Node
+from naftiko_gen.loader import Node, load_import
 from naftiko_gen.reader.common import Reader
 
 ALPHA = ("1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
@@ -214,11 +216,12 @@ def beta(adapt: Adapt, node: Node, parent_key: str = "") -> None:
             )
         elif key == "binary" and isinstance(child.value, bool) and parent_key == "resources":
             del node.value[key]
-            adapt.saw(
+            # not a note: the content a client receives differs from the engine's
+            adapt.r.warn(
                 "naftiko-version-binary-resource",
+                "beta MCP resource 'binary' has no equivalent: naftiko-gen generates text "
+                "resources, not blobs; the key is ignored",
                 pos,
-                "beta MCP resource 'binary' is read from the consumed operation's "
-                "'outputRawFormat: binary' (a blob with its mimeType)",
             )
     items = node.get("items")
     if (
@@ -301,3 +304,58 @@ def binary_size(adapt: Adapt, node: Node) -> None:
         f"beta 'maxBinarySize' ({size} bytes) is read and not enforced: the generated servers "
         "stream a binary response as it comes, without buffering it first",
     )
+
+
+# -- beta ImportEntry in exposes, aggregates and binds ---------------------------------------------
+
+
+def expand_imports(r: Reader, parent: Node, key: str, source: Path) -> None:
+    """beta: an entry `{import: NS, from: FILE, as: ALIAS}` of `exposes`, `aggregates` or `binds`
+    is the entry of namespace NS in FILE's own `key` list (renamed ALIAS). One that cannot be
+    found is skipped with a located warning; the rest of the spec is kept."""
+    entries = parent.get(key)
+    if entries is None or not entries.is_list:
+        return
+    kept: list[Node] = []
+    for entry in entries.value:
+        name = entry.get("import") if entry.is_map else None
+        if name is None or entry.get("type") is not None:
+            kept.append(entry)
+            continue
+        alias = entry.get("as")
+        label = str((alias or name).value)
+        with attempt(r.report, f"imported {key} '{label}'"):
+            found = _imported(r, entry, key, str(name.value), source)
+        if found is None:
+            continue
+        if alias is not None:
+            found.value["namespace"] = Node(alias.value, alias.pos)
+        kept.append(found)
+    entries.value = kept
+
+
+def _imported(r: Reader, entry: Node, key: str, name: str, source: Path) -> Node | None:
+    location = entry.get("location") or entry.get("from")
+    if location is None or not isinstance(location.value, str):
+        r.error(
+            "naftiko-schema-required",
+            f"the imported {key} entry '{name}' has no 'from' file; add it",
+            entry.pos,
+        )
+        return None
+    root, found_file = load_import(location.value, source, r.report, location.pos)
+    if not found_file or root is None or not root.is_map:
+        return None
+    read_version(r, root)
+    section = root.get(key)
+    candidates: list[Node] = section.value if section is not None and section.is_list else []
+    for candidate in candidates:
+        ns = candidate.get("namespace") if candidate.is_map else None
+        if ns is not None and ns.value == name:
+            return candidate
+    r.error(
+        "naftiko-import-namespace",
+        f"'{location.value}' has no {key} entry of namespace '{name}'",
+        entry.pos_of("import"),
+    )
+    return None
