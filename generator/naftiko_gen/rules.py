@@ -569,9 +569,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-auth-from-env",
         _W,
-        "a consumes apikey block lacks 'key' or 'value' (naftiko-auth-incomplete); the missing "
-        "one is the environment variable <NS>_API_KEY_NAME (the name) or <NS>_API_KEY (the key), "
-        "required at start-up",
+        "a consumes authentication block lacks a field; it is the environment variable "
+        "<NS>_API_KEY_NAME / <NS>_API_KEY (apikey name / key), <NS>_TOKEN (bearer), "
+        "<NS>_USERNAME / <NS>_PASSWORD (basic, digest), required at start-up; the message names "
+        "the rule the block breaks",
         "write 'key:' and 'value:' (a '{{VAR}}' bind for the key)",
     ),
     # published versions (generator/naftiko_gen/reader/versions.py, docs/versions.md)

@@ -20,6 +20,7 @@ from naftiko_gen.degrade import SKIPPED
 from naftiko_gen.diagnostics import Diagnostic
 from tests.features.upstream import (
     ApiKeyHeader,
+    Bearer,
     FakeUpstream,
     Harness,
     build_package,
@@ -90,6 +91,22 @@ async def test_apikey_without_key_and_value_reads_the_environment(tmp_path: Path
         h.fake.expect("GET", "/items", headers={"X-Team-Key": "k-123"}, reply=[{"id": 1}])
         for seen in await both(h, ("GET", "/items"), ("list-items", {})):
             assert (seen.raw_path, seen.headers["X-Team-Key"]) == ("/items", "k-123")
+
+
+async def test_bearer_without_token_reads_the_environment(tmp_path: Path) -> None:
+    spec = VERSIONS / "degrade_bearer_env.yaml"
+    warned = [d for d in diagnostics(spec) if d.rule == "naftiko-auth-from-env"]
+    assert [(d.pos.line, "[naftiko-schema-required]" in d.message) for d in warned] == [
+        (line_of(spec, "type: bearer"), True)
+    ]
+    assert " UP_TOKEN " in warned[0].message
+    strict_fails(spec)
+    built = build_package(spec, tmp_path / "out")
+    fake = FakeUpstream(auth=Bearer("t-987"), name="up")
+    async with harness(built, {"UP": fake}, env={"UP_TOKEN": "t-987"}) as h:
+        h.fake.expect("GET", "/items", reply=[])
+        for seen in await both(h, ("GET", "/items"), ("list-items", {})):
+            assert seen.headers["Authorization"] == "Bearer t-987"
 
 
 @asynccontextmanager
