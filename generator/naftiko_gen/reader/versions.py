@@ -23,6 +23,10 @@ from naftiko_gen.loader import Node, load_import
 from naftiko_gen.reader.common import Reader
 
 ALPHA = ("1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
+# The notes saying which version a document was read as: `validate` always prints them.
+VERSION_READ = frozenset(
+    ("naftiko-version-alpha1", "naftiko-version-alpha3", "naftiko-version-ikanos")
+)
 BETA = tuple(f"1.0.0-beta{i}" for i in range(1, 6))
 
 # beta: collections keyed by name (alpha2: lists of objects with `name`).
@@ -106,18 +110,19 @@ def read_version(r: Reader, root: Node) -> str | None:
             ikanos.pos,
         )
         return None
-    r.report.note(
-        "naftiko-version-ikanos",
-        f"ikanos {version} is read into the naftiko alpha2 model; the notes that follow say "
-        "what was adapted",
-        ikanos.pos,
-    )
     # the section readers check `naftiko`: the document now says what it is read as
     del root.value["ikanos"]
     root.value = {"naftiko": Node("1.0.0-alpha2", ikanos.pos), **root.value}
     root.key_pos["naftiko"] = root.key_pos.get("ikanos", ikanos.pos)
     adapt = Adapt(r, version)
     beta(adapt, root)
+    adapted = ", ".join(rule.removeprefix("naftiko-version-") for rule in adapt.seen) or "nothing"
+    r.report.note(
+        "naftiko-version-ikanos",
+        f"ikanos {version} is read into the naftiko alpha2 model; adapted: {adapted} "
+        "(--notes lists where)",
+        ikanos.pos,
+    )
     adapt.report()
     return version
 
