@@ -3,6 +3,8 @@
     '{{SNOWFLAKE_ACCOUNT_URL}}'                           → the variable SNOWFLAKE_ACCOUNT_URL
     '{{env.SALESFORCE_INSTANCE_URL}}/services/data/v59.0' → SALESFORCE_INSTANCE_URL + the path
     'https://dev.azure.com/{organization}'                → ORGANIZATION (upper snake case)
+    'https://{server}:{port}/v1'                          → SERVER and PORT (no defaults: the
+                                                             spec has none; both are required)
 
 One meaning: every placeholder is an environment variable (`{{X}}`, `{{env.X}}`, `{{bindNs.X}}`:
 X as written; `{x}`: x in upper snake case), read once at start-up by the generated server
@@ -49,5 +51,16 @@ def env_template(uri: str) -> tuple[str, str, list[str]] | None:
             continue
         names.append(name)
         template += "{" + name + "}"
-        sample += "https://placeholder.invalid" if i == 1 and not pieces[0][0] else "placeholder"
+        if i == 1 and not pieces[0][0]:
+            sample += "https://placeholder.invalid"
+        elif _in_port(sample):
+            sample += "1"  # 'https://{server}:{port}/': a port is digits
+        else:
+            sample += "placeholder"
     return template, sample, list(dict.fromkeys(names))
+
+
+def _in_port(sample: str) -> bool:
+    """The URL so far ends in the authority's ':' (what follows is the port)."""
+    scheme, sep, rest = sample.partition("://")
+    return bool(sep) and "/" not in rest and rest.endswith(":") and bool(rest[:-1])

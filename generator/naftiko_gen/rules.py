@@ -55,8 +55,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "naftiko-version",
         _E,
-        "'naftiko' is missing or not 1.0.0-alpha2/alpha3",
-        "write 'naftiko: 1.0.0-alpha2'",
+        "'naftiko' is missing or not 1.0.0-alpha1/alpha2/alpha3, and no 'ikanos: "
+        "1.0.0-beta1'..'beta5' either",
+        "write 'naftiko: 1.0.0-alpha2' (or a version docs/versions.md lists)",
     ),
     Rule(
         "naftiko-not-a-capability",
@@ -632,6 +633,120 @@ RULES: tuple[Rule, ...] = (
         "an http MCP adapter without a port listens on 9090, or the next port no other adapter "
         "of the spec names",
         "write 'port:'",
+    ),
+    Rule(
+        "naftiko-auth-from-env",
+        _W,
+        "a consumes authentication block lacks a field; it is the environment variable "
+        "<NS>_API_KEY_NAME / <NS>_API_KEY (apikey name / key), <NS>_TOKEN (bearer), "
+        "<NS>_USERNAME / <NS>_PASSWORD (basic, digest), required at start-up; the message names "
+        "the rule the block breaks",
+        "write 'key:' and 'value:' (a '{{VAR}}' bind for the key)",
+    ),
+    # published versions (generator/naftiko_gen/reader/versions.py, docs/versions.md)
+    Rule(
+        "naftiko-version-alpha1",
+        _N,
+        "a 1.0.0-alpha1 document is read as alpha2 (its subset); an alpha1 'items' list of "
+        "shapes is read as its first shape",
+        "write 'naftiko: 1.0.0-alpha2' and 'items' as one shape",
+    ),
+    Rule(
+        "naftiko-version-alpha1-items",
+        _W,
+        "an alpha1 'items' list holds more than one shape; all but the first are ignored",
+        "merge the shapes into one",
+    ),
+    Rule(
+        "naftiko-version-alpha3",
+        _N,
+        "a 1.0.0-alpha3 document is read as alpha2 with its additions (aggregates, ref, "
+        "semantics, control, oauth2, mcp authentication); 'script' steps are refused per tool",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-ikanos",
+        _N,
+        "an Ikanos 'ikanos: 1.0.0-beta1'..'beta5' document is read into the alpha2 model; the "
+        "naftiko-version-* notes that follow say what was adapted",
+        "none needed; `naftiko-gen validate --notes` lists the adaptations",
+    ),
+    Rule(
+        "naftiko-version-keyed",
+        _N,
+        "beta collections keyed by name (resources, operations, tools, inputParameters, steps, "
+        "flows, outputParameters, ...) are read as lists, each entry named by its key",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-display",
+        _N,
+        "beta 'display' is read as 'label'",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-import-entry",
+        _N,
+        "a beta ImportEntry {import, from, as} is read as an alpha2 import {import, location, as}",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-flows",
+        _N,
+        "beta aggregate 'flows' are read as aggregate 'functions' (what 'ref' names)",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-mapping-target",
+        _N,
+        "a beta step mapping 'target' is read as 'targetName'",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-items",
+        _N,
+        "beta 'items' keyed by property name is read as 'items: {type: object, properties}'",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-method-default",
+        _N,
+        "a beta operation without 'method' is a GET (the beta default)",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-ignored",
+        _N,
+        "beta keys with no effect in generated servers (tags, outputMediaType, responses, "
+        "responseBinary, info created/modified/stakeholders/version) are ignored",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-cache",
+        _N,
+        "beta MCP caching hints 'ttlMs' and 'cacheScope' are ignored: no caching hint is sent",
+        "none needed",
+    ),
+    Rule(
+        "naftiko-version-binary-size",
+        _N,
+        "beta 'maxBinarySize' is checked as a size ('512KiB', '10MiB') and not enforced: binary "
+        "responses are passed on as they come; a malformed size is an error",
+        "write a size like '10MiB'",
+    ),
+    Rule(
+        "naftiko-version-binary-resource",
+        _W,
+        "beta MCP resource 'binary: true' (a blob) has no equivalent; the resource is generated "
+        "as text",
+        "serve binary content through a tool with outputRawFormat: binary",
+    ),
+    Rule(
+        "naftiko-version-tunnel",
+        _E,
+        "a beta consumes adapter reached through a 'tunnel' (e.g. ziti) cannot be dialled; the "
+        "adapter and the routes and tools calling it are skipped",
+        "remove 'tunnel' to call the baseUri directly",
     ),
 )
 

@@ -285,8 +285,10 @@ class ConsumedPlanner:
             )
         if a.kind in SIGNED_AUTH:
             return self.signed_auth(a)
+        # the name too may come from the environment (reader/auth.py apikey_from_env)
+        key = secret("key", "the api key name") if "{{" in (a.key or "") else a.key or ""
         return ir.Auth(
-            "apikey", key=a.key or "", value=secret("value", "the api key"), placement=a.placement
+            "apikey", key=key, value=secret("value", "the api key"), placement=a.placement
         )
 
     def signed_auth(self, a: Auth) -> ir.Auth:

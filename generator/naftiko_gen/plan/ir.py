@@ -124,7 +124,7 @@ class Auth:
     token: Value = None
     username: Value = None
     password: Value = None
-    key: str = ""
+    key: Value = ""  # apikey: the name, a literal or (from the environment) a secret
     value: Value = None
     placement: str = "header"  # apikey: header | query | body
     # oauth1, aws-sig-v4, certificate, hmac: the runtime helper's keyword arguments, as

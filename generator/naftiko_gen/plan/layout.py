@@ -259,7 +259,7 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
     wanted = {
         "_runtime.py": True,
         "_config.py": True,
-        "_guard.py": served or plan.control is not None,
+        "_guard.py": served or plan.control is not None,  # the control server checks exposure too
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),
         "_serve.py": served,

@@ -68,7 +68,11 @@ HMAC_PLACEHOLDERS = (
 )  # fmt: skip
 
 
-def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
+def auth(
+    r: Reader, node: Node | None, consumes_side: bool, env_prefix: str | None = None
+) -> Auth | None:
+    """`env_prefix` (a consumes adapter's, e.g. UP): an incomplete apikey block reads what it
+    lacks from <PREFIX>_API_KEY / <PREFIX>_API_KEY_NAME at start-up instead of failing."""
     if node is None or node.value is None:
         return None
     if r.expect_map(node, "'authentication'") is None:
@@ -96,11 +100,17 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
     a = Auth(kind_l, node.pos, {k: node.value_pos(k) for k in node.value})
     if kind_l == "bearer":
         r.check_keys(node, ("type", "token"), w)
-        a.token = r.text(node, "token", w, required=True)
+        a.token = r.text(node, "token", w, required=env_prefix is None)
+        if a.token is None and env_prefix is not None:
+            from_env(r, node, a, "token", f"{env_prefix}_TOKEN", "the bearer token", kind_l)
     elif kind_l in ("basic", "digest"):
         r.check_keys(node, ("type", "username", "password"), w)
-        a.username = r.text(node, "username", w, required=True)
-        a.password = r.text(node, "password", w, required=True)
+        a.username = r.text(node, "username", w, required=env_prefix is None)
+        a.password = r.text(node, "password", w, required=env_prefix is None)
+        for attr in ("username", "password"):
+            if getattr(a, attr) is None and env_prefix is not None:
+                var = f"{env_prefix}_{attr.upper()}"
+                from_env(r, node, a, attr, var, f"the {attr}", kind_l)
     elif kind_l in SIGNED_FIELDS:
         r.warn(
             "naftiko-auth-extension",
@@ -137,7 +147,9 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
                     node.pos,
                 )
             a.placement = placement
-        if a.key is None or a.value is None:
+        if (a.key is None or a.value is None) and env_prefix is not None:
+            apikey_from_env(r, node, a, env_prefix)
+        elif a.key is None or a.value is None:
             r.error(
                 "naftiko-auth-incomplete",
                 "apikey auth needs 'key' and 'value'; add them",
@@ -163,6 +175,39 @@ def auth(r: Reader, node: Node | None, consumes_side: bool) -> Auth | None:
         )
         return None
     return a
+
+
+def apikey_from_env(r: Reader, node: Node, a: Auth, prefix: str) -> None:
+    """An apikey block missing `key` or `value`: each missing one is an environment variable."""
+    for attr, var, what in (
+        ("key", f"{prefix}_API_KEY_NAME", "the header or query parameter name"),
+        ("value", f"{prefix}_API_KEY", "the key"),
+    ):
+        if getattr(a, attr) is None:
+            from_env(r, node, a, attr, var, what, "apikey", "naftiko-auth-incomplete")
+
+
+def from_env(
+    r: Reader,
+    node: Node,
+    a: Auth,
+    attr: str,
+    var: str,
+    what: str,
+    kind: str,
+    broken: str = "naftiko-schema-required",
+) -> None:
+    """The adaptation of an incomplete consumes authentication block: the missing field is the
+    environment variable `var`, which the generated server requires at start-up (a located
+    warning that names the rule the block breaks)."""
+    setattr(a, attr, "{{" + var + "}}")
+    a.positions[attr] = node.pos
+    r.warn(
+        "naftiko-auth-from-env",
+        f"{kind} auth has no '{attr}' [{broken}]; {what} is read from the "
+        f"environment variable {var} at start-up (write '{attr}:' to fix it in the spec)",
+        node.pos,
+    )
 
 
 def _fields(r: Reader, node: Node, a: Auth) -> bool:

@@ -15,6 +15,7 @@ from naftiko_gen.reader.exposes_control import control
 from naftiko_gen.reader.exposes_mcp import mcp
 from naftiko_gen.reader.exposes_rest import rest
 from naftiko_gen.reader.exposes_skill import skill_adapter
+from naftiko_gen.reader.versions import expand_imports, read_version
 
 DEFAULT_MCP_PORT = 9090  # as the README and `serve` say
 
@@ -23,7 +24,7 @@ def capability(r: Reader, root: Node, source: Path, display: str) -> Capability 
     if not root.is_map:
         r.error("naftiko-schema-type", "a Naftiko document must be a mapping", root.pos)
         return None
-    r.version(root)
+    read_version(r, root)
     r.check(root, "document")
     cap_node = root.get("capability")
     if cap_node is None:
@@ -50,6 +51,9 @@ def capability(r: Reader, root: Node, source: Path, display: str) -> Capability 
         cap.label = r.text(info, "label", "'info'")
         cap.description = r.text(info, "description", "'info'")
     r.check(cap_node, "capability")
+    expand_imports(r, root, "binds", source)
+    for section in ("binds", "aggregates", "exposes"):
+        expand_imports(r, cap_node, section, source)
     for b in r.expect_list(root, "binds", "the document"):
         found = bind(r, b, source.parent)
         if found:

@@ -10,7 +10,7 @@ from naftiko_gen.diagnostics import Pos, Report
 from naftiko_gen.loader import Node
 from naftiko_gen.model import HTTP_METHODS, PARAM_TYPES
 
-SUPPORTED_VERSIONS = ("1.0.0-alpha2", "1.0.0-alpha3")
+SUPPORTED_VERSIONS = ("1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")  # ikanos beta: versions.py
 CONSUMED_LOCATIONS = ("query", "header", "path", "cookie", "body", "environment")
 EXPOSED_LOCATIONS = ("query", "header", "path", "cookie", "body")
 OUTPUT_FORMATS = (
@@ -46,7 +46,7 @@ SCHEMA_KEYS: dict[str, Keys] = {
             "type", "namespace", "baseUri", "description", "inputParameters", "authentication",
             "resources", "label",
         ),
-        dialects=("auth",),
+        dialects=("auth", "tunnel"),
     ),
     "consumed-resource": Keys(
         "a consumed resource",
@@ -267,7 +267,8 @@ class Reader:
         elif str(node.value) not in SUPPORTED_VERSIONS:
             self.error(
                 "naftiko-version",
-                f"unsupported naftiko version '{node.value}'; naftiko-gen reads 1.0.0-alpha2",
+                f"unsupported naftiko version '{node.value}'; naftiko-gen reads naftiko "
+                "1.0.0-alpha1 to 1.0.0-alpha3 and ikanos 1.0.0-beta1 to 1.0.0-beta5",
                 node.pos,
             )
 

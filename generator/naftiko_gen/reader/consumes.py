@@ -16,9 +16,11 @@ from naftiko_gen.model import (
     ConsumedResource,
     Consumes,
 )
+from naftiko_gen.naming import env_name
 from naftiko_gen.reader.auth import auth
 from naftiko_gen.reader.common import BODY_KINDS, CONSUMED_LOCATIONS, OUTPUT_FORMATS, Reader
 from naftiko_gen.reader.orchestration import consumed_outputs
+from naftiko_gen.reader.versions import read_version
 
 BODY_DIALECTS = {"form": "formUrlEncoded", "multipart": "multipartForm"}
 
@@ -50,10 +52,13 @@ def imported(r: Reader, node: Node, source: Path) -> list[Consumes]:
     alias = r.text(node, "as", "an imported consumes")
     if name is None or location is None:
         return []
-    root, found_file = load_import(location, source, r.report, node.value_pos("location"))
+    # An imported file that is not there: that import is skipped (the tools calling it too,
+    # see Capability.broken), the rest of the spec is built.
+    with attempt(r.report, f"imported consumes '{alias or name}'"):
+        root, found_file = load_import(location, source, r.report, node.value_pos("location"))
     if not found_file or root is None or not root.is_map:
         return []
-    r.version(root)
+    read_version(r, root)
     found: list[Consumes] = []
     for entry in r.expect_list(root, "consumes", "the imported file"):
         c = consumes(r, entry) if entry.is_map else None
@@ -93,9 +98,18 @@ def consumes(r: Reader, node: Node) -> Consumes | None:
     base = r.text(node, "baseUri", what, required=True)
     if ns is None or base is None:
         return None
+    if node.get("tunnel") is not None:
+        with attempt(r.report, f"consumes '{ns}'"):
+            r.error(
+                "naftiko-version-tunnel",
+                f"consumes '{ns}' reaches its API through a '{tunnel_kind(node)}' tunnel (ikanos "
+                "beta), which naftiko-gen cannot dial; remove 'tunnel' to call baseUri directly",
+                node.pos_of("tunnel"),
+            )
+        return None
     c = Consumes(ns, base, node.pos, description=r.text(node, "description", what))
     c.positions = {k: node.value_pos(k) for k in node.value}
-    c.auth = auth(r, r.auth_node(node), consumes_side=True)
+    c.auth = auth(r, r.auth_node(node), consumes_side=True, env_prefix=env_name(ns))
     c.params = consumed_params(r, node, what)
     # The schema requires only namespace, type and baseUri: a consumes without resources is
     # the target of REST `forward` routes (the engine's own fixtures have such adapters).
@@ -105,6 +119,12 @@ def consumes(r: Reader, node: Node) -> Consumes | None:
             c.resources.append(res)
             c.resources.extend(res.extra)
     return c
+
+
+def tunnel_kind(node: Node) -> str:
+    tunnel = node.get("tunnel")
+    kind = tunnel.get("type") if tunnel is not None else None
+    return str(kind.value) if kind is not None else "reverse"
 
 
 def consumed_resource(r: Reader, node: Node) -> ConsumedResource | None:
