@@ -335,7 +335,7 @@ def _free_port() -> int:
 
 
 def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -350,7 +350,7 @@ def _mcp(url: str, method: str, params: dict[str, Any], rid: int) -> Any:
             "MCP-Protocol-Version": "2025-06-18",
         },
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -372,7 +372,7 @@ class _Server:
             if self.proc.poll() is not None:
                 raise AssertionError(self.proc.stderr.read().decode() if self.proc.stderr else "")
             try:
-                urllib.request.urlopen(self.base + path, timeout=1).close()  # noqa: S310
+                urllib.request.urlopen(self.base + path, timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.1)

@@ -165,7 +165,7 @@ async def run_rest_app(app: Any) -> AsyncIterator[str]:
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001
+        server = site._server
         assert server is not None and server.sockets
         port = server.sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}"
