@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from naftiko_gen.cli import cli
 from naftiko_gen.deploy import RUNTIME_REQUIREMENTS, dns_label
-from tests.support import FIXTURES, ROOT, TUTORIAL
+from tests.support import FIXTURES, ROOT, TUTORIAL, free_ports
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
@@ -334,20 +334,12 @@ def _pod_ip() -> str:
     return ip
 
 
-def _free_ports(n: int) -> list[int]:
-    with ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for sock in socks:
-            sock.bind(("", 0))
-        return [sock.getsockname()[1] for sock in socks]
-
-
 def _with_free_ports(spec: Path, folder: Path, text: str | None = None) -> Path:
     """The spec (and the `shared/` folder its binds read, if any) copied into `folder`, each
     `port:` a free one: the servers the control server runs take no port flag."""
     text = spec.read_text("utf-8") if text is None else text
     ports = sorted(set(re.findall(r"^\s*port:\s*(\d+)\s*$", text, re.MULTILINE)))
-    free = dict(zip(ports, map(str, _free_ports(len(ports))), strict=True))
+    free = dict(zip(ports, map(str, free_ports(len(ports), host="")), strict=True))
     text = re.sub(
         r"^(\s*port:\s*)(\d+)(\s*)$", lambda m: m[1] + free[m[2]] + m[3], text, flags=re.MULTILINE
     )

@@ -75,6 +75,22 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
+def test_readme_build_writes_the_committed_generated_folder(repo: Path) -> None:
+    """The README's non-editable install ships every template and runtime module: what it
+    builds from specs/ is, file for file, the committed generated/."""
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    built, committed = tree(repo / "generated"), tree(ROOT / "generated")
+    assert sorted(built) == sorted(committed)
+    assert [rel for rel in built if built[rel] != committed[rel]] == []
+
+
 @pytest.fixture
 async def upstream() -> AsyncIterator[str]:
     async with run_fake_qovery(token=TOKEN) as fake:
