@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -22,10 +23,15 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and mypy on the generator and on the committed generated code."""
     session.install("-e", ".[test]")
-    session.run("ruff", "check", "generator", "generated", "tests", "noxfile.py")
-    session.run("black", "--check", "generator", "generated")
-    session.run("mypy", "generator")
-    session.run("mypy", "generated/qovery_containers")
+    session.run("ruff", "check", "generator", "generated", "examples", "tests", "noxfile.py", "bench")
+    session.run("black", "--check", "generator", "generated", "examples/generated")
+    # The import package is naftiko_gen, its folder generator/: mypy finds it through a link.
+    link = Path(session.create_tmp()) / "mypy-path"
+    link.mkdir(exist_ok=True)
+    if not (link / "naftiko_gen").exists():
+        (link / "naftiko_gen").symlink_to(Path("generator").resolve())
+    session.run("mypy", "-p", "naftiko_gen", env={"MYPYPATH": str(link)})
+    session.run("mypy", "generated/qovery_containers", "examples/generated/petstore")
 
 
 @nox.session
