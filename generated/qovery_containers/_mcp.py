@@ -72,7 +72,7 @@ class Tool:
         title: str | None = None,
         description: str | None = None,
         output_schema: dict[str, Any] | None = None,
-        annotations: Mapping[str, bool] | None = None,
+        annotations: Mapping[str, bool | str] | None = None,  # hints, and title
     ) -> None:
         self.name, self.title, self.description = name, title, description
         self.input_schema, self.output_schema = input_schema, output_schema
