@@ -22,10 +22,10 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and mypy on the generator and on the committed generated code."""
     session.install("-e", ".[test]")
-    session.run("ruff", "check", "generator", "generated", "tests", "noxfile.py")
-    session.run("black", "--check", "generator", "generated")
+    session.run("ruff", "check", "generator", "generated", "examples", "tests", "noxfile.py", "bench")
+    session.run("black", "--check", "generator", "generated", "examples/generated")
     session.run("mypy", "generator")
-    session.run("mypy", "generated/qovery_containers")
+    session.run("mypy", "generated/qovery_containers", "examples/generated/petstore")
 
 
 @nox.session

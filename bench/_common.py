@@ -55,7 +55,7 @@ def spawn(
     """Start a child that dies with us; stderr goes to a temp file shown if it fails early."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    err = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - open for the child's life; read on failure
     proc = subprocess.Popen(
         list(argv),
         env=full_env,
@@ -90,7 +90,7 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
 
 
 def stop_all() -> None:
-    for proc in list(_children):
+    for proc in _children:
         with contextlib.suppress(Exception):
             stop(proc, timeout=3.0)
 

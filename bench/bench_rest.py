@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as c  # noqa: E402
+import _common as c
 
 PATH = f"/v1/environment/{c.ENV_ID}/container"
 
@@ -90,7 +90,7 @@ def main() -> None:
     kinds = list(dict.fromkeys([*args.kinds, "hand-written"]))
     samples: dict[str, list[c.Sample]] = {k: [] for k in kinds}
     upstream_proc, upstream = c.start_upstream()
-    status, raw = c.http(
+    _status, raw = c.http(
         f"{upstream}/environment/{c.ENV_ID}/container",
         headers={"Authorization": f"Bearer {c.TOKEN}"},
     )

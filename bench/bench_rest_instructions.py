@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as c  # noqa: E402
-from bench_rest import KINDS, PATH, server_argv, server_env  # noqa: E402
+import _common as c
+from bench_rest import KINDS, PATH, server_argv, server_env
 
 
 async def _drive(url: str, requests: int) -> None:
@@ -49,7 +49,7 @@ def instructions(kind: str, upstream: str, requests: int, out: Path) -> int:
     asyncio.run(_drive(url, requests))
     proc.send_signal(2)  # SIGINT: a clean shutdown, so callgrind writes its totals
     proc.wait(timeout=120)
-    found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+    found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
     if found is None:
         raise SystemExit(f"{kind}: no totals in {out}")
     return int(found.group(1))

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as c  # noqa: E402
-from bench_mcp import check_answer, fastmcp_kind, request  # noqa: E402
+import _common as c
+from bench_mcp import check_answer, fastmcp_kind, request
 
 
 @dataclass
@@ -165,7 +165,7 @@ def main() -> None:
         [
             "server",
             "start → first answer, ms (median)",
-            "min–max ms",
+            "min-max ms",
             "server CPU ms (median)",
             "RSS MiB (median)",
         ],
@@ -173,7 +173,7 @@ def main() -> None:
             [
                 s.name,
                 f"{c.median(times[s.name]) * 1000:.0f}",
-                f"{min(times[s.name]) * 1000:.0f}–{max(times[s.name]) * 1000:.0f}",
+                f"{min(times[s.name]) * 1000:.0f}-{max(times[s.name]) * 1000:.0f}",
                 f"{c.median(cpu[s.name]) * 1000:.0f}",
                 f"{c.median(rss[s.name]):.1f}",
             ]

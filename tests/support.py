@@ -6,8 +6,9 @@ import asyncio
 import importlib
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -78,6 +79,14 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
         async with serve_aiohttp(app) as url:
             yield url
         return
+    async with serve_uvicorn(app) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serve_uvicorn(app: Any, *, startup_timeout: float = 10.0) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn (lifespan on) on a 127.0.0.1 port-0 socket; yields its
+    base URL. A failed start-up raises its own error, not a timeout."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -87,13 +96,33 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(200):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.02)
-        assert server.started, "MCP server did not start"
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if task.done():
+                task.result()  # re-raise the startup error
+                raise RuntimeError("uvicorn exited during startup")
+            if time.monotonic() > deadline:
+                raise TimeoutError("uvicorn did not start")
+            await asyncio.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await asyncio.wait_for(task, 10)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
         sock.close()
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports free on `host` now (held together while chosen), for a child
+    process to listen on ("" for a child that listens on every interface)."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind((host, 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
+def free_port() -> int:
+    return free_ports(1)[0]

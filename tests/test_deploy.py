@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from naftiko_gen.cli import cli
 from naftiko_gen.deploy import RUNTIME_REQUIREMENTS, dns_label
-from tests.support import FIXTURES, ROOT, TUTORIAL
+from tests.support import FIXTURES, ROOT, TUTORIAL, free_ports
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
@@ -99,10 +99,10 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
     dockerfile = (folder / "Dockerfile").read_text(encoding="utf-8")
     assert "FROM python:3.11-slim\n" in dockerfile
     assert 'COPY ["generated/qovery_containers/", "/app/qovery_containers/"]' in dockerfile
-    assert re.search(r"^USER 10001", dockerfile, re.M)
-    cmd = json.loads(re.search(r"^CMD (.*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
+    assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
+    cmd = json.loads(re.search(r"^CMD (.*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert cmd[-5:] == ["--host", "0.0.0.0", "--port", "8080", "--allow-unauthenticated"]
-    install = json.loads(re.search(r"^RUN (\[\"pip\".*)$", dockerfile, re.M).group(1))  # type: ignore[union-attr]
+    install = json.loads(re.search(r"^RUN (\[\"pip\".*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert install[2:] == list(RUNTIME_REQUIREMENTS)
 
 
@@ -334,22 +334,14 @@ def _pod_ip() -> str:
     return ip
 
 
-def _free_ports(n: int) -> list[int]:
-    with ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for sock in socks:
-            sock.bind(("", 0))
-        return [sock.getsockname()[1] for sock in socks]
-
-
 def _with_free_ports(spec: Path, folder: Path, text: str | None = None) -> Path:
     """The spec (and the `shared/` folder its binds read, if any) copied into `folder`, each
     `port:` a free one: the servers the control server runs take no port flag."""
     text = spec.read_text("utf-8") if text is None else text
-    ports = sorted(set(re.findall(r"^\s*port:\s*(\d+)\s*$", text, re.M)))
-    free = dict(zip(ports, map(str, _free_ports(len(ports))), strict=True))
+    ports = sorted(set(re.findall(r"^\s*port:\s*(\d+)\s*$", text, re.MULTILINE)))
+    free = dict(zip(ports, map(str, free_ports(len(ports), host="")), strict=True))
     text = re.sub(
-        r"^(\s*port:\s*)(\d+)(\s*)$", lambda m: m[1] + free[m[2]] + m[3], text, flags=re.M
+        r"^(\s*port:\s*)(\d+)(\s*)$", lambda m: m[1] + free[m[2]] + m[3], text, flags=re.MULTILINE
     )
     folder.mkdir(parents=True)
     if (spec.parent / "shared").is_dir():

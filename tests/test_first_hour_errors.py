@@ -278,7 +278,7 @@ def test_help_documents_every_exit_code() -> None:
         code, out, _ = run(*args, "--help")
         assert code == 0
         for n in ("0", "1", "2", "3", "130"):
-            assert re.search(rf"^\s+{n}\s+\S", out, re.M), (args, n, out)
+            assert re.search(rf"^\s+{n}\s+\S", out, re.MULTILINE), (args, n, out)
 
 
 def test_check_diff_is_coloured_only_when_asked(project: Path) -> None:

@@ -7,7 +7,6 @@ import gzip
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from naftiko_gen.cli import cli
 from naftiko_gen.codegen import generate, validate
 from naftiko_gen.openapi_import import ImportError_, import_openapi, kebab
 from naftiko_gen.writer import apply_changes, plan_changes
-from tests.support import FIXTURES, OFFICIAL_SCHEMA
+from tests.support import FIXTURES, OFFICIAL_SCHEMA, free_port
 
 GITHUB = FIXTURES / "openapi" / "api.github.com.json.gz"
 KEBAB = re.compile(r"^[a-zA-Z0-9-]+$")
@@ -328,14 +327,8 @@ def test_cli_refuses_to_overwrite(tmp_path: Path) -> None:
 # -- GitHub's REST API description ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -350,13 +343,13 @@ def _mcp(url: str, method: str, params: dict[str, Any], rid: int) -> Any:
             "MCP-Protocol-Version": "2025-06-18",
         },
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
 class _Server:
     def __init__(self, generated: Path, module: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(generated)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(self.port)],
@@ -372,7 +365,7 @@ class _Server:
             if self.proc.poll() is not None:
                 raise AssertionError(self.proc.stderr.read().decode() if self.proc.stderr else "")
             try:
-                urllib.request.urlopen(self.base + path, timeout=1).close()  # noqa: S310
+                urllib.request.urlopen(self.base + path, timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.1)

@@ -97,8 +97,8 @@ BY_DESIGN: dict[str, tuple[bool, bool, str]] = {
     "tests/fixtures/invalid/naftiko-exposes-required--no-exposes.yaml": (
         True,
         False,
-        "the schema allows a capability with only 'consumes'; the engine throws on empty exposes and "
-        "naftiko-gen has nothing to generate",
+        ("the schema allows a capability with only 'consumes'; the engine throws on empty exposes and "
+        "naftiko-gen has nothing to generate"),
     ),
 }
 
@@ -343,13 +343,13 @@ SILENT_EXTENSIONS = (
         _ext_with_values,
     ),
     (
-        "MCP tool names with '.' or '_' (IdentifierKebab is ^[a-zA-Z0-9-]+$; naftiko-mcp-tool-name-format "
-        "accepts the wider MCP set ^[A-Za-z0-9._-]{1,128}$)",
+        ("MCP tool names with '.' or '_' (IdentifierKebab is ^[a-zA-Z0-9-]+$; naftiko-mcp-tool-name-format "
+        "accepts the wider MCP set ^[A-Za-z0-9._-]{1,128}$)"),
         _ext_tool_names,
     ),
     (
-        "exposed inputParameters without 'description' (required by McpToolInputParameter and "
-        "ExposedInputParameter)",
+        ("exposed inputParameters without 'description' (required by McpToolInputParameter and "
+        "ExposedInputParameter)"),
         _ext_param_description,
     ),
 )
@@ -396,7 +396,7 @@ def _leaves(err: Any) -> list[Any]:
 
 
 def load_official(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # a SafeLoader
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
 
 
 def official_verdict(path: Path, relaxed: bool = True) -> tuple[bool, list[str]]:

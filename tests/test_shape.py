@@ -201,8 +201,8 @@ def _changed_definitions(old: str, new: str) -> set[str]:
         ),
         (  # a new query parameter on one consumed operation
             ("      - name: listcontainer\n        method: GET\n",
-             "      - name: listcontainer\n        method: GET\n        inputParameters:\n"
-             "        - name: archived\n          in: query\n"),
+             ("      - name: listcontainer\n        method: GET\n        inputParameters:\n"
+             "        - name: archived\n          in: query\n")),
             {
                 "upstream.py": {"listcontainer"},
                 "rest_server.py": {"listcontainer"},

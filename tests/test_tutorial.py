@@ -66,11 +66,10 @@ async def test_every_step_builds_and_serves(
                 async with http.post(base + "/mcp", json={}) as resp:
                     assert resp.status == 401  # the adapter's bearer auth is enforced
             headers = {"Authorization": f"Bearer {token}"}
-            async with httpx2.AsyncClient(headers=headers) as http_client:
-                async with Client(
-                    streamable_http_client(base + "/mcp", http_client=http_client)
-                ) as client:
-                    listed = [t.name for t in (await client.list_tools()).tools]
+            async with httpx2.AsyncClient(headers=headers) as http_client, Client(
+                streamable_http_client(base + "/mcp", http_client=http_client)
+            ) as client:
+                listed = [t.name for t in (await client.list_tools()).tools]
         assert listed == tools
     if spec.name.startswith("step-1-"):
         async with serve_asgi(mcp_server.create_app()) as base:
@@ -88,10 +87,9 @@ async def test_every_step_builds_and_serves(
         }
     if routes:
         rest_server = import_module(tmp_path, package, "rest_server")
-        async with serve_aiohttp(rest_server.create_app()) as base:
-            async with ClientSession() as http:
-                async with http.get(base + "/openapi.json") as resp:
-                    doc = await resp.json()
+        async with serve_aiohttp(rest_server.create_app()) as base, ClientSession() as http:
+            async with http.get(base + "/openapi.json") as resp:
+                doc = await resp.json()
         served = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
         for method, path in routes:
             assert (method, path.replace("{{", "{").replace("}}", "}")) in served

@@ -55,6 +55,8 @@ RUNTIME_REQUIREMENTS = (
     "mcp>=2.3,<3",
     "uvicorn>=0.30",
     "uvloop>=0.19; sys_platform != 'win32'",
+    "jsonschema>=4.20",
+    "pyjwt[crypto]>=2.10",
 )
 BASE_IMAGE = "python:3.11-slim"
 UID = 10001

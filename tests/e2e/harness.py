@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import socket
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from fakes.qovery import (  # noqa: E402
     RecordedRequest,
     run_fake_qovery,
 )
+
+from tests.support import free_port, serve_uvicorn  # noqa: E402
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -165,7 +168,7 @@ async def run_rest_app(app: Any) -> AsyncIterator[str]:
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001
+        server = site._server
         assert server is not None and server.sockets
         port = server.sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}"
@@ -186,37 +189,8 @@ async def run_asgi_app(app: Any, *, startup_timeout: float = 10.0) -> AsyncItera
         async with run_rest_app(app) as url:
             yield url
         return
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while not server.started:
-            if task.done():
-                task.result()  # re-raise the startup error
-                raise RuntimeError("uvicorn exited during startup")
-            if time.monotonic() > deadline:
-                raise TimeoutError("uvicorn did not start")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, 10)
-        except (TimeoutError, asyncio.CancelledError):
-            task.cancel()
-        sock.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    async with serve_uvicorn(app, startup_timeout=startup_timeout) as url:
+        yield url
 
 
 async def wait_for_port(
@@ -242,3 +216,45 @@ async def wait_for_port(
             writer.close()
             await writer.wait_closed()
             return
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM, and SIGKILL if it has not exited 10 s later."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass
+class Spawned:
+    port: int
+    proc: asyncio.subprocess.Process
+    log: str = ""  # its stderr, once it has stopped
+
+
+@asynccontextmanager
+async def spawn_server(
+    module: str, *args: str, env: Mapping[str, str], timeout: float = 20.0
+) -> AsyncIterator[Spawned]:
+    """`python -m <module> *args --host 127.0.0.1 --port <a free one>` run from generated/,
+    stderr to a temporary file; yields once it listens, and is stopped on leaving (its stderr
+    then in `.log`). A server that exits before listening fails with its stderr."""
+    port = free_port()
+    with tempfile.TemporaryFile() as errlog:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, *args, "--host", "127.0.0.1", "--port", str(port),
+            cwd=GENERATED_DIR, env=dict(env), stdout=asyncio.subprocess.DEVNULL, stderr=errlog,
+        )  # fmt: skip
+        spawned = Spawned(port, proc)
+        try:
+            await wait_for_port(port, timeout=timeout, proc=proc, errlog=errlog)
+            yield spawned
+        finally:
+            await stop_process(proc)
+            errlog.seek(0)
+            spawned.log = errlog.read().decode(errors="replace")
+

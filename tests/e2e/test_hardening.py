@@ -32,7 +32,6 @@ from .harness import (
     import_generated,
     require_generated,
     run_asgi_app,
-    run_fake_qovery,
     run_rest_app,
 )
 
@@ -51,32 +50,6 @@ MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
     "MCP-Protocol-Version": "2025-11-25",
 }
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeQovery]:
-    async with run_fake_qovery(token=TOKEN) as f:
-        yield f
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, fake: FakeQovery) -> pytest.MonkeyPatch:
-    monkeypatch.setenv(ENV_TOKEN, TOKEN)
-    monkeypatch.setenv(ENV_BASE_URL, fake.base_url)
-    monkeypatch.delenv(ENV_TIMEOUT, raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as s:
-        yield s
-
-
-@pytest.fixture
-async def rest(env: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    async with run_rest_app(rest_server.create_app()) as base:
-        yield base
 
 
 @pytest.fixture
@@ -453,7 +426,7 @@ async def test_fault_table(
             started = time.monotonic()
             result = await _tool(http, mcp + "/mcp", "list-containers", {"environmentId": ENV})
             assert time.monotonic() - started < bound, name
-            if name in ("deep-nesting",):
+            if name == "deep-nesting":
                 assert result["isError"] is False or result["content"]
             elif name != "gzip-bomb":
                 assert result["isError"] is True, (name, result)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,7 +13,6 @@ import pytest
 from yarl import URL
 
 from .harness import (
-    ENV_BASE_URL,
     ENV_TIMEOUT,
     ENV_TOKEN,
     NOT_FOUND_ID,
@@ -24,7 +22,6 @@ from .harness import (
     RecordedRequest,
     import_generated,
     require_generated,
-    run_fake_qovery,
     run_rest_app,
 )
 
@@ -51,32 +48,6 @@ CREATE_BODY = {
     "ports": [{"internal_port": 80, "publicly_accessible": True}],
 }
 DEPLOY_BODY = {"image_name": "library/nginx", "tag": "1.28"}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeQovery]:
-    async with run_fake_qovery(token=TOKEN) as f:
-        yield f
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, fake: FakeQovery) -> pytest.MonkeyPatch:
-    monkeypatch.setenv(ENV_TOKEN, TOKEN)
-    monkeypatch.setenv(ENV_BASE_URL, fake.base_url)
-    monkeypatch.delenv(ENV_TIMEOUT, raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-async def rest(env: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    async with run_rest_app(rest_server.create_app()) as base:
-        yield base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
-        yield s
 
 
 async def call(

@@ -6,8 +6,6 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,8 +18,8 @@ from .harness import (
     FakeQovery,
     free_port,
     require_generated,
-    run_fake_qovery,
-    wait_for_port,
+    spawn_server,
+    stop_process,
 )
 
 require_generated()
@@ -58,7 +56,7 @@ async def test_missing_token_exits_with_one_line(fake: FakeQovery, module: str) 
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
-        await _stop(proc)
+        await stop_process(proc)
     stderr = err.decode(errors="replace")
     assert proc.returncode != 0, (out, stderr)
     assert "Traceback" not in stderr, stderr
@@ -68,46 +66,12 @@ async def test_missing_token_exits_with_one_line(fake: FakeQovery, module: str) 
     assert fake.requests == []
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeQovery]:
-    async with run_fake_qovery(token=TOKEN) as f:
-        yield f
-
-
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
-async def test_rest_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -> None:
-    errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115 - closed by the fixture's tmp dir
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "qovery_containers.rest_server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        cwd=GENERATED_DIR,
-        env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=errlog,
-    )
-    try:
-        await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
-        async with aiohttp.ClientSession() as s:
-            async with s.get(f"http://127.0.0.1:{port}/v1/environment/{ENV}/container") as r:
-                status, data = r.status, await r.json()
-    finally:
-        await _stop(proc)
-        errlog.close()
+async def test_rest_server_subprocess_serves(fake: FakeQovery) -> None:
+    env = child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"})
+    async with spawn_server("qovery_containers.rest_server", env=env) as server:
+        url = f"http://127.0.0.1:{server.port}/v1/environment/{ENV}/container"
+        async with aiohttp.ClientSession() as s, s.get(url) as r:
+            status, data = r.status, await r.json()
     assert len(fake.requests) == 1
     rec = fake.last
     assert rec.method == "GET" and rec.raw_path == f"/environment/{ENV}/container"
@@ -117,40 +81,18 @@ async def test_rest_server_subprocess_serves(fake: FakeQovery, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("sdk", [[], ["--sdk"]], ids=["fast", "sdk"])
-async def test_mcp_server_subprocess_serves(
-    fake: FakeQovery, tmp_path: Path, sdk: list[str]
-) -> None:
+async def test_mcp_server_subprocess_serves(fake: FakeQovery, sdk: list[str]) -> None:
     from mcp import Client
 
-    errlog = open(tmp_path / "stderr.txt", "w+b")  # noqa: SIM115
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "qovery_containers.mcp_server",
-        *sdk,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        cwd=GENERATED_DIR,
-        env=child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"}),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=errlog,
-    )
-    try:
-        await wait_for_port(port, timeout=20, proc=proc, errlog=errlog)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+    env = child_env(**{ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url, ENV_TIMEOUT: "5"})
+    async with spawn_server("qovery_containers.mcp_server", *sdk, env=env) as server:
+        async with Client(f"http://127.0.0.1:{server.port}/mcp") as client:
             version = client.session.protocol_version
             names = {t.name for t in (await client.list_tools()).tools}
             result = await client.call_tool(
                 "list-all-environment-container-statuses", {"environmentId": ENV}
             )
-    finally:
-        await _stop(proc)
-        errlog.seek(0)
-        log = errlog.read().decode(errors="replace")
-        errlog.close()
+    log = server.log
     # Auto mode's `server/discover` probe is answered: the client stays on 2026-07-28 and no
     # request is refused (before, the fast path's 400 sent it back to `initialize`).
     assert version == "2026-07-28"

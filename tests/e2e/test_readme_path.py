@@ -42,7 +42,7 @@ def _readme_command(prefix: str) -> str:
 
 def _client_configuration() -> dict[str, object]:
     text = README.read_text(encoding="utf-8")
-    block = re.search(r"```json\n(\{\n  \"mcpServers\".*?)\n```", text, re.S)
+    block = re.search(r"```json\n(\{\n  \"mcpServers\".*?)\n```", text, re.DOTALL)
     assert block, "the README's MCP client configuration block"
     data = json.loads(block.group(1))
     assert isinstance(data, dict)
@@ -73,6 +73,22 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (copy / "generated" / "qovery_containers" / "rest_server.py").is_file()
     return copy
+
+
+def test_readme_build_writes_the_committed_generated_folder(repo: Path) -> None:
+    """The README's non-editable install ships every template and runtime module: what it
+    builds from specs/ is, file for file, the committed generated/."""
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    built, committed = tree(repo / "generated"), tree(ROOT / "generated")
+    assert sorted(built) == sorted(committed)
+    assert [rel for rel in built if built[rel] != committed[rel]] == []
 
 
 @pytest.fixture
@@ -139,19 +155,19 @@ async def test_readme_run_commands_serve_a_route_and_a_tool(repo: Path, upstream
     started = re.search(
         rf"^REST on http://127\.0\.0\.1:{rest_port} \(8 routes\), ready ([0-9.]+) s after start$",
         rest_log,
-        re.M,
+        re.MULTILINE,
     )
     assert started, rest_log
     # Counted from the process's start (interpreter start-up and imports included), not from
     # when the server began listening.
     assert 0.05 <= float(started[1]) < 30, rest_log
     assert re.search(
-        rf"^GET /v1/environment/{ENV_ID}/container 200 \d+\.\dms$", rest_log, re.M
+        rf"^GET /v1/environment/{ENV_ID}/container 200 \d+\.\dms$", rest_log, re.MULTILINE
     ), rest_log
     assert re.search(
-        rf"^MCP on http://127\.0\.0\.1:{mcp_port}/mcp \(8 tools\)", mcp_log, re.M
+        rf"^MCP on http://127\.0\.0\.1:{mcp_port}/mcp \(8 tools\)", mcp_log, re.MULTILINE
     ), mcp_log
-    assert re.search(r"^POST /mcp 200 \d+\.\dms$", mcp_log, re.M), mcp_log
+    assert re.search(r"^POST /mcp 200 \d+\.\dms$", mcp_log, re.MULTILINE), mcp_log
     assert TOKEN not in rest_log + mcp_log
     assert "Traceback" not in rest_log + mcp_log
 

@@ -196,9 +196,7 @@ class ForcedResponse:
             return False
         if self.operation is not None and rec.operation != self.operation:
             return False
-        if self.value is not None and self.value not in rec.path_params.values():
-            return False
-        return True
+        return not (self.value is not None and self.value not in rec.path_params.values())
 
 
 # --------------------------------------------------------------------------- bodies
@@ -487,7 +485,7 @@ class FakeQovery:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001 - the only way to learn the bound port
+        server = site._server
         assert server is not None and server.sockets
         self.port = server.sockets[0].getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"

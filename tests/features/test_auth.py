@@ -82,11 +82,6 @@ async def h(built: Any) -> Any:
             yield running
 
 
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
-
-
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 

@@ -23,7 +23,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
+    Stack,
     harness,
     mcp_json,
 )
@@ -240,15 +240,7 @@ def _fakes() -> dict[str, VerifyingFake]:
     return {prefix: VerifyingFake(v, prefix.lower()) for prefix, v in verifiers.items()}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("auth_kinds"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, _fakes(), env=ENV) as running:
-        yield running
+STACK = Stack(SPEC, _fakes, env=ENV)
 
 
 @pytest.fixture(autouse=True)

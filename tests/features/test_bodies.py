@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
 )
 
@@ -24,20 +23,7 @@ OK = {"received": True}
 TRICKY = 'Ann "the admiral" O\'Neil \\ {{x}} </to> & co'
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("bodies"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"SINK": FakeUpstream(name="sink")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"SINK": FakeUpstream(name="sink")})
 
 
 async def _both(

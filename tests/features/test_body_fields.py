@@ -19,8 +19,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -32,20 +31,7 @@ ISSUE = {"title": "Bug", "body": "It breaks", "labels": ["bug"]}
 CREATED = {"number": 7}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("body_fields"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"GITHUB": FakeUpstream(name="github")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"GITHUB": FakeUpstream(name="github")})
 
 
 def _expect_issue(h: Harness, owner: str, doc: Any) -> None:

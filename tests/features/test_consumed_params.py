@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -25,22 +24,9 @@ REGION = "eu-west-3"
 HITS = {"hits": [{"id": "p-1"}], "total": 1}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("consumed_params"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(
-        built, {"CATALOG": FakeUpstream(name="catalog")}, env={"DEPLOY_REGION": REGION}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC, lambda: {"CATALOG": FakeUpstream(name="catalog")}, env={"DEPLOY_REGION": REGION}
+)
 
 
 def _fixed_headers(seen: Any) -> None:

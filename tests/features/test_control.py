@@ -375,12 +375,9 @@ def test_the_control_server_applies_the_exposure_rule_to_the_servers_it_runs(
     import sys
     import time
 
-    from tests.e2e.harness import free_port
-    from tests.support import build
+    from tests.support import build, free_ports
 
-    ports = [free_port()]
-    while len(ports) < 2:  # two different ones (a closed port can be handed out again)
-        ports = [*{*ports, free_port()}]
+    ports = free_ports(2)
     spec = tmp_path / "exposed_control.yaml"
     spec.write_text(EXPOSED_SPEC.format(rest_port=ports[0], control_port=ports[1]), "utf-8")
     package = build(spec, tmp_path / "out")

@@ -227,10 +227,10 @@ def test_baseuri_variable_missing_stops_startup(tmp_path: Path) -> None:
     config = __import__(f"{built.package}._config", fromlist=["load_config"])
     upstream = __import__(f"{built.package}.upstream", fromlist=["UPSTREAMS"])
     environ = {"SNOWFLAKE_ACCOUNT_URL": "https://snow.example", "ADO_ROOT": "https://dev.example"}
-    with pytest.raises(config.ConfigError, match="^SALESFORCE_INSTANCE_URL is not set"):
+    with pytest.raises(config.ConfigError, match=r"^SALESFORCE_INSTANCE_URL is not set"):
         config.load_config(upstream.UPSTREAMS.values(), {}, environ)
     environ["SALESFORCE_INSTANCE_URL"] = "https://sf.example"
-    with pytest.raises(config.ConfigError, match="^ORGANIZATION is not set"):
+    with pytest.raises(config.ConfigError, match=r"^ORGANIZATION is not set"):
         config.load_config(upstream.UPSTREAMS.values(), {}, environ)
     environ |= {"ORGANIZATION": "acme", "ADO_BASE_URL": "https://override.example/x"}
     got = config.load_config(upstream.UPSTREAMS.values(), {}, environ).upstreams

@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -25,20 +24,7 @@ CREATED = {"orderId": "o-1", "status": "placed"}
 PATH = "/customers/c-7/orders"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("exposed_params"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"ORDERS": FakeUpstream(name="orders")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"ORDERS": FakeUpstream(name="orders")})
 
 
 async def test_rest_inputs_reach_upstream(h: Harness) -> None:

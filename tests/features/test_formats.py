@@ -3,16 +3,13 @@ text without outputParameters pass through with the upstream content type."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -35,20 +32,7 @@ ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("formats"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"DOCS": FakeUpstream(name="docs")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"DOCS": FakeUpstream(name="docs")})
 
 
 async def test_xml_mapped_to_json(h: Harness) -> None:

@@ -14,8 +14,7 @@ from tests.features.upstream import (
     Bearer,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
 )
 
@@ -25,29 +24,16 @@ SPEC = FIXTURES / "imports" / "feat_imports.yaml"
 TOKEN = "reg-token-77"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    elsewhere = tmp_path_factory.mktemp("cwd")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(elsewhere)  # ./shared.yaml must be found next to the spec, not in the CWD
-        return build_package(SPEC.resolve(), tmp_path_factory.mktemp("imports"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    fakes = {
+STACK = Stack(
+    SPEC,
+    lambda: {
         "FLEET": FakeUpstream(Bearer(TOKEN), name="fleet"),
         "LEGACY": FakeUpstream(name="legacy"),
-    }
-    async with harness(
-        built, fakes, env={"FEAT_IMPORTS_TOKEN": TOKEN}, base_paths={"FLEET": "/v3"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+    },
+    env={"FEAT_IMPORTS_TOKEN": TOKEN},
+    base_paths={"FLEET": "/v3"},
+    elsewhere=True,  # ./shared.yaml must be found next to the spec, not in the CWD
+)
 
 
 async def test_aliased_import_list(h: Harness) -> None:

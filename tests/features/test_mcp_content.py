@@ -11,27 +11,14 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from tests.features.upstream import FIXTURES, FakeUpstream, Harness, build_package, harness
+from tests.features.upstream import FIXTURES, FakeUpstream, Harness, Stack
 
 pytestmark = pytest.mark.anyio
 
 SPEC = FIXTURES / "mcp_content" / "feat_mcp_content.yaml"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("mcp_content"), rest=False)
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"SHIPYARD": FakeUpstream(name="shipyard")}, rest=False) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"SHIPYARD": FakeUpstream(name="shipyard")}, rest=False)
 
 
 async def test_files_are_copied_into_the_package(built: Any) -> None:

@@ -13,8 +13,8 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
+    Stack,
     build_package,
-    harness,
     mcp_json,
     run_fake,
 )
@@ -26,20 +26,7 @@ STDIO_SPEC = FIXTURES / "feat_mcp_stdio.yaml"
 INSTRUCTIONS = "Shipyard tools. Always look a ship up by IMO number before scrapping it."
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("mcp_details"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"SHIPYARD": FakeUpstream(name="shipyard")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"SHIPYARD": FakeUpstream(name="shipyard")})
 
 
 async def test_tool_names_kept_as_written(h: Harness) -> None:

@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FakeUpstream,
     Harness,
     Seen,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
 )
 
@@ -100,22 +99,9 @@ CASES: list[tuple[str, str, str, str, dict[str, Any], str, str, Any, int, Any]] 
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("methods"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(
-        built, {"STORE": FakeUpstream(name="store")}, base_paths={"STORE": "/api/v2"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC, lambda: {"STORE": FakeUpstream(name="store")}, base_paths={"STORE": "/api/v2"}
+)
 
 
 def _expect(fake: FakeUpstream, method: str, path: str, body: Any, status: int, reply: Any) -> None:

@@ -13,7 +13,7 @@ from tests.features.upstream import (
     Bearer,
     FakeUpstream,
     Harness,
-    build_package,
+    Stack,
     harness,
     mcp_json,
 )
@@ -26,27 +26,16 @@ GEO_KEY = "geo-key-4c2"
 SECRETS = {"FEAT_MULTI_WEATHER_TOKEN": TOKEN, "FEAT_MULTI_GEO_KEY": GEO_KEY}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("multi"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    fakes = {
+STACK = Stack(
+    SPEC,
+    lambda: {
         "WEATHER": FakeUpstream(Bearer(TOKEN), name="weather"),
         "GEO": FakeUpstream(ApiKeyHeader("X-Geo-Key", GEO_KEY), name="geo"),
         "SEA_TIDES": FakeUpstream(name="tides"),
-    }
-    async with harness(
-        built, fakes, env=SECRETS, base_paths={"WEATHER": "/v1", "SEA_TIDES": "/api"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+    },
+    env=SECRETS,
+    base_paths={"WEATHER": "/v1", "SEA_TIDES": "/api"},
+)
 
 
 def _only_one_upstream_called(h: Harness, name: str) -> Any:

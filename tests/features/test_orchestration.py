@@ -4,8 +4,6 @@ name, and a forward that no '..', '%2e%2e' or '%2F' can steer outside its prefix
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.features.upstream import (
@@ -13,8 +11,7 @@ from tests.features.upstream import (
     Bearer,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -32,23 +29,12 @@ SHIP = {"id": 1, "imo": "IMO-1", "tonnage": 5100, "sisters": ["IMO-3", "IMO-404"
 CREW = {"members": [{"name": "Ada"}, {"name": "Bo"}]}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("orchestration"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    fake = FakeUpstream(auth=Bearer(TOKEN), name="fleet")
-    async with harness(
-        built, {"FLEET": fake}, env={"FLEET_TOKEN": TOKEN}, base_paths={"FLEET": "/api"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC,
+    lambda: {"FLEET": FakeUpstream(auth=Bearer(TOKEN), name="fleet")},
+    env={"FLEET_TOKEN": TOKEN},
+    base_paths={"FLEET": "/api"},
+)
 
 
 def _fleet(h: Harness) -> None:

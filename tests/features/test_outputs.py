@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -80,20 +79,7 @@ CASES: list[tuple[str, str, str, str, Any, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("outputs"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"FLEET": FakeUpstream(name="fleet")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"FLEET": FakeUpstream(name="fleet")})
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

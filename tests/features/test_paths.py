@@ -11,8 +11,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -42,22 +41,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], str]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("paths"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(
-        built, {"PEOPLE": FakeUpstream(name="people")}, base_paths={"PEOPLE": "/v1"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC, lambda: {"PEOPLE": FakeUpstream(name="people")}, base_paths={"PEOPLE": "/v1"}
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

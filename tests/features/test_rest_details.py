@@ -12,8 +12,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
 )
 
@@ -25,22 +24,9 @@ CRANE = "/v1/terminals/{terminalid}/cranes/{craneid}"
 GATE = "/v1/gates/{gateId}"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("rest_details"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(
-        built, {"PORTS": FakeUpstream(name="ports")}, base_paths={"PORTS": "/api"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC, lambda: {"PORTS": FakeUpstream(name="ports")}, base_paths={"PORTS": "/api"}
+)
 
 
 async def test_openapi_has_names_and_descriptions(h: Harness, built: Any) -> None:

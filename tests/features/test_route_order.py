@@ -12,8 +12,6 @@ operation (path) the fake recorded.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from naftiko_gen.codegen import validate
@@ -21,8 +19,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
     mcp_text,
 )
@@ -32,20 +29,7 @@ pytestmark = pytest.mark.anyio
 SPEC = FIXTURES / "feat_route_order.yaml"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("route_order"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(built, {"SHEETS": FakeUpstream(name="sheets")}) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(SPEC, lambda: {"SHEETS": FakeUpstream(name="sheets")})
 
 
 async def test_literal_segment_wins_over_placeholder(h: Harness) -> None:

@@ -11,8 +11,7 @@ from tests.features.upstream import (
     FIXTURES,
     FakeUpstream,
     Harness,
-    build_package,
-    harness,
+    Stack,
     mcp_json,
 )
 
@@ -36,22 +35,9 @@ EXPECTED_QUERY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return build_package(SPEC, tmp_path_factory.mktemp("with_values"))
-
-
-@pytest.fixture(scope="module")
-async def h(built: Any) -> Any:
-    async with harness(
-        built, {"LEDGER": FakeUpstream(name="ledger")}, env={"FEAT_WITH_REGION": "eu-north-1"}
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(h: Harness) -> None:
-    h.reset()
+STACK = Stack(
+    SPEC, lambda: {"LEDGER": FakeUpstream(name="ledger")}, env={"FEAT_WITH_REGION": "eu-north-1"}
+)
 
 
 def _without_region(query: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +135,7 @@ class ApiKeyQuery:
 
 
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 class Digest:
@@ -431,6 +431,20 @@ async def serve_both(built: Built) -> AsyncIterator[tuple[str, str]]:
     """Start the generated REST and MCP servers (after the env vars are set)."""
     async with serve_rest(built) as rest_url, serve_mcp(built) as mcp_url:
         yield rest_url, mcp_url
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What a feature module serves: its spec, built once per module, and the fake upstreams
+    (by env prefix) that its generated servers call. A module sets ``STACK = Stack(...)`` and
+    its tests take ``h`` (tests/features/conftest.py), reset before each test."""
+
+    spec: Path
+    fakes: Callable[[], Mapping[str, FakeUpstream]]
+    env: Mapping[str, str] | None = None
+    base_paths: Mapping[str, str] | None = None
+    rest: bool = True  # False: the spec exposes MCP only
+    elsewhere: bool = False  # build with an unrelated CWD: relative files are the spec's
 
 
 @dataclass

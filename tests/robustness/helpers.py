@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -169,17 +170,13 @@ def create_apps(
         if module.startswith("rest_server"):
             app = mod.create_app(env)
             assert isinstance(app, web.Application), module
-            try:
+            with contextlib.suppress(config_error):
                 mod.create_app({})
-            except config_error:
-                pass
         else:
             app = mod.create_app(environ=env)
             assert callable(app), module
-            try:
+            with contextlib.suppress(config_error):
                 mod.create_app(environ={})
-            except config_error:
-                pass
         apps[module] = app
     return apps
 

@@ -176,7 +176,7 @@ def spec_data(upstream_base: str) -> dict[str, Any]:
                             "inputParameters": [
                                 {"name": "id", "type": "string",
                                  "description": TOOL_PARAM_DESCRIPTION},
-                            ],  # fmt: skip
+                            ],
                             "call": "up." + CONSUMED_OP_NAME,
                             "with": {"note": WITH_LITERAL, "payload": WITH_LITERAL},
                         },
@@ -443,7 +443,7 @@ def _path_spec(base_uri: str, consumed_path: str, exposed_path: str) -> str:
                         "resources": [
                             {"name": "r", "path": consumed_path + "/{{id}}",
                              "operations": [{"name": "get", "method": "GET"}]},
-                        ],  # fmt: skip
+                        ],
                     }
                 ],
                 "exposes": [
@@ -454,7 +454,7 @@ def _path_spec(base_uri: str, consumed_path: str, exposed_path: str) -> str:
                         "resources": [
                             {"path": exposed_path,
                              "operations": [{"method": "GET", "name": "get", "call": "up.get"}]},
-                        ],  # fmt: skip
+                        ],
                     }
                 ],
             },

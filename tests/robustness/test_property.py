@@ -69,7 +69,7 @@ SETTINGS = settings(
 )
 
 
-OWN_BASES = sorted(ROBUST_FIXTURES.glob("*.yaml")) + [ROOT / "specs" / "qovery-containers.yaml"]
+OWN_BASES = [*sorted(ROBUST_FIXTURES.glob("*.yaml")), ROOT / "specs" / "qovery-containers.yaml"]
 # Other suites' valid specs widen what is mutated (bodies, formats, auth kinds, methods).
 BORROWED_BASES = sorted((FIXTURES / "golden").glob("*.yaml")) + sorted(
     (FIXTURES / "features").glob("*.yaml")
@@ -149,10 +149,10 @@ def _paths(node: Any, prefix: Path_ = ()) -> Iterator[Path_]:
     yield prefix
     if isinstance(node, dict):
         for k, v in node.items():
-            yield from _paths(v, prefix + (k,))
+            yield from _paths(v, (*prefix, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _paths(v, prefix + (i,))
+            yield from _paths(v, (*prefix, i))
 
 
 def _get(node: Any, path: Path_) -> Any:
@@ -496,7 +496,7 @@ def test_cli_subprocess(work: Path, case: str) -> None:
             assert proc.returncode == 0, both[-2000:]
         elif args[0] == "build":
             assert proc.returncode == 2, both[-2000:]
-            assert re.search(r"^.+:\d+:\d+: error naftiko-[a-z0-9-]+: ", proc.stderr, re.M), proc.stderr
+            assert re.search(r"^.+:\d+:\d+: error naftiko-[a-z0-9-]+: ", proc.stderr, re.MULTILINE), proc.stderr
     shutil.rmtree(out, ignore_errors=True)
 
 

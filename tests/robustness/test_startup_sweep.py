@@ -10,6 +10,7 @@ certificate that did not load raising from inside the event loop once the server
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -29,13 +30,13 @@ SPECS = sorted(
         p
         for p in [*(FIXTURES / "features").rglob("*.yaml"), *(FIXTURES / "tutorial").glob("*.yml")]
         # capabilities, not the bind files and consumes files some of them read
-        if re.search(r"^capability:", p.read_text("utf-8"), re.M)
-        and re.search(r"^\s+exposes:", p.read_text("utf-8"), re.M)
+        if re.search(r"^capability:", p.read_text("utf-8"), re.MULTILINE)
+        and re.search(r"^\s+exposes:", p.read_text("utf-8"), re.MULTILINE)
     ),
     key=lambda p: p.as_posix(),
 )
 PLACEHOLDER = "placeholder-value-7f3a"
-READY = re.compile(r"(ready .* after start|^MCP on stdio|^control on http)", re.M)
+READY = re.compile(r"(ready .* after start|^MCP on stdio|^control on http)", re.MULTILINE)
 
 
 def _env(spec: Path) -> dict[str, str]:
@@ -74,10 +75,8 @@ def _start(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | No
     ready.wait(30)
     code = None
     if not READY.search("".join(lines)):  # stderr ended (or 30 s passed): it is exiting
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             code = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
     proc.terminate()
     try:
         proc.wait(10)

@@ -62,9 +62,12 @@ class Policy(NamedTuple):
             bare = name.rsplit(":", 1)[0] if not name.endswith("]") else name
             if name not in self.hosts and bare not in self.hosts:
                 return 421, "this server does not answer for that Host"
-        if origin is not None and origin.rstrip("/") not in self.origins:
-            if not (self.local_origins and _local_origin(origin)):
-                return 403, "requests from web pages of other origins are refused"
+        if (
+            origin is not None
+            and origin.rstrip("/") not in self.origins
+            and not (self.local_origins and _local_origin(origin))
+        ):
+            return 403, "requests from web pages of other origins are refused"
         return None
 
 

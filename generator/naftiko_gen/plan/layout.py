@@ -97,6 +97,8 @@ REQUIREMENTS = (
     "mcp>=2.3,<3",
     "uvicorn>=0.30",
     'uvloop>=0.19; sys_platform != "win32"',  # the servers' event loop where it is built
+    "jsonschema>=4.20",  # _validate: tool arguments against their inputSchema
+    "pyjwt[crypto]>=2.10",  # _oauth2: callers' JWTs
 )
 
 

@@ -64,7 +64,7 @@ def _number(environ: Mapping[str, str], name: str, default: float, whole: bool =
         value = float(raw) if raw else default
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if not math.isfinite(value) or value < (0 if whole else 1e-3) or whole and value % 1:
+    if not math.isfinite(value) or value < (0 if whole else 1e-3) or (whole and value % 1):
         raise ConfigError(f"{name} must be a finite {'whole ' if whole else 'positive '}number")
     return value
 

@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -66,7 +67,7 @@ class AccessLog(AbstractAccessLogger):
     (and at exit), rather than as a `logging` record and a write each: those cost more than
     10 % of a proxied call under load."""
 
-    pending: list[str] = []
+    pending: ClassVar[list[str]] = []  # one buffer for the process, shared by every instance
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
         if not self.pending:

@@ -20,8 +20,24 @@ from yarl import URL
 
 Handler = Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]]
 UNSIGNED = frozenset(
-    "authorization baggage connection expect host keep-alive proxy-authenticate proxy-authorization"
-    " te traceparent tracestate trailer transfer-encoding upgrade user-agent x-amzn-trace-id".split()
+    [
+        "authorization",
+        "baggage",
+        "connection",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "traceparent",
+        "tracestate",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "x-amzn-trace-id",
+    ]
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
