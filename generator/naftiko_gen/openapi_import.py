@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from naftiko_gen.naming import env_name
+from naftiko_gen.naming import env_name, spec_name
 
 METHODS = ("get", "post", "put", "patch", "delete")
 OTHER_METHODS = ("head", "options", "trace")
@@ -100,15 +100,6 @@ def _placeholder_name(raw: str) -> str:
     """A path placeholder as a Python-identifier-like name (aiohttp needs that for routes)."""
     s = re.sub(r"[^0-9A-Za-z_]+", "_", raw).strip("_") or "param"
     return "p_" + s if s[0].isdigit() else s
-
-
-def spec_name(wire: str) -> str:
-    """A parameter name the alpha2 schema accepts (`^[a-zA-Z0-9-_*]+$`): `page[size]` →
-    `page_size`, `filter[a.b]` → `filter_a_b`. The wire name comes back at build time from the
-    document saved beside the spec (plan.enrich renames query parameters that match this way)."""
-    if _PARAM_NAME.match(wire):
-        return wire
-    return re.sub(r"[^0-9A-Za-z_-]+", "_", wire).strip("_") or wire
 
 
 def slug_from_title(title: str) -> str:
@@ -480,7 +471,8 @@ def _auth(doc: _Doc, env_prefix: str) -> _Auth | None:
     auth = _one_auth(found[0][1], doc.swagger2, env_prefix)
     used = set(auth.keys)
     for name, scheme in found[1:]:
-        var = f"{env_prefix}_{env_name(kebab(name))}"
+        # After the scheme's name, less a trailing "auth" (Datadog's appKeyAuth → <PREFIX>_APP_KEY).
+        var = f"{env_prefix}_{env_name(re.sub(r'-?auth$', '', kebab(name)) or kebab(name))}"
         if var in used:
             var = f"{env_prefix}_{env_name(kebab(str(scheme['name'])))}"
         used.add(var)
