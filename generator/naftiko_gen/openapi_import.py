@@ -800,9 +800,7 @@ def import_openapi(
     uri = doc.base_uri(base_uri)
     auth = _auth(doc, prefix)
     ops = [
-        op
-        for op in _Collector(doc, result.notes).operations()
-        if selected(op, include, exclude)
+        op for op in _Collector(doc, result.notes).operations() if selected(op, include, exclude)
     ]
     if not ops:
         raise ImportError_("no operation matches --include/--exclude")
@@ -921,6 +919,7 @@ def run_import(
         click.echo(f"naftiko-gen: note: {note}", err=True)
     click.echo(
         f"imported {result.operations} operation(s) into {len(result.files)} spec(s) in "
-        f"{out_dir.as_posix()}/ (document kept as {kept.relative_to(out_dir).as_posix()})" + (f"; {len(result.notes)} note(s)" if result.notes else "")
+        f"{out_dir.as_posix()}/ (document kept as {kept.relative_to(out_dir).as_posix()})"
+        + (f"; {len(result.notes)} note(s)" if result.notes else "")
     )
     return 0

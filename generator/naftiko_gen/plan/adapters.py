@@ -30,8 +30,8 @@ from naftiko_gen.plan.enrich import Enricher
 from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
 from naftiko_gen.plan.openapi import openapi_document
-from naftiko_gen.plan.portable import portable, typed_schema
 from naftiko_gen.plan.outputs import FAILED, has_values
+from naftiko_gen.plan.portable import portable, typed_schema
 from naftiko_gen.plan.secrets import secret_names
 from naftiko_gen.plan.steps import StepPlanner
 from naftiko_gen.plan.wiring import Wiring, bind_names, bind_output

@@ -87,10 +87,15 @@ def ecmascript_pattern(pattern: str) -> str | None:
     return text
 
 
-def portable(schema: Any) -> Any:
+def portable(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of a JSON Schema with patterns in the common dialect and every array's `items`."""
+    out: dict[str, Any] = _portable(schema)
+    return out
+
+
+def _portable(schema: Any) -> Any:
     if isinstance(schema, list):
-        return [portable(x) for x in schema]
+        return [_portable(x) for x in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -102,11 +107,11 @@ def portable(schema: Any) -> Any:
         elif key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(
             value, dict
         ):
-            out[key] = {k: portable(v) for k, v in value.items()}
+            out[key] = {k: _portable(v) for k, v in value.items()}
         elif key in ("enum", "const", "default", "examples", "example", "required"):
             out[key] = value  # values, not schemas
         else:
-            out[key] = portable(value)
+            out[key] = _portable(value)
     t = out.get("type")
     if (t == "array" or (isinstance(t, list) and "array" in t)) and "items" not in out:
         out["items"] = {}
