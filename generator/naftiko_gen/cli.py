@@ -483,9 +483,15 @@ def import_group() -> None:
 @import_group.command("openapi")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
-    "--by", type=click.Choice(["document", "tag"]), default="document", show_default=True,
-    help="One capability for the whole document, or one per tag.",
+    "--by", type=click.Choice(["document", "tag", "path"]), default="document",
+    show_default=True,
+    help="One capability for the whole document, one per tag, or one per first path segment.",
 )  # fmt: skip
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Import only operations whose operationId, path, 'METHOD path' or tag matches "
+              "(repeatable).")  # fmt: skip
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out operations that match (as --include; repeatable).")  # fmt: skip
 @click.option(
     "-o", "--output", "out_dir", default=Path("specs"), type=click.Path(path_type=Path),
     show_default=True, help="Folder that receives the specs.",
@@ -504,14 +510,19 @@ def import_openapi_cmd(
     base_uri: str | None,
     env_prefix: str | None,
     force: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
-    """Write alpha2 capability specs from an OpenAPI 3.x or Swagger 2.0 FILE (YAML or JSON)."""
+    """Write alpha2 capability specs from an OpenAPI 3.x or Swagger 2.0 FILE (YAML or JSON), and
+    the document itself as openapi/<namespace>.yaml beside them (builds read it from there)."""
     from naftiko_gen.openapi_import import run_import
 
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: run_import(file, by, out_dir, name, base_uri, env_prefix, force),
+            lambda: run_import(
+                file, by, out_dir, name, base_uri, env_prefix, force, include, exclude
+            ),
         )
     )
 

@@ -8,7 +8,10 @@ the upstream's OpenAPI document requires one, and a present body valid against i
 
 The answer comes, in this order, from the spec's own output `value`s (literal, not JSONPath),
 the OpenAPI document's response example (when valid against its schema), an example built from
-the response schema, or a small plausible JSON object.
+the response schema, or a small plausible JSON object; then it is shaped by the output mappings
+of the routes and tools that call the operation: every JSONPath they read is made present (an
+array with one element where they iterate, a number where they coerce to a number), so mapped
+results show values, not nulls.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def literal_outputs(outputs: list[Any]) -> Any:
 def operations(plan: ir.Plan, literal: dict[str, Any] | None = None) -> list[MockOperation]:
     """One mock operation per upstream operation the plan calls."""
     out: list[MockOperation] = []
+    mapped = _mapped_outputs(plan)
     for op in plan.operations:
         pattern, names = compile_template(op.path_display)
         info: OperationInfo | None = op.openapi
@@ -92,8 +96,108 @@ def operations(plan: ir.Plan, literal: dict[str, Any] | None = None) -> list[Moc
             mock.body_schema = info.body_schema
             mock.status = info.status
         mock.answer, mock.source = _answer(op, info, (literal or {}).get(op.key))
+        if mapped.get(op.key):
+            mock.answer = shaped(mock.answer, mapped[op.key])
+            if mock.source == "plausible JSON":
+                mock.source = "the output mappings"
         out.append(mock)
     return out
+
+
+def _mapped_outputs(plan: ir.Plan) -> dict[str, list[Any]]:
+    """Upstream operation key → the output expressions of the routes and tools that call it."""
+    found: dict[str, list[Any]] = {}
+    actions = [r.action for s in plan.rest for r in s.routes] + [
+        t.action for s in plan.mcp for t in s.tools
+    ]
+    for action in actions:
+        if action.call is not None and action.output is not None:
+            found.setdefault(action.call.op.key, []).append(action.output)
+    return found
+
+
+def shaped(answer: Any, outputs: list[Any]) -> Any:
+    """`answer` with every path the output expressions read made present (values kept)."""
+    for output in outputs:
+        answer = _shape(answer, output, None)
+    return answer
+
+
+def _shape(data: Any, output: Any, kind: str | None) -> Any:
+    if isinstance(output, ir.Fields):
+        for _, value in output.fields:
+            data = _shape(data, value, None)
+        return data
+    if isinstance(output, ir.Coerce):
+        return _shape(data, output.inner, output.kind)
+    if isinstance(output, ir.Each):
+        return _put(data, _container(output.source.steps), "each", output.item)
+    if isinstance(output, ir.Select) and output.source == "data":
+        return _put(data, list(output.steps), kind, None)
+    return data
+
+
+_SAMPLES: dict[str | None, Any] = {
+    "number": 1,
+    "integer": 1,
+    "boolean": True,
+    "string": "example",
+    None: "example",
+}
+
+
+def _put(data: Any, steps: list[Any], kind: str | None, item: Any) -> Any:
+    """`data` with a value at `steps` (JSONPath keys, indexes, EACH): what is there is kept."""
+    if not steps:
+        if kind == "each":
+            items = data if isinstance(data, list) and data else [None]
+            return [_shape_item(x, item) for x in items]
+        if data is None or (kind in ("number", "integer") and not _is_number(data)):
+            return _SAMPLES.get(kind, "example")
+        return data
+    step, rest = steps[0], steps[1:]
+    if step is ir.EACH:
+        items = data if isinstance(data, list) and data else [None]
+        return [_put(x, rest, kind, item) for x in items]
+    if isinstance(step, int):
+        items = list(data) if isinstance(data, list) else []
+        while len(items) <= step:
+            items.append(None)
+        items[step] = _put(items[step], rest, kind, item)
+        return items
+    holder = dict(data) if isinstance(data, dict) else {}
+    holder[str(step)] = _put(holder.get(str(step)), rest, kind, item)
+    return holder
+
+
+def _shape_item(value: Any, item: Any) -> Any:
+    """One element of an iterated array, shaped by the per-item mapping (paths over `item`)."""
+    if item is None:
+        return "example" if value is None else value
+    if isinstance(item, ir.Fields):
+        for _, sub in item.fields:
+            value = _shape_item(value, sub)
+        return value
+    if isinstance(item, ir.Coerce):
+        return _item_select(value, item.inner, item.kind)
+    return _item_select(value, item, None)
+
+
+def _item_select(value: Any, item: Any, kind: str | None) -> Any:
+    if isinstance(item, ir.Select) and item.source == "item":
+        return _put(value, list(item.steps), kind, None)
+    if isinstance(item, ir.Each) and item.source.source == "item":
+        return _put(value, _container(item.source.steps), "each", item.item)
+    return value
+
+
+def _container(steps: tuple[Any, ...]) -> list[Any]:
+    """The path of the array an iteration reads: `$.data[*]` and `$.data` both name `data`."""
+    return list(steps[:-1]) if steps and steps[-1] is ir.EACH else list(steps)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _valid(schema: dict[str, Any] | None, value: Any) -> bool:

@@ -55,3 +55,15 @@ class Names:
             n += 1
         self.used.add(name)
         return name
+
+
+_SPEC_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def spec_name(wire: str) -> str:
+    """A parameter name the alpha2 schema accepts (`^[a-zA-Z0-9-_*]+$`): `page[size]` →
+    `page_size`, `filter[a.b]` → `filter_a_b`. The wire name comes back at build time from the
+    document saved beside the spec (plan.enrich renames query parameters that match this way)."""
+    if _SPEC_NAME.match(wire):
+        return wire
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", wire).strip("_") or wire

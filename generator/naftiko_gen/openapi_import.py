@@ -23,6 +23,7 @@ Secrets come from environment variables named after the API title (`PETSTORE_API
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -32,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from naftiko_gen.naming import env_name
+from naftiko_gen.naming import env_name, spec_name
 
 METHODS = ("get", "post", "put", "patch", "delete")
 OTHER_METHODS = ("head", "options", "trace")
@@ -58,6 +59,7 @@ class ImportResult:
     files: dict[str, str] = field(default_factory=dict)  # file name → YAML text
     notes: list[str] = field(default_factory=list)  # what was skipped or approximated
     operations: int = 0  # operations imported
+    namespace: str = ""  # the consumes namespace every spec shares (openapi/<namespace>.yaml)
 
 
 # -- names ------------------------------------------------------------------------------------------
@@ -196,24 +198,30 @@ class _Doc:
             )
         return uri
 
-    def security_scheme(self) -> tuple[str, dict[str, Any]] | None:
-        """The scheme to use upstream: the document's `security` first, then any declared one."""
+    def security(self) -> list[tuple[str, dict[str, Any]]]:
+        """The schemes to use upstream, all at once: the first requirement of the document's
+        `security` whose schemes naftiko-gen can all send (a requirement ANDs its schemes:
+        Datadog wants an API key *and* an application key), else the first usable scheme."""
         if self.swagger2:
             schemes = self.doc.get("securityDefinitions") or {}
         else:
             schemes = (self.doc.get("components") or {}).get("securitySchemes") or {}
         if not isinstance(schemes, dict):
-            return None
-        order: list[str] = []
-        for requirement in self.doc.get("security") or []:
-            if isinstance(requirement, dict):
-                order += [str(k) for k in requirement]
-        order += [str(k) for k in schemes]
-        for name in order:
+            return []
+        requirements = self.doc.get("security")
+        for requirement in requirements if isinstance(requirements, list) else []:
+            if not isinstance(requirement, dict) or not requirement:
+                continue
+            found = [(str(k), self.resolve(schemes.get(k))) for k in requirement]
+            kinds = [_auth_kind(scheme, self.swagger2) for _, scheme in found]
+            # One Authorization header at most; further credentials must be API keys.
+            if None not in kinds and all(k == "apikey" for k in kinds[1:]):
+                return found
+        for name in schemes:
             scheme = self.resolve(schemes.get(name))
             if _auth_kind(scheme, self.swagger2) is not None:
-                return name, scheme
-        return None
+                return [(str(name), scheme)]
+        return []
 
 
 def _auth_kind(scheme: dict[str, Any], swagger2: bool) -> str | None:
@@ -235,11 +243,12 @@ def _auth_kind(scheme: dict[str, Any], swagger2: bool) -> str | None:
 
 @dataclass
 class _Param:
-    name: str  # as sent upstream (query/header/cookie) or the placeholder name (path)
+    name: str  # the spec's name: the placeholder (path), else the wire name made schema-valid
     location: str
     type: str
     required: bool
     description: str
+    wire: str = ""  # the name sent upstream when it differs (`page[size]` for `page_size`)
 
 
 @dataclass
@@ -316,10 +325,13 @@ class _Collector:
         body: _Param | None = None
         names: set[str] = set(renames.values())
         path_descriptions: dict[str, str] = {}
+        path_types: dict[str, str] = {}
         for (location, name), p in merged.items():
             if location == "path":
                 if name in renames:
                     path_descriptions[renames[name]] = _text(p.get("description"), 300)
+                    schema = p.get("schema") if not self.doc.swagger2 else p
+                    path_types[renames[name]] = self.doc.schema_type(schema) if schema else "string"
                 continue
             if location == "body" and self.doc.swagger2:
                 if method != "get":
@@ -339,6 +351,7 @@ class _Collector:
                 continue
             if location == "header" and name.lower() in ("authorization", "content-type", "accept"):
                 continue  # auth and content negotiation are the generated client's job
+            wire, name = name, spec_name(name)
             if not _PARAM_NAME.match(name) or name in names or name == "body":
                 if p.get("required"):
                     self.note(
@@ -357,7 +370,8 @@ class _Collector:
                     typ,
                     bool(p.get("required")),
                     _text(p.get("description"), 300)
-                    or f"{location.capitalize()} parameter '{name}'.",
+                    or f"{location.capitalize()} parameter '{wire}'.",
+                    wire if wire != name else "",
                 )
             )
 
@@ -397,7 +411,7 @@ class _Collector:
                 _Param(
                     name,
                     "path",
-                    "string",
+                    path_types.get(name, "string"),
                     True,
                     path_descriptions.get(name) or f"Path parameter '{raw}'.",
                 ),
@@ -429,6 +443,11 @@ HINTS = {
 }
 
 
+# The whole upstream answer as it came; `properties: {}` because the official schema requires
+# the key on an object output (an empty map maps nothing: naftiko-gen passes the body through).
+PASS_THROUGH: dict[str, Any] = {"type": "object", "mapping": "$.", "properties": {}}
+
+
 def _route_key(method: str, path: str) -> tuple[str, str]:
     return method, _PLACEHOLDER.sub("{}", path).lower()
 
@@ -441,14 +460,31 @@ def _exposed_path(path: str) -> str:
 class _Auth:
     block: dict[str, Any]
     keys: list[str]
+    # Further API keys of the same requirement: consumes-level parameters valued from the env.
+    extra: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _auth(doc: _Doc, env_prefix: str) -> _Auth | None:
-    found = doc.security_scheme()
-    if found is None:
+    found = doc.security()
+    if not found:
         return None
-    _, scheme = found
-    kind = _auth_kind(scheme, doc.swagger2)
+    auth = _one_auth(found[0][1], doc.swagger2, env_prefix)
+    used = set(auth.keys)
+    for name, scheme in found[1:]:
+        # After the scheme's name, less a trailing "auth" (Datadog's appKeyAuth → <PREFIX>_APP_KEY).
+        var = f"{env_prefix}_{env_name(re.sub(r'-?auth$', '', kebab(name)) or kebab(name))}"
+        if var in used:
+            var = f"{env_prefix}_{env_name(kebab(str(scheme['name'])))}"
+        used.add(var)
+        auth.keys.append(var)
+        auth.extra.append(
+            {"name": str(scheme["name"]), "in": str(scheme["in"]), "value": "{{env." + var + "}}"}
+        )
+    return auth
+
+
+def _one_auth(scheme: dict[str, Any], swagger2: bool, env_prefix: str) -> _Auth:
+    kind = _auth_kind(scheme, swagger2)
     if kind == "bearer":
         var = f"{env_prefix}_TOKEN"
         return _Auth({"type": "bearer", "token": "{{env." + var + "}}"}, [var])
@@ -481,6 +517,7 @@ def _capability(
     description: str,
     tags: list[str],
     namespace: str,
+    exposed_ns: str,
     base_uri: str,
     auth: _Auth | None,
     ops: list[_Op],
@@ -516,27 +553,13 @@ def _capability(
                 else (f"{op.summary} {op.description}")
             )
 
+        # The official schema allows only name, in and value on a consumed parameter: types,
+        # descriptions and requiredness live on the REST and MCP inputs (and in the document).
         consumed_inputs: list[dict[str, Any]] = [
-            {
-                "name": p.name,
-                "in": p.location,
-                "type": p.type,
-                "description": p.description,
-                "required": p.required,
-            }
-            for p in op.params
-            if p.location != "path"
+            {"name": p.name, "in": p.location} for p in op.params if p.location != "path"
         ]
         if op.body is not None:
-            consumed_inputs.append(
-                {
-                    "name": "body",
-                    "in": "body",
-                    "type": op.body.type,
-                    "description": op.body.description,
-                    "required": op.body.required,
-                }
-            )
+            consumed_inputs.append({"name": "body", "in": "body"})
         consumed_op: dict[str, Any] = {
             "name": op_name,
             "method": op.method.upper(),
@@ -544,6 +567,8 @@ def _capability(
             "outputRawFormat": "json",
             "outputParameters": [{"name": "result", "type": "object", "value": "$."}],
         }
+        if op.summary:
+            consumed_op["label"] = op.summary
         if consumed_inputs:
             consumed_op["inputParameters"] = consumed_inputs
         resource = resources.get(op.path)
@@ -564,11 +589,29 @@ def _capability(
             "method": op.method.upper(),
             "name": op_name,
             "description": text,
-            "call": call,
         }
+        if op.summary:
+            rest_op["label"] = op.summary
+        rest_inputs = [
+            {"name": p.name, "in": p.location, "type": p.type, "description": p.description}
+            for p in op.params
+            if p.location != "path"
+        ]
+        if op.body is not None:
+            rest_inputs.append(
+                {
+                    "name": "body",
+                    "in": "body",
+                    "type": op.body.type,
+                    "description": op.body.description,
+                }
+            )
+        if rest_inputs:
+            rest_op["inputParameters"] = rest_inputs
+        rest_op["call"] = call
         if forwarded:
             rest_op["with"] = {name: f"rest.{name}" for name in forwarded}
-        rest_op["outputParameters"] = [{"type": "object", "mapping": "$."}]
+        rest_op["outputParameters"] = [PASS_THROUGH]
         rest_resource = rest_resources.get(exposed.lower())
         if rest_resource is None:
             rest_resource = {
@@ -616,7 +659,7 @@ def _capability(
         tool["call"] = call
         if forwarded:
             tool["with"] = {name: f"tools.{name}" for name in forwarded}
-        tool["outputParameters"] = [{"type": "object", "mapping": "$."}]
+        tool["outputParameters"] = [PASS_THROUGH]
         tools.append(tool)
 
     consumes: dict[str, Any] = {
@@ -628,6 +671,8 @@ def _capability(
     }
     if auth is not None:
         consumes["authentication"] = dict(auth.block)
+        if auth.extra:
+            consumes["inputParameters"] = [dict(p) for p in auth.extra]
     spec: dict[str, Any] = {
         "naftiko": "1.0.0-alpha2",
         "info": {"label": label, "description": description, "tags": tags},
@@ -639,13 +684,13 @@ def _capability(
         "exposes": [
             {
                 "type": "rest",
-                "namespace": f"{namespace}-rest",
+                "namespace": f"{exposed_ns}-rest",
                 "port": REST_PORT,
                 "resources": list(rest_resources.values()),
             },
             {
                 "type": "mcp",
-                "namespace": f"{namespace}-mcp",
+                "namespace": f"{exposed_ns}-mcp",
                 "port": MCP_PORT,
                 "transport": "http",
                 "description": f"MCP adapter for {label}. One tool per operation of {title}.",
@@ -707,6 +752,29 @@ def load_document(path: Path) -> dict[str, Any]:
     return doc
 
 
+_VERSION_SEGMENT = re.compile(r"^(v\d+(\.\d+)*|api|apis|rest)$", re.IGNORECASE)
+
+
+def path_group(path: str) -> str:
+    """`--by path`: the first segment that names something (`/api/v2/logs/events` → `logs`)."""
+    for segment in path.strip("/").split("/"):
+        if segment and "{" not in segment and not _VERSION_SEGMENT.match(segment):
+            return segment
+    return ""
+
+
+def selected(op: _Op, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """`--include`/`--exclude` globs, matched against the operationId, the path, `METHOD path`
+    and the tag (an operation is kept when it matches an include, or there is none, and no
+    exclude)."""
+    keys = [op.op_id, op.path, f"{op.method.upper()} {op.path}", op.tag]
+
+    def matches(globs: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(k, g) for g in globs for k in keys if k)
+
+    return (not include or matches(include)) and not matches(exclude)
+
+
 def import_openapi(
     document: dict[str, Any],
     *,
@@ -714,6 +782,8 @@ def import_openapi(
     name: str | None = None,
     base_uri: str | None = None,
     env_prefix: str | None = None,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
 ) -> ImportResult:
     """Build the capability specs for one document. Raises ImportError_ when nothing can be."""
     doc = _Doc(document)
@@ -729,7 +799,11 @@ def import_openapi(
     result = ImportResult()
     uri = doc.base_uri(base_uri)
     auth = _auth(doc, prefix)
-    ops = _Collector(doc, result.notes).operations()
+    ops = [
+        op for op in _Collector(doc, result.notes).operations() if selected(op, include, exclude)
+    ]
+    if not ops:
+        raise ImportError_("no operation matches --include/--exclude")
     doc_description = _text(info.get("description")) or title
 
     groups: dict[str, list[_Op]] = {}
@@ -740,13 +814,23 @@ def import_openapi(
             if by == "tag":
                 groups.setdefault(t["name"], [])
     for op in ops:
-        groups.setdefault(op.tag if by == "tag" else "", []).append(op)
+        key = op.tag if by == "tag" else path_group(op.path) if by == "path" else ""
+        groups.setdefault(key, []).append(op)
 
+    # One consumes namespace for every spec of the document: the document is saved once, as
+    # openapi/<namespace>.yaml beside them, and enriches them all.
+    namespace = _cap(slug, 60)
+    result.namespace = namespace
     file_names = _Unique(MAX_NAME)
     for tag, members in groups.items():
         if not members:
             continue
-        if by == "tag":
+        if by == "path":
+            base = f"{slug}-{kebab(tag) or 'root'}"
+            label = f"{title} — /{tag}"
+            description = f"{label}. {len(members)} operation(s) under /{tag} of {title}."
+            tags = [title, tag] if tag else [title]
+        elif by == "tag":
             tag_slug = kebab(tag) or "untagged"
             base = f"{slug}-{tag_slug}"
             label = f"{title} — {tag or 'untagged'}"
@@ -764,7 +848,8 @@ def import_openapi(
             label=label,
             description=_text(description),
             tags=tags,
-            namespace=_cap(file_base, 60),
+            namespace=namespace,
+            exposed_ns=_cap(file_base, 60),
             base_uri=uri,
             auth=auth,
             ops=members,
@@ -787,13 +872,22 @@ def run_import(
     base_uri: str | None,
     env_prefix: str | None,
     force: bool,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
 ) -> int:
     """The command: import, refuse to overwrite (unless force), write. Exit 0, or 2 on bad input."""
     import click
 
     try:
+        document = load_document(file)
         result = import_openapi(
-            load_document(file), by=by, name=name, base_uri=base_uri, env_prefix=env_prefix
+            document,
+            by=by,
+            name=name,
+            base_uri=base_uri,
+            env_prefix=env_prefix,
+            include=include,
+            exclude=exclude,
         )
     except ImportError_ as exc:
         click.echo(f"naftiko-gen: {exc}", err=True)
@@ -811,6 +905,11 @@ def run_import(
         out_dir.mkdir(parents=True, exist_ok=True)
         for file_name, text in result.files.items():
             (out_dir / file_name).write_text(text, encoding="utf-8")
+        # The document beside the specs: builds enrich them from it without --openapi. JSON is
+        # YAML, and the loader reads it as JSON first (fast for multi-megabyte documents).
+        kept = out_dir / "openapi" / f"{result.namespace}.yaml"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         click.echo(
             f"naftiko-gen: cannot write {out_dir.as_posix()}/: {exc.strerror or exc}", err=True
@@ -820,6 +919,7 @@ def run_import(
         click.echo(f"naftiko-gen: note: {note}", err=True)
     click.echo(
         f"imported {result.operations} operation(s) into {len(result.files)} spec(s) in "
-        f"{out_dir.as_posix()}/" + (f"; {len(result.notes)} note(s)" if result.notes else "")
+        f"{out_dir.as_posix()}/ (document kept as {kept.relative_to(out_dir).as_posix()})"
+        + (f"; {len(result.notes)} note(s)" if result.notes else "")
     )
     return 0

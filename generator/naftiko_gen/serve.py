@@ -190,9 +190,11 @@ async def _serve(
             ops = operations(plan, _literal_outputs(spec))
             upstream, port = await stack.enter_async_context(run_mock(ops))
             env.update(mock_environment(plan, secrets_dir))
+            click.echo(f"mock upstream  http://127.0.0.1:{port} ({len(ops)} operations)")
             for u in plan.upstreams:
                 env[f"{u.env_prefix}_BASE_URL"] = upstream.base_url(port, u.namespace)
-            click.echo(f"mock upstream  http://127.0.0.1:{port} ({len(ops)} operations)")
+                # What a standalone server needs to use this mock: its routes sit under /<ns>.
+                click.echo(f"  {u.env_prefix}_BASE_URL={upstream.base_url(port, u.namespace)}")
         procs: list[asyncio.subprocess.Process] = []
         try:
             for s in servers:

@@ -71,7 +71,11 @@ ADD_PET = _mcp.Tool(
         "properties": {
             "name": {"type": "string", "description": "The pet's name."},
             "status": {"type": "string", "description": "available, pending or sold."},
-            "photoUrls": {"type": "array", "description": "Photo URLs (may be empty)."},
+            "photoUrls": {
+                "type": "array",
+                "description": "Photo URLs (may be empty).",
+                "items": {},
+            },
         },
         "required": ["name"],
     },

@@ -31,6 +31,7 @@ from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
 from naftiko_gen.plan.openapi import openapi_document
 from naftiko_gen.plan.outputs import FAILED, has_values
+from naftiko_gen.plan.portable import portable, typed_schema
 from naftiko_gen.plan.route_order import Shape, order_routes
 from naftiko_gen.plan.secrets import secret_names
 from naftiko_gen.plan.steps import StepPlanner
@@ -346,7 +347,7 @@ class AdapterPlanner:
                         tool if tool.ref is None else self.steps.hinted(tool)
                     ),
                     action=action,
-                    output_schema=Enricher.output_schema(action) if self.enricher else None,
+                    output_schema=tool_output_schema(action, self.enricher is not None),
                     validate=enriched,
                 )
             )
@@ -435,7 +436,16 @@ def input_schema(inputs: list[ir.Input]) -> dict[str, Any]:
     required = [i.name for i in inputs if i.required]
     if required:
         schema["required"] = required
-    return schema
+    return portable(schema)  # JavaScript clients compile the patterns too
+
+
+def tool_output_schema(action: ir.Action, enriched: bool) -> dict[str, Any] | None:
+    """A tool's outputSchema: a mapped object output's declared types, or (with a document) a
+    relayed object's schema. Objects only: they are the results sent as structuredContent."""
+    if isinstance(action.output, ir.Fields) and action.function is None:
+        return portable(typed_schema(action.output))
+    schema = Enricher.output_schema(action) if enriched else None
+    return portable(schema) if schema is not None else None
 
 
 def tool_annotations(tool: McpTool) -> dict[str, bool]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from naftiko_gen import mustache
+from naftiko_gen.naming import spec_name
 from naftiko_gen.plan import ir
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -473,6 +474,8 @@ class Enricher:
                 "and path template); this operation is generated without its schemas",
                 co.op.pos,
             )
+        else:
+            _wire_names(op.query, op.openapi)
         return op.openapi
 
     def action(self, co: Any, action: Any) -> bool:
@@ -515,6 +518,19 @@ class Enricher:
         if not isinstance(schema, dict) or schema.get("type") != "object":
             return None
         return schema
+
+
+def _wire_names(placed: list[ir.Placed], info: OperationInfo) -> None:
+    """Query names the document writes with brackets (`page[size]`, `filter[tags]`): a spec
+    names them as the alpha2 schema allows (`page_size`, from `naftiko-gen import openapi`), and
+    the upstream receives the document's own name. A name the document has as written stays."""
+    wire: dict[str, str] = {}
+    for name in info.query:
+        if spec_name(name) != name:
+            wire.setdefault(spec_name(name), name)
+    for p in placed:
+        if p.name not in info.query and p.name in wire:
+            p.name = wire[p.name]
 
 
 def _feeds(call: Any) -> dict[str, tuple[str, str]]:

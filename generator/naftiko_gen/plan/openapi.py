@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
 from naftiko_gen import mustache
 from naftiko_gen.plan import ir
+from naftiko_gen.plan.portable import portable, typed_schema
 
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"  # as plan.consumed: what a path keeps unencoded
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -28,6 +30,12 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
             op["summary"] = route.label
         if route.description:
             op["description"] = route.description
+        if not route.label and route.description:
+            # Clients name and list operations by their summary.
+            op["summary"] = route.description.split(". ")[0][:120]
+        tag = _tag(route.spec_path)
+        if tag:
+            op["tags"] = [tag]
         params, body = _inputs(route.action.inputs)
         if route.action.reads_raw:  # a binary upstream body: the request's bytes, any type
             body = {
@@ -41,6 +49,7 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
             op["requestBody"] = body
         op["responses"] = {
             **_documented(route.action),
+            **_mapped(route.action),
             "default": {"description": "The upstream response, relayed or mapped"},
             # Our own 400 is an Error; the upstream's 400 is relayed as it came (any body).
             "400": {
@@ -69,7 +78,28 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
     }
     if description:
         doc["info"]["description"] = description
-    return doc
+    return portable(doc)  # patterns every client compiles, arrays with items
+
+
+def _tag(spec_path: str) -> str:
+    """The operation's group: the first path segment that names something (`/v1/pets/{id}` →
+    `pets`), as the document's own paths group them."""
+    for segment in spec_path.strip("/").split("/"):
+        if segment and "{" not in segment and not re.fullmatch(r"v\d+(\.\d+)*|api", segment):
+            return segment
+    return ""
+
+
+def _mapped(action: ir.Action) -> dict[str, Any]:
+    """The success response of a mapped output: its schema from the declared output types."""
+    if action.output is None or action.function is not None:
+        return {}
+    return {
+        "200": {
+            "description": "The mapped result",
+            "content": {"application/json": {"schema": typed_schema(action.output)}},
+        }
+    }
 
 
 def _documented(action: ir.Action) -> dict[str, Any]:

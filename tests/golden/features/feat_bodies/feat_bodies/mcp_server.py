@@ -52,7 +52,7 @@ SEND_PARAMS = _mcp.Tool(
         "properties": {
             "title": {"type": "string"},
             "count": {"type": "integer"},
-            "tags": {"type": "array"},
+            "tags": {"type": "array", "items": {}},
             "draft": {"type": "boolean"},
         },
     },
@@ -76,7 +76,7 @@ SEND_JSON = _mcp.Tool(
         "properties": {
             "name": {"type": "string", "description": "Name"},
             "count": {"type": "integer", "description": "Count"},
-            "tags": {"type": "array", "description": "Tags"},
+            "tags": {"type": "array", "description": "Tags", "items": {}},
         },
         "required": ["name", "count", "tags"],
     },
@@ -195,7 +195,7 @@ SEND_RAW = _mcp.Tool(
         "type": "object",
         "properties": {
             "title": {"type": "string", "description": "Title"},
-            "ids": {"type": "array", "description": "Ids"},
+            "ids": {"type": "array", "description": "Ids", "items": {}},
             "author": {"type": "string", "description": "Author"},
             "n": {"type": "integer", "description": "A number"},
         },

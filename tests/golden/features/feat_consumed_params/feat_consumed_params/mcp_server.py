@@ -37,7 +37,7 @@ SEARCH = _mcp.Tool(
             "q": {"type": "string", "description": "Search text"},
             "limit": {"type": "integer", "description": "Maximum number of results"},
             "inStock": {"type": "boolean", "description": "Only products in stock"},
-            "tags": {"type": "array", "description": "Tags, all required"},
+            "tags": {"type": "array", "description": "Tags, all required", "items": {}},
             "X-Request-Id": {"type": "string", "description": "Correlation id"},
             "session": {"type": "string", "description": "Session cookie"},
         },

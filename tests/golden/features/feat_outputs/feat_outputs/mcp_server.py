@@ -95,6 +95,19 @@ SUMMARY = _mcp.Tool(
     name="summary",
     description="Typed summary",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "total": {"type": ["integer", "null"]},
+            "firstName": {},
+            "firstLength": {"type": ["number", "null"]},
+            "missing": {},
+            "page": {
+                "type": "object",
+                "properties": {"next": {}, "size": {"type": ["integer", "null"]}},
+            },
+        },
+    },
 )
 
 
@@ -148,6 +161,14 @@ NAMED = _mcp.Tool(
     name="named",
     description="Several named outputs",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "total": {"type": ["integer", "null"]},
+            "names": {"type": ["array", "null"], "items": {}},
+            "next": {},
+        },
+    },
 )
 
 
@@ -172,6 +193,15 @@ MOCK_STATUS = _mcp.Tool(
         "type": "object",
         "properties": {"who": {"type": "string", "description": "Who is asking"}},
         "required": ["who"],
+    },
+    output_schema={
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "version": {"type": "integer"},
+            "live": {"type": "boolean"},
+            "echo": {"type": ["string", "null"]},
+        },
     },
 )
 

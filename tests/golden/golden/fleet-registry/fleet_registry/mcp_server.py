@@ -36,9 +36,13 @@ PLAN_VOYAGE = _mcp.Tool(
         "type": "object",
         "properties": {
             "shipImo": {"type": "string", "description": "IMO number"},
-            "crewIds": {"type": "array", "description": "Crew member ids"},
+            "crewIds": {"type": "array", "description": "Crew member ids", "items": {}},
         },
         "required": ["shipImo", "crewIds"],
+    },
+    output_schema={
+        "type": "object",
+        "properties": {"voyageId": {}, "crew": {"type": ["array", "null"], "items": {}}},
     },
     annotations={
         "title": "Plan a voyage",

@@ -37,7 +37,14 @@ GET_SHIP = _mcp.Tool(
         "properties": {"imo_number": {"type": "string", "description": "IMO number of the ship"}},
         "required": ["imo_number"],
     },
-    annotations={"title": "Get ship"},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "imo": {"type": ["string", "null"]},
+            "name": {"type": "string"},
+            "yearBuilt": {"type": "integer"},
+        },
+    },
 )
 
 
