@@ -45,6 +45,7 @@ GET_SHIP = _mcp.Tool(
             "yearBuilt": {"type": "integer"},
         },
     },
+    annotations={"title": "Get ship"},
 )
 
 
