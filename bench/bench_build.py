@@ -37,11 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-WORDS = (
-    "cluster environment application container database job helm project organization "
-    "deployment service registry secret variable domain alias backup log status stage "
-    "credential policy token invoice member role webhook billing usage event"
-).split()
+WORDS = ["cluster", "environment", "application", "container", "database", "job", "helm", "project", "organization", "deployment", "service", "registry", "secret", "variable", "domain", "alias", "backup", "log", "status", "stage", "credential", "policy", "token", "invoice", "member", "role", "webhook", "billing", "usage", "event"]
 ROWS = ("cold", "warm", "check", "check0")
 METHODS = ("GET", "GET", "GET", "POST", "PUT", "PATCH", "DELETE")
 

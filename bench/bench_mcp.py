@@ -90,8 +90,8 @@ def stack(python: str) -> str:
     """What uvicorn runs on with `python`'s packages: its event loop and HTTP parser (uvloop
     and httptools when installed, else asyncio and h11): the fair-comparison check."""
     probe = subprocess.run(
-        [python, "-c", "import importlib.util as u; print(*(m for m in ('uvloop', 'httptools') "
-         "if u.find_spec(m)) or ['asyncio/h11 only'])"],
+        [python, "-c", ("import importlib.util as u; print(*(m for m in ('uvloop', 'httptools') "
+         "if u.find_spec(m)) or ['asyncio/h11 only'])")],
         capture_output=True, text=True,
     )  # fmt: skip
     return probe.stdout.strip() or "unknown"

@@ -148,7 +148,7 @@ def test_architecture_map_names_every_module() -> None:
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     missing = []
     for name, path in modules().items():
-        if name == "naftiko_gen" or path.name in ("__main__.py",):
+        if name == "naftiko_gen" or path.name == "__main__.py":
             continue
         rel = path.relative_to(PACKAGE).as_posix()
         shown = rel.removesuffix("/__init__.py") + ("/" if path.name == "__init__.py" else "")

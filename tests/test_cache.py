@@ -220,7 +220,7 @@ def test_spec_miss_when_a_template_changes(
     build([SEED], tmp_path / "out")
     build([SEED], tmp_path / "out")
     assert len(analysed) == 1
-    some = sorted(templates.glob("*.j2"))[0]
+    some = min(templates.glob("*.j2"))
     some.write_text(some.read_text() + "\n")
     build([SEED], tmp_path / "out")
     assert len(analysed) == 2

@@ -109,7 +109,7 @@ REQUESTS: list[tuple[str, Any]] = [
         "prompt-arguments",
         rpc("prompts/get", {"name": "test_prompt_with_arguments",
                             "arguments": {"arg1": "a", "arg2": "b"}}),
-    ),  # fmt: skip
+    ),
     ("prompt-missing-argument", rpc("prompts/get", {"name": "test_prompt_with_arguments"})),
     ("prompt-unknown", rpc("prompts/get", {"name": "nope"})),
     ("prompt-argument-not-string", rpc("prompts/get", {"name": "x", "arguments": {"a": 1}})),

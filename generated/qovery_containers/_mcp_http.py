@@ -121,7 +121,7 @@ def _latin1(value: str | None) -> str | None:
 def _duplicated(headers: Mapping[str, str]) -> str | None:
     """The first routing header sent twice (readers of the first and last copy disagree)."""
     seen: set[str] = set()
-    for name, _ in headers.items():  # every line: iterating a multidict skips repeated names
+    for name in headers:  # every line: iterating a multidict skips repeated names
         key = name.lower()
         if key in _ROUTING:
             if key in seen:

@@ -183,7 +183,7 @@ def upstream_json(text: str) -> tuple[Any, bool]:
     def constant(name: str) -> None:
         nonlocal lax
         lax = True
-        return None
+        return
 
     try:
         data = json.loads(text, parse_constant=constant)

@@ -62,5 +62,5 @@ def env_template(uri: str) -> tuple[str, str, list[str]] | None:
 
 def _in_port(sample: str) -> bool:
     """The URL so far ends in the authority's ':' (what follows is the port)."""
-    scheme, sep, rest = sample.partition("://")
+    _scheme, sep, rest = sample.partition("://")
     return bool(sep) and "/" not in rest and rest.endswith(":") and bool(rest[:-1])

@@ -282,7 +282,8 @@ class SpecCache:
         if data is None:
             return None
         try:
-            shown, reads, diagnostics, files, shared = marshal.loads(data)
+            entry = marshal.loads(data)  # noqa: S302 - our own checksummed entry
+            shown, reads, diagnostics, files, shared = entry
             for path, seen in reads:
                 if self._digest(path) != seen:
                     return None

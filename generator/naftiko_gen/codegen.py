@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # imported in analyse(): a fully cached build never needs the
     from naftiko_gen.plan.ir import Plan
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-_TOP_CAPABILITY = re.compile(r"^capability\s*:", re.M)
-_TOP_CONSUMES = re.compile(r"^consumes\s*:", re.M)
+_TOP_CAPABILITY = re.compile(r"^capability\s*:", re.MULTILINE)
+_TOP_CONSUMES = re.compile(r"^consumes\s*:", re.MULTILINE)
 
 
 @dataclass

@@ -55,6 +55,7 @@ RUNTIME_REQUIREMENTS = (
     "mcp>=2.3,<3",
     "uvicorn>=0.30",
     "uvloop>=0.19; sys_platform != 'win32'",
+    "httptools>=0.6; sys_platform != 'win32'",
     "jsonschema>=4.20",
     "pyjwt[crypto]>=2.10",
 )
@@ -66,7 +67,7 @@ RESOURCES = {
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
 # Addresses that listen on every interface: the pod IP the Service and the kubelet use included.
-WILDCARD = frozenset({"0.0.0.0", "::", "[::]"})
+WILDCARD = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - recognised, not bound
 
 
 @dataclass
@@ -133,7 +134,11 @@ def dns_label(text: str) -> str:
     if not s[0].isalpha():
         s = "n-" + s
     if len(s) > 63:
-        s = s[:54].rstrip("-") + "-" + hashlib.sha1(s.encode()).hexdigest()[:8]
+        s = (
+            s[:54].rstrip("-")
+            + "-"
+            + hashlib.sha1(s.encode(), usedforsecurity=False).hexdigest()[:8]
+        )
     return s
 
 

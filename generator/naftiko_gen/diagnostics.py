@@ -22,7 +22,7 @@ class Pos:
     per build), and a frozen dataclass's __init__ costs three times this one's.
     """
 
-    __slots__ = ("file", "line", "col")
+    __slots__ = ("col", "file", "line")
 
     def __init__(self, file: str, line: int = 1, col: int = 1) -> None:
         self.file = file

@@ -42,7 +42,7 @@ class Node:
     build) and this __init__ costs half a dataclass's.
     """
 
-    __slots__ = ("value", "pos", "key_pos")
+    __slots__ = ("key_pos", "pos", "value")
 
     def __init__(self, value: Any, pos: Pos, key_pos: dict[str, Pos] | None = None) -> None:
         self.value: Any = value  # dict[str, Node] | list[Node] | str | int | float | bool | None

@@ -332,7 +332,7 @@ async def run_mock(
     try:
         site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
-        sockets = getattr(site._server, "sockets", None)  # noqa: SLF001 - port-0 site's port
+        sockets = getattr(site._server, "sockets", None)
         bound = sockets[0].getsockname()[1] if sockets else port
         yield mock, int(bound)
     finally:

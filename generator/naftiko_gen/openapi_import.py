@@ -76,7 +76,7 @@ def kebab(text: str) -> str:
 def _cap(name: str, limit: int) -> str:
     if len(name) <= limit:
         return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
     return name[: limit - 9].rstrip("-") + "-" + digest
 
 

@@ -48,7 +48,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_folder())),
         bytecode_cache=_compiled_templates(folder) if folder else None,
-        autoescape=False,  # the output is Python: every value goes through |py or |pydoc
+        autoescape=False,  # noqa: S701 - the output is Python, not HTML: values go through |py or |pydoc
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -114,6 +114,7 @@ def run_serve(
         if plan is None:  # pragma: no cover - generate() succeeded on the same input
             return _fail("the spec could not be planned")
         try:
+            root = root.resolve()  # the servers run from another working folder
             return asyncio.run(_serve(plan, package, root, spec, mock, rest_port, mcp_port))
         except KeyboardInterrupt:
             return EXIT_OK
@@ -137,7 +138,7 @@ def _servers(plan: Any, rest_port: int | None, mcp_port: int | None) -> list[Ser
         port = rest_port if (i == 0 and rest_port is not None) else rest.port
         out.append(Server("REST", rest.module, rest.host, port or free_port(rest.host)))
     for i, mcp in enumerate(plan.mcp):
-        if mcp.transport == "stdio" or mcp.port is None and mcp_port is None:
+        if mcp.transport == "stdio" or (mcp.port is None and mcp_port is None):
             continue
         port = mcp_port if (i == 0 and mcp_port is not None) else mcp.port
         out.append(Server("MCP", mcp.module, mcp.host, port or free_port(mcp.host), "/mcp"))
@@ -178,9 +179,7 @@ async def _serve(
     if not servers:
         return _fail(f"{display_path(spec)} exposes no REST or HTTP MCP server to run")
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root.resolve()), env.get("PYTHONPATH", "")]).rstrip(
-        os.pathsep
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PYTHONUNBUFFERED"] = "1"
     async with contextlib.AsyncExitStack() as stack:
         if mock:
@@ -243,7 +242,7 @@ def _literal_outputs(spec: Path) -> dict[str, Any]:
 async def _listening(server: Server, proc: asyncio.subprocess.Process) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT
-    host = "127.0.0.1" if server.host in ("0.0.0.0", "") else server.host
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "") else server.host  # noqa: S104 - connects
     while loop.time() < deadline:
         if proc.returncode is not None:
             return False

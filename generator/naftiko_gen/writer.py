@@ -292,10 +292,8 @@ def _prune(root: Path) -> None:
 
 
 def _rmdir_if_empty(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         folder.rmdir()
-    except OSError:
-        pass
 
 
 def _umask() -> int:

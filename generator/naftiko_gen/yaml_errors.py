@@ -78,16 +78,20 @@ def explain(text: str, exc: Any) -> tuple[int, int, str]:
         return (
             line,
             col,
-            f"{_quote(lines, line)} has ': ' inside a value, which YAML reads as a nested key; "
-            "put the value in quotes",
+            (
+                f"{_quote(lines, line)} has ': ' inside a value, which YAML reads as a nested key; "
+                "put the value in quotes"
+            ),
         )
     if problem.startswith("expected <block end>") and exc.context_mark is not None:
         started = exc.context_mark.line + 1
         return (
             line,
             col,
-            f"{_quote(lines, line)} does not line up with the block that starts at line "
-            f"{started}; check its indentation",
+            (
+                f"{_quote(lines, line)} does not line up with the block that starts at line "
+                f"{started}; check its indentation"
+            ),
         )
     detail = problem
     if exc.context and exc.context_mark is not None:
@@ -264,10 +268,7 @@ def _closed(value: str) -> bool:
     if value[0] in "\"'":
         quote = value[0]
         rest = value[1:]
-        if quote == "'":
-            rest = rest.replace("''", "")
-        else:
-            rest = re.sub(r"\\.", "", rest)
+        rest = rest.replace("''", "") if quote == "'" else re.sub(r"\\.", "", rest)
         return quote in rest
     depth = 0
     for ch in re.sub(r"'[^']*'|\"(?:\\.|[^\"\\])*\"", "", value):

@@ -29,7 +29,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         found = TEMPLATE.match(path)
         if path == "/static-text":
@@ -44,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, "application/json", json.dumps({"error": "not found"}))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fakes.qovery import run_fake_qovery  # noqa: E402
+from fakes.qovery import run_fake_qovery
 
 
 async def main(token: str) -> None:

@@ -94,7 +94,7 @@ async def test_observability_disabled_serves_neither(tmp_path: Path) -> None:
     built = build_package(spec, tmp_path, False, False)
     assert "opentelemetry" not in (tmp_path / built.package / "requirements.txt").read_text()
     module = import_module(tmp_path, built.package, "control_server")
-    control, app = module.create(None, [])
+    _control, app = module.create(None, [])
     async with serve_aiohttp(app) as url:
         assert (await get(url + "/health/live"))[0] == 200
         assert (await get(url + "/metrics"))[0] == 404

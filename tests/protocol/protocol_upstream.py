@@ -27,13 +27,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/non-finite":
             self._send(200, NON_FINITE)
         else:
             self._send(404, b'{"error": "not found"}')
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path.split("?", 1)[0] != "/sink":
             self._send(404, b'{"error": "not found"}')
             return
@@ -48,7 +48,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(200, json.dumps({"received": len(text)}).encode())
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -18,7 +18,7 @@ from tests.robustness.helpers import ROBUST_FIXTURES
 
 pytestmark = pytest.mark.slow
 
-DIAGNOSTIC = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error naftiko-[a-z0-9-]+: ", re.M)
+DIAGNOSTIC = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error naftiko-[a-z0-9-]+: ", re.MULTILINE)
 
 GOOD = (ROBUST_FIXTURES / "mini-rest.yaml").read_text(encoding="utf-8")
 OTHER = (ROBUST_FIXTURES / "mini-mock.yaml").read_text(encoding="utf-8")
@@ -164,9 +164,9 @@ def test_check_reports_changed_missing_and_extra_files_and_writes_nothing(projec
     assert_clean_run(changed, 1)
     assert "--- a/out/good_one/rest_server.py" in changed.stdout, changed.stdout
     assert "+++ b/out/good_one/rest_server.py" in changed.stdout, changed.stdout
-    assert re.search(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", changed.stdout, re.M), changed.stdout
-    assert re.search(r'^-"""Aiohttp REST server', changed.stdout, re.M), changed.stdout
-    assert re.search(r'^\+"""aiohttp REST server', changed.stdout, re.M), changed.stdout
+    assert re.search(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", changed.stdout, re.MULTILINE), changed.stdout
+    assert re.search(r'^-"""Aiohttp REST server', changed.stdout, re.MULTILINE), changed.stdout
+    assert re.search(r'^\+"""aiohttp REST server', changed.stdout, re.MULTILINE), changed.stdout
     assert "stale" in changed.stderr
     assert snapshot(project) == before, "--check wrote something"
 

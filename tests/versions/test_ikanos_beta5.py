@@ -28,7 +28,7 @@ BETA5 = FIXTURES / "ikanos-beta5"
 CAPABILITIES = sorted(
     p
     for p in BETA5.rglob("*")
-    if p.suffix in (".yaml", ".yml") and re.search(r"^capability:", p.read_text("utf-8"), re.M)
+    if p.suffix in (".yaml", ".yml") and re.search(r"^capability:", p.read_text("utf-8"), re.MULTILINE)
 )
 
 # fixture → (a rule of its errors, why)

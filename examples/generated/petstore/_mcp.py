@@ -23,7 +23,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from . import _runtime as rt
@@ -233,7 +233,7 @@ class Session:
     """A client's protocol state: stdio opens with `initialize`; a stateless HTTP request is
     ready at once, at the version its MCP-Protocol-Version header names."""
 
-    __slots__ = ("version", "ready")
+    __slots__ = ("ready", "version")
 
     def __init__(self, version: str = DEFAULT_VERSION, ready: bool = False) -> None:
         self.version, self.ready = version, ready
@@ -351,10 +351,8 @@ def serve_stdio(server: Server) -> None:
     wire = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     print("MCP on stdio", file=sys.stderr, flush=True)
-    try:
+    with suppress(KeyboardInterrupt):
         asyncio.run(_stdio(server, sys.stdin.buffer, wire))
-    except KeyboardInterrupt:
-        pass
 
 
 # What `_lines` queues for a line over MAX_REQUEST_BYTES (its bytes are skipped, not kept).

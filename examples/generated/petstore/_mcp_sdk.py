@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from mcp import types
@@ -392,7 +392,5 @@ def serve_stdio(server: _mcp.Server) -> None:
             await sdk.run(read_stream, write_stream, sdk.create_initialization_options())
 
     print("MCP on stdio", file=sys.stderr, flush=True)
-    try:
+    with suppress(KeyboardInterrupt):
         anyio.run(run)
-    except KeyboardInterrupt:
-        pass

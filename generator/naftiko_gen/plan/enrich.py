@@ -103,8 +103,7 @@ def shape(path: str) -> str:
         parts = mustache.parse_path(path)
         path = "".join("{}" if isinstance(p, mustache.Var) else p for p in parts)
     path = re.sub(r"\{[^{}]*\}", "{}", path)
-    path = "/" + path.strip("/") if path not in ("", "/") else "/"
-    return path
+    return "/" + path.strip("/") if path not in ("", "/") else "/"
 
 
 def parse_document(source: str, data: Any) -> Document:

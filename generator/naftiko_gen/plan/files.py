@@ -39,9 +39,9 @@ def locate(
     `absolute_ok`: an absolute file:///path may lie outside the spec's folder (it is copied into
     the package at build time). `missing_rule`: a missing location is that rule's warning (the
     caller skips what needed it) rather than an error."""
-    raw = location[len("file://") :] if location.startswith("file://") else location
+    raw = location.removeprefix("file://")
     raw = unquote(raw)
-    if raw.startswith("/./") or raw.startswith("/../"):
+    if raw.startswith(("/./", "/../")):
         raw = raw[1:]
     path = Path(raw) if raw.startswith("/") else base / raw
     root = base.resolve()

@@ -50,7 +50,7 @@ class Uses:
             "functions": self.functions,
             "_steps": self.steps,
             "_forward": self.forward,
-            **{name: True for name in self.auth_helpers},
+            **dict.fromkeys(self.auth_helpers, True),
             "_runtime as rt": True,
         }
         names = [*always, *(name for name, used in optional.items() if used)]
@@ -97,6 +97,7 @@ REQUIREMENTS = (
     "mcp>=2.3,<3",
     "uvicorn>=0.30",
     'uvloop>=0.19; sys_platform != "win32"',  # the servers' event loop where it is built
+    'httptools>=0.6; sys_platform != "win32"',  # uvicorn's HTTP parser (--sdk: ~10% less CPU)
     "jsonschema>=4.20",  # _validate: tool arguments against their inputSchema
     "pyjwt[crypto]>=2.10",  # _oauth2: callers' JWTs
 )

@@ -11,11 +11,26 @@ from typing import Any
 _TOKEN = re.compile(
     r'\s+|//[^\n]*|/\*.*?\*/|"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[A-Za-z_][\w.]*|\.[\w.]+'
     r"|-?\d[\w.+-]*|[{}\[\]();=<>,]",
-    re.S,
+    re.DOTALL,
 )
 SCALARS = frozenset(
-    "double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 "
-    "bool string bytes".split()
+    [
+        "double",
+        "float",
+        "int32",
+        "int64",
+        "uint32",
+        "uint64",
+        "sint32",
+        "sint64",
+        "fixed32",
+        "fixed64",
+        "sfixed32",
+        "sfixed64",
+        "bool",
+        "string",
+        "bytes",
+    ]
 )
 
 
@@ -43,7 +58,7 @@ def _tokens(text: str) -> list[str]:
         if m is None:
             raise SchemaError(f"has an unexpected character {text[at]!r}")
         token = m.group(0)
-        if not (token.isspace() or token.startswith("//") or token.startswith("/*")):
+        if not (token.isspace() or token.startswith(("//", "/*"))):
             out.append(token)
         at = m.end()
     return out

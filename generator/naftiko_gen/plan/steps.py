@@ -73,7 +73,7 @@ class StepPlanner:
             hint = did_you_mean(key, known) or (
                 f"; known functions: {', '.join(known[:8])}"
                 if known
-                else "; declare it under " "'capability.aggregates'"
+                else "; declare it under 'capability.aggregates'"
             )
             self.error(
                 "naftiko-ref-resolves",
@@ -480,7 +480,7 @@ class StepPlanner:
                 node[parts[-1]] = value
         if not mappings:
             # No mappings: the answer of the last call step, as it is.
-            last = [s for s in scope.ran.values()]
+            last = list(scope.ran.values())
             if not last:
                 self.error("naftiko-step-reference", "the orchestration has no steps", pos)
                 scope.failed = True

@@ -33,7 +33,7 @@ def bind(r: Reader, node: Node, base: Path) -> Bind | None:
     if location is not None:
         if location.startswith("file://"):
             raw = location[len("file://") :]
-            if raw.startswith("/./") or raw.startswith("/../"):
+            if raw.startswith(("/./", "/../")):
                 raw = raw[1:]
             location_path = (base / raw) if not raw.startswith("/") else Path(raw)
         else:

@@ -29,7 +29,9 @@ def consumes_entry(r: Reader, node: Node, source: Path, cap: Capability) -> list
     if r.expect_map(node, "a consumes entry") is None:
         return []
     plain = node.plain()
-    if plain.get("import") is not None or plain.get("location") is not None and "type" not in plain:
+    if plain.get("import") is not None or (
+        plain.get("location") is not None and "type" not in plain
+    ):
         found = imported(r, node, source)
         name = plain.get("as") or plain.get("import")
         if not found and isinstance(name, str):

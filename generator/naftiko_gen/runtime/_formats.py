@@ -69,7 +69,8 @@ def load_yaml(text: str) -> Any:
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    return yaml.load(text, Loader=Loader)  # a SafeLoader subclass: no arbitrary objects
+    # A SafeLoader subclass (only its resolvers differ): no arbitrary objects.
+    return yaml.load(text, Loader=Loader)  # noqa: S506
 
 
 def _xml_to_data(element: ElementTree.Element) -> Any:

@@ -20,7 +20,24 @@ from typing import Any
 
 # -- HTML ------------------------------------------------------------------------------------
 
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
 # A start tag that closes an open element of these kinds (HTML's implied end tags).
 _CLOSES = {
     "tr": ("tr", "td", "th"),
@@ -35,7 +52,7 @@ _CLOSES = {
 
 
 class Element:
-    __slots__ = ("tag", "attrs", "children", "parent")
+    __slots__ = ("attrs", "children", "parent", "tag")
 
     def __init__(self, tag: str, attrs: dict[str, str], parent: Element | None) -> None:
         self.tag, self.attrs, self.parent = tag, attrs, parent
@@ -199,8 +216,7 @@ _ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|$)")
 
 def _cells(line: str) -> list[str]:
     line = line.strip()
-    if line.startswith("|"):
-        line = line[1:]
+    line = line.removeprefix("|")
     if line.endswith("|") and not line.endswith("\\|"):
         line = line[:-1]
     return [_inline(c.replace("\\|", "|")).strip() for c in re.split(r"(?<!\\)\|", line)]
@@ -253,7 +269,7 @@ def _paragraph_text(lines: list[str]) -> str:
     out = ""
     for n, line in enumerate(lines):
         last = n == len(lines) - 1
-        hard = not last and (line.endswith("  ") or line.endswith("\\"))
+        hard = not last and (line.endswith(("  ", "\\")))
         body = line.strip()
         if hard and body.endswith("\\"):
             body = body[:-1]

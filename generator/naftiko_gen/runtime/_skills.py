@@ -61,8 +61,12 @@ class Catalogue:
         name = self.skill(request)
         folder = self.skills_dir / name
         listed = [
-            {"name": p.rpartition("/")[2], "path": p, "size": (folder / p).stat().st_size,
-             "type": _type(p)}  # fmt: skip
+            {
+                "name": p.rpartition("/")[2],
+                "path": p,
+                "size": (folder / p).stat().st_size,
+                "type": _type(p),
+            }
             for p in self.files[name]
         ]
         return web.json_response({"name": name, "files": listed})

@@ -176,9 +176,13 @@ class Tracing:
         operation, status = request.query.get("operation"), request.query.get("status")
         listed = [
             {
-                "traceId": t.trace_id, "operation": t.operation, "durationMs": t.duration_ms,
-                "status": t.status, "spanCount": len(t.spans), "timestamp": t.timestamp,
-            }  # fmt: skip
+                "traceId": t.trace_id,
+                "operation": t.operation,
+                "durationMs": t.duration_ms,
+                "status": t.status,
+                "spanCount": len(t.spans),
+                "timestamp": t.timestamp,
+            }
             for t in self.ring.all()
             if (operation is None or operation in t.operation)
             and (status is None or t.status.lower() == status.lower())
@@ -204,10 +208,13 @@ class Tracing:
             spans.append(entry)
         return web.json_response(
             {
-                "traceId": found.trace_id, "operation": found.operation,
-                "durationMs": found.duration_ms, "status": found.status,
-                "timestamp": found.timestamp, "spans": spans,
-            }  # fmt: skip
+                "traceId": found.trace_id,
+                "operation": found.operation,
+                "durationMs": found.duration_ms,
+                "status": found.status,
+                "timestamp": found.timestamp,
+                "spans": spans,
+            }
         )
 
 
