@@ -3,7 +3,10 @@
 
 The servers spend the operator's upstream credentials. A web page the operator visits can send
 requests to 127.0.0.1 (simple cross-site POSTs need no preflight) and DNS rebinding can make
-a foreign name resolve to it; checking Host and Origin stops both.
+a foreign name resolve to it; checking Host and Origin stops both. Browsers send no Origin on
+no-cors GET and HEAD (`<img src>`, `<script src>`), so the fetch metadata they send on every
+request (`Sec-Fetch-Site`) is checked too: a cross-site request is refused unless its Origin is
+allowed, before anything goes upstream.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of another origin's page
 
 
 def is_loopback(host: str) -> bool:
@@ -55,8 +59,11 @@ class Policy(NamedTuple):
             hosts = ("*",)
         return cls(tuple(hosts), tuple(o.rstrip("/") for o in origins), local)
 
-    def refuse(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
-        """(status, reason) when the request must be refused, else None."""
+    def refuse(
+        self, host: str | None, origin: str | None, site: str | None = None
+    ) -> tuple[int, str] | None:
+        """(status, reason) when the request must be refused, else None. `site`: the
+        request's Sec-Fetch-Site (sent by browsers only; other clients send none)."""
         if "*" not in self.hosts:
             name = (host or "").lower()
             bare = name.rsplit(":", 1)[0] if not name.endswith("]") else name
@@ -65,6 +72,11 @@ class Policy(NamedTuple):
         if origin is not None and origin.rstrip("/") not in self.origins:
             if not (self.local_origins and _local_origin(origin)):
                 return 403, "requests from web pages of other origins are refused"
+        if origin is None and site in CROSS_SITE:
+            # A page of another site (no-cors GET/HEAD: no Origin to check). Same-site pages of
+            # a loopback server are pages of this machine, allowed like local Origins are.
+            if not (site == "same-site" and self.local_origins):
+                return 403, "requests from web pages of other sites are refused"
         return None
 
 

@@ -187,7 +187,8 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == "/health":
             return await handler(request)
-        refused = policy.refuse(request.headers.get("Host"), request.headers.get("Origin"))
+        got = request.headers
+        refused = policy.refuse(got.get("Host"), got.get("Origin"), got.get("Sec-Fetch-Site"))
         if refused is not None:
             return _refusal(*refused)
         if guard is not None and not guard(request.headers, request.query):

@@ -143,8 +143,9 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
     """
 
     async def checked(request: web.Request) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        refused = policy.refuse(request.headers.get("Host"), origin)
+        headers = request.headers
+        origin = headers.get("Origin")
+        refused = policy.refuse(headers.get("Host"), origin, headers.get("Sec-Fetch-Site"))
         if refused is not None:
             return error(*refused)
         if (
