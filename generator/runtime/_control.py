@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import _metrics
+from ._guard import hide_request_lines
 
 Allows = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 LOG = logging.getLogger("naftiko.control")
@@ -139,6 +140,7 @@ def _guard(allows: Allows, challenge: str) -> Any:
 def run(control: Control, control_app: web.Application, host: str, port: int) -> None:
     """Serve until interrupted; a port in use is one line naming it, not a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    hide_request_lines()
 
     async def main() -> None:
         stop = asyncio.Event()

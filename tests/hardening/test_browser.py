@@ -10,7 +10,11 @@ from .conftest import CALLER_TOKEN, Hold, Upstream, serving
 
 pytestmark = pytest.mark.anyio
 
-NO_CORS_IMG = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+NO_CORS_IMG = {
+    "Sec-Fetch-Site": "cross-site",
+    "Sec-Fetch-Mode": "no-cors",
+    "Sec-Fetch-Dest": "image",
+}
 MCP_HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json, text/event-stream",

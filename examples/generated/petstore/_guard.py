@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import sys
 from collections.abc import Iterable
@@ -124,3 +125,24 @@ def check_exposure(host: str, authenticated: bool, allow_unauthenticated: bool) 
         sys.exit(f"error: {problem}")
     if not is_loopback(host):
         print(f"warning: listening on {host}, reachable from other machines", file=sys.stderr)
+
+
+class _NoRequestLines(logging.Filter):
+    """aiohttp logs a request it cannot parse with the offending line as it came, credentials
+    included ("Invalid header token: b'Authorization Bearer <token>'"): that record becomes one
+    line naming the problem's kind, never the bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__.startswith("aiohttp.http"):
+            record.msg = "refused a malformed request (%s); its bytes are not logged"
+            record.args = (type(error).__name__,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def hide_request_lines() -> None:
+    """Installed once per process by every server's `run`."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRequestLines) for f in logger.filters):
+        logger.addFilter(_NoRequestLines())

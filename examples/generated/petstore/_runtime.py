@@ -12,8 +12,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
-from urllib.parse import quote, urlencode
+from typing import Any, NamedTuple, Self
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from yarl import URL
@@ -141,6 +141,7 @@ class Client:
         self.max_body = max_body
         self.stream = False  # streaming(): answers are relayed as they arrive
         self._auth = {u.namespace: config.auth(u) for u in upstreams}
+        self._hidden = {ns: Hidden.of(auth, config.secrets) for ns, auth in self._auth.items()}
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
 
@@ -242,8 +243,12 @@ class Client:
             try:
                 whole = plain and (length or limit) < limit  # else read in chunks, to the cap
                 raw = await (response.read() if whole else _read(response, limit))
+                hidden = self._hidden[ns]
+                location = got.get("Location")
+                if hidden and response.status >= 300:  # an upstream may echo its own key
+                    raw, location = hidden.body(raw), hidden.url(location)
                 return Result(
-                    response.status, got.get("Content-Type"), raw, location=got.get("Location")
+                    response.status, hidden.header(got.get("Content-Type")), raw, location=location
                 )
             finally:
                 response.release()
@@ -257,6 +262,54 @@ class Client:
             ) from None
         finally:
             slots.release()
+
+
+class Hidden(NamedTuple):
+    """What must never reach a caller: the upstream's query credentials (by name) and every
+    secret value (as written and percent-encoded). An upstream may repeat its request URL in a
+    redirect's Location (a trailing-slash 301) or in an error body."""
+
+    names: frozenset[str]
+    values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, auth: Auth, secrets: Mapping[str, str]) -> Hidden:
+        plain = {v for v in (*secrets.values(), *(v for _, v in auth.query)) if len(v) >= 4}
+        plain |= {v for v in auth.headers.values() if len(v) >= 8}
+        encoded = {f(v) for v in plain for f in (_quoted, quote_plus)}
+        values = tuple(sorted(plain | encoded, key=len, reverse=True))  # longest first
+        return cls(frozenset(k for k, _ in auth.query), values)
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.values)
+
+    def url(self, url: str | None) -> str | None:
+        """`url` without the credential query parameters; None if a secret is still in it."""
+        if not url:
+            return url
+        if self.names and "?" in url:
+            parts = urlsplit(url)
+            kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                    if k not in self.names]  # fmt: skip
+            url = urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
+        return self.header(url)
+
+    def header(self, value: str | None) -> str | None:
+        """`value`, or None when a secret is in it (the header is left out)."""
+        if value is None or not any(v in value for v in self.values):
+            return value
+        return None
+
+    def body(self, raw: bytes) -> bytes:
+        for value in self.values:
+            secret = value.encode("utf-8", "surrogateescape")
+            if secret in raw:
+                raw = raw.replace(secret, b"[redacted]")
+        return raw
+
+
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
 
 
 class Slots:

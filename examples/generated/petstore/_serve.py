@@ -15,6 +15,8 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from ._guard import hide_request_lines
+
 LOG = logging.getLogger("naftiko.access")
 FLUSH_SECONDS = 0.05
 
@@ -97,6 +99,7 @@ def run(
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"
 
+    hide_request_lines()
     atexit.register(AccessLog.flush)  # what the last FLUSH_SECONDS logged
 
     def ready(*_: object) -> None:
