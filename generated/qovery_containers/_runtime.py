@@ -338,6 +338,11 @@ def _many(value: Any) -> list[Any]:
 def _header(name: str, value: str) -> str:
     if "\r" in value or "\n" in value:
         raise InputError(f"header parameter '{name}' must not contain line breaks")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of a caller's header that were not UTF-8
+            raise InputError(f"header parameter '{name}' is not valid UTF-8") from None
     return value
 
 

@@ -97,6 +97,12 @@ def load_config(
             # The value is not repeated: a URL can carry credentials (user:password@).
             what = f"its scheme is {parsed.scheme!r}" if parsed.scheme else "it has no scheme"
             raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL with a host; {what}")
+        if parsed.user is not None or parsed.password is not None:
+            raise ConfigError(
+                f"{up.env}_BASE_URL must not carry credentials (user:password@): they would be "
+                "sent to every redirect and shown in errors; declare the upstream's "
+                "'authentication' and pass its secret in the environment"
+            )
         settings[up.namespace] = Settings(
             base.rstrip("/"),
             _number(environ, f"{up.env}_TIMEOUT", DEFAULT_TIMEOUT_SECONDS),

@@ -56,17 +56,22 @@ async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
     return response
 
 
-async def json_body(request: web.Request) -> Any:
-    """The request body as JSON, or None when there is none (`front` let only JSON through)."""
+async def json_body(request: web.Request, fields: bool = False) -> Any:
+    """The request body as JSON, or None when there is none (`front` let only JSON through).
+    `fields`: the route declares body fields, so the body must be an object (`[1, 2]` would
+    otherwise send an upstream request without any of them)."""
     if not request.body_exists:
         return None
     raw = await request.read()
     if not raw.strip():
         return None
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        data = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise rt.InputError("request body is not valid JSON") from None
+    if fields and not isinstance(data, dict):
+        raise rt.InputError("request body must be a JSON object (this route reads its fields)")
+    return data
 
 
 def _no_constant(name: str) -> Any:
