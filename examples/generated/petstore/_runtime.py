@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
@@ -130,9 +131,13 @@ class Result:
 
 
 class Client:
-    """The upstream sessions of a server process: one keep-alive pool per upstream. Each
-    operation has `concurrency` slots; a call that gets none within the connect timeout is
-    refused (503) rather than queued behind a stalled endpoint."""
+    """The upstream sessions of a server process: one keep-alive pool per upstream.
+
+    Isolation: each operation has `concurrency` slots (FIFO), and the pool has no limit of its
+    own, so an operation in flight always has its connection: a stalled operation uses up its
+    own slots and nothing else (an upstream sees at most operations x concurrency connections).
+    A call that gets no slot within the connect timeout is refused (503 + Retry-After) rather
+    than queued behind a stalled endpoint."""
 
     def __init__(
         self, upstreams: Iterable[Upstream], config: Config, max_body: int = MAX_BODY
@@ -157,7 +162,9 @@ class Client:
     async def __aenter__(self) -> Self:
         for ns in self._auth:
             s = self.config.upstreams[ns]
-            connector = aiohttp.TCPConnector(limit=100, ssl=self._auth[ns].ssl)
+            # No pool-wide limit: the operations' slots are the limits (see the class doc); a
+            # shared cap would let five stalled operations take every connection.
+            connector = aiohttp.TCPConnector(limit=0, ssl=self._auth[ns].ssl)
             # The session's own timeout: a per-request one costs a timer per call. Waiting for
             # a slot is bounded by Slots; connecting (new connections only) by sock_connect.
             timeout = aiohttp.ClientTimeout(total=s.timeout, sock_connect=s.connect_timeout)
@@ -313,21 +320,35 @@ def _quoted(value: str) -> str:
 
 
 class Slots:
-    """Calls in flight of one operation: `used` of `limit`; callers beyond wait for one to end."""
+    """Calls in flight of one operation: `used` of `limit`; callers beyond wait in line (FIFO)
+    and an ending call hands its slot to the first of them: one wake-up per slot, not a
+    broadcast that wakes every waiter to find the slot taken."""
 
     def __init__(self, limit: int) -> None:
-        self.limit, self.used, self.freed = limit, 0, asyncio.Event()
+        self.limit, self.used = limit, 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
 
     async def wait(self, seconds: float) -> None:
-        async with asyncio.timeout(seconds):  # TimeoutError: still full after `seconds`
-            while self.used >= self.limit:
-                self.freed.clear()
-                await self.freed.wait()
-        self.used += 1
+        """A slot within `seconds`, else TimeoutError."""
+        slot = asyncio.get_running_loop().create_future()
+        self.waiting.append(slot)
+        try:
+            async with asyncio.timeout(seconds):
+                await slot
+        except BaseException:
+            if slot.done() and not slot.cancelled():
+                self.release()  # handed over just as the wait ended: passed on
+            else:
+                slot.cancel()  # left in line; release() skips it
+            raise
 
     def release(self) -> None:
+        while self.waiting:
+            slot = self.waiting.popleft()
+            if not slot.done():
+                slot.set_result(None)  # the slot goes to it: `used` is unchanged
+                return
         self.used -= 1
-        self.freed.set()
 
 
 def _many(value: Any) -> list[Any]:
