@@ -12,6 +12,9 @@ from typing import Any, NamedTuple
 from yarl import URL
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# All bodies a server process holds in memory at once (read upstream answers, weighted: see
+# _runtime.Budget); NAFTIKO_BODY_BUDGET_MB sets it in MiB.
+DEFAULT_BODY_BUDGET_MB = 320  # one maximal (64 MiB) parsed body fits
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +51,7 @@ class Config:
     def __init__(self, upstreams: dict[str, Settings], secrets: dict[str, str]) -> None:
         self.upstreams, self.secrets = upstreams, secrets
         self.auths: dict[str, Auth] = {}  # built by load_config
+        self.body_budget = DEFAULT_BODY_BUDGET_MB * 1024 * 1024  # bytes; set by load_config
 
     def secret(self, name: str) -> str:
         return self.secrets[name]
@@ -111,6 +115,8 @@ def load_config(
             int(_number(environ, f"{up.env}_RETRIES", 0, whole=True)),
         )
     config = Config(settings, dict(secrets))
+    budget = _number(environ, "NAFTIKO_BODY_BUDGET_MB", DEFAULT_BODY_BUDGET_MB)
+    config.body_budget = int(budget * 1024 * 1024)
     # Built now, before serving: a key or certificate that does not load is a ConfigError that
     # main reports in one line, not a traceback once the server has started.
     config.auths = {up.namespace: up.auth(config) for up in upstreams if up.auth is not None}

@@ -163,7 +163,8 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
         if not raw and request.body_exists and not is_json(request.content_type):
             return error(415, "request bodies must be application/json")
         try:
-            response = await handler(request)
+            with rt.holding():  # the bodies its calls read count until it is answered
+                response = await handler(request)
         except rt.InputError as exc:
             return error(400, str(exc))
         except rt.UpstreamError as exc:

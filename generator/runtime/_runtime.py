@@ -10,6 +10,7 @@ import copy
 import json
 import re
 from collections import deque
+from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
@@ -20,12 +21,14 @@ from yarl import URL
 
 from ._config import Auth as Auth
 from ._config import Config as Config
+from ._config import DEFAULT_BODY_BUDGET_MB
 from ._config import ConfigError as ConfigError
 from ._config import Upstream as Upstream
 from ._config import environ_or as environ_or
 from ._config import load_config as load_config
 
 MAX_BODY = 64 * 1024 * 1024  # read into memory at most (streamed relays excepted)
+PARSED_COST = 5  # a body read to be parsed and mapped weighs ~5x its size (text, data, output)
 IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 STREAM_ABOVE = 256 * 1024  # streaming relays read smaller bodies whole (a clean 504 on stalls)
 # RFC 6265 cookie-octets go as they are; space, '"', ',', ';', '\\' and controls are encoded.
@@ -129,6 +132,41 @@ class Result:
         return Result.of(mapping(parse(self) if parse else self.json()), self.status)
 
 
+class Budget:
+    """The memory all read bodies of this process may use at once (Config.body_budget): each
+    read reserves its size (PARSED_COST times that when it will be parsed and mapped) before
+    reading, and a read that does not fit is refused (503 + Retry-After) rather than letting
+    concurrent big answers add up past the process's memory. Reservations are held until the
+    caller's request ends (`holding`), or, outside one, until the call returns."""
+
+    def __init__(self) -> None:
+        self.total, self.used = DEFAULT_BODY_BUDGET_MB * 1024 * 1024, 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.total:
+            return False
+        self.used += size
+        return True
+
+
+BUDGET = Budget()
+HELD: ContextVar[list[int] | None] = ContextVar("naftiko_held_bytes", default=None)
+
+
+def holding() -> Any:
+    """For one request: `with holding():` gives back what its calls reserved when it ends."""
+    return _Holding()
+
+
+class _Holding:
+    def __enter__(self) -> None:
+        self.token = HELD.set([])
+
+    def __exit__(self, *exc: object) -> None:
+        BUDGET.used -= sum(HELD.get() or ())
+        HELD.reset(self.token)
+
+
 class Client:
     """The upstream sessions of a server process: one keep-alive pool per upstream.
 
@@ -146,6 +184,7 @@ class Client:
         self.stream = False  # streaming(): answers are relayed as they arrive
         self._auth = {u.namespace: config.auth(u) for u in upstreams}
         self._hidden = {ns: Hidden.of(auth, config.secrets) for ns, auth in self._auth.items()}
+        BUDGET.total = config.body_budget
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
 
@@ -246,18 +285,27 @@ class Client:
             small = plain and length is not None and length <= STREAM_ABOVE
             if self.stream and response.status < 300 and not small:
                 return Result(response.status, got.get("Content-Type"), b"", stream=response)
+            cost = 1 if self.stream else PARSED_COST
+            reserved = _Reserved()
             try:
                 whole = plain and (length or limit) < limit  # else read in chunks, to the cap
-                raw = await (response.read() if whole else _read(response, limit))
+                if whole:
+                    reserved.take(cost * (length or 0))
+                    raw = await response.read()
+                else:
+                    raw = await _read(response, limit, reserved, cost)
                 hidden = self._hidden[ns]
                 location = got.get("Location")
                 if hidden and response.status >= 300:  # an upstream may echo its own key
                     raw, location = hidden.body(raw), hidden.url(location)
-                return Result(
-                    response.status, hidden.header(got.get("Content-Type")), raw, location=location
-                )
+                content_type = hidden.header(got.get("Content-Type"))
+            except BaseException:
+                BUDGET.used -= reserved.size
+                raise
             finally:
                 response.release()
+            reserved.keep()
+            return Result(response.status, content_type, raw, location=location)
         except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{ns}' did not answer {method} within {settings.timeout:g} s"
@@ -366,12 +414,41 @@ def _header(name: str, value: str) -> str:
     return value
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+class _Reserved:
+    """What one read reserved of the BUDGET (given back on failure, or kept for the request)."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def take(self, size: int) -> None:
+        if not BUDGET.take(size):
+            mib = BUDGET.total // (1024 * 1024)
+            raise UpstreamBusy(
+                f"this server's memory budget for answers ({mib} MiB) is in use; try again "
+                "shortly"
+            )
+        self.size += size
+
+    def keep(self) -> None:
+        """The body is kept: held until the request ends, or given back now outside one."""
+        held = HELD.get()
+        if held is None:
+            BUDGET.used -= self.size
+        else:
+            held.append(self.size)
+
+
+async def _read(
+    response: aiohttp.ClientResponse, limit: int, reserved: _Reserved, cost: int
+) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(256 * 1024):
         size += len(chunk)
         if size > limit:
             raise UpstreamError(f"the upstream answered with more than {limit} bytes")
+        reserved.take(cost * len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
