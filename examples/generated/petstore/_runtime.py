@@ -11,8 +11,8 @@ import copy
 import json
 import re
 from collections import deque
-from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 import aiohttp
 from yarl import URL
 
+from ._config import DEFAULT_BODY_BUDGET_MB
 from ._config import Auth as Auth
 from ._config import Config as Config
-from ._config import DEFAULT_BODY_BUDGET_MB
 from ._config import ConfigError as ConfigError
 from ._config import Upstream as Upstream
 from ._config import environ_or as environ_or
@@ -299,14 +299,14 @@ class Client:
                 location = got.get("Location")
                 if hidden and response.status >= 300:  # an upstream may echo its own key
                     raw, location = hidden.body(raw), hidden.url(location)
-                content_type = hidden.header(got.get("Content-Type"))
+                answer_type = hidden.header(got.get("Content-Type"))
             except BaseException:
                 BUDGET.used -= reserved.size
                 raise
             finally:
                 response.release()
             reserved.keep()
-            return Result(response.status, content_type, raw, location=location)
+            return Result(response.status, answer_type, raw, location=location)
         except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{ns}' did not answer {method} within {settings.timeout:g} s"
