@@ -124,5 +124,21 @@ def load_config(
     return config
 
 
+DEFAULT_SHUTDOWN_GRACE = 8.0  # under Kubernetes' 10 s floor; deploy-files allows it + 2 s
+
+
+def shutdown_grace(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a stopping server lets calls in flight finish (NAFTIKO_SHUTDOWN_GRACE); a bad
+    value is the default, not a failure at the moment of stopping."""
+    raw = environ_or(environ).get("NAFTIKO_SHUTDOWN_GRACE", "")
+    try:
+        value = float(raw) if raw else DEFAULT_SHUTDOWN_GRACE
+    except ValueError:
+        return DEFAULT_SHUTDOWN_GRACE
+    if not math.isfinite(value) or value < 0:
+        return DEFAULT_SHUTDOWN_GRACE
+    return max(value, 0.1)  # aiohttp reads 0 as "no limit"
+
+
 def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ

@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import _metrics
+from ._config import shutdown_grace
 from ._guard import hide_request_lines
 
 Allows = Callable[[Mapping[str, str], Mapping[str, str]], bool]
@@ -42,7 +43,8 @@ class Served:
 
 
 def aiohttp_server(name: str, app: web.Application, host: str, port: int) -> Served:
-    runner = web.AppRunner(app, access_log=None)
+    # Stopping lets calls in flight finish for the grace period (aiohttp's default is 60 s).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_grace())
 
     async def start() -> int:
         await runner.setup()  # cleanup contexts: the upstream client opens here
@@ -109,7 +111,7 @@ class Control:
 
     async def start(self, control_app: web.Application, host: str, port: int) -> list[int]:
         """Start the control port, then each server; the bound ports, control first."""
-        runner = web.AppRunner(control_app, access_log=None)
+        runner = web.AppRunner(control_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         self._runner = runner
@@ -120,9 +122,11 @@ class Control:
         return ports
 
     async def stop(self) -> None:
-        for served in reversed(self.servers):
+        """All servers at once: each lets its calls finish within one grace period, so the
+        process exits within it too (not one grace period per server)."""
+        for served in self.servers:
             served.ready = False
-            await served.stop()
+        await asyncio.gather(*(served.stop() for served in reversed(self.servers)))
         await self._runner.cleanup()
 
 
@@ -156,6 +160,10 @@ def run(control: Control, control_app: web.Application, host: str, port: int) ->
         for served, bound in zip(control.servers, ports[1:], strict=True):
             LOG.warning("%s on http://%s:%d", served.name, served.host, bound)
         await stop.wait()
-        await control.stop()
+        try:  # aiohttp may take twice its shutdown_timeout: the grace bounds the whole stop
+            async with asyncio.timeout(shutdown_grace() + 0.5):
+                await control.stop()
+        except TimeoutError:
+            pass
 
     asyncio.run(main())
