@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import re
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -281,8 +282,14 @@ class Client:
                     if attempt + 1 >= attempts:
                         raise
                     await asyncio.sleep(0.1 * 2**attempt)
+            if response.status < 200:  # 101 Switching Protocols, 1xx: nothing a caller can use
+                response.close()
+                raise UpstreamError(
+                    f"upstream '{ns}' answered {response.status}, not a final answer"
+                )
             got, length, limit = response.headers, response.content_length, self.max_body
-            plain = got.get("Content-Encoding", "identity") == "identity"
+            encoding = got.get("Content-Encoding", "identity").strip().lower()
+            plain = encoding == "identity"
             small = plain and length is not None and length <= STREAM_ABOVE
             if self.stream and response.status < 300 and not small:
                 return Result(response.status, got.get("Content-Type"), b"", stream=response)
@@ -295,6 +302,10 @@ class Client:
                     raw = await response.read()
                 else:
                     raw = await _read(response, limit, reserved, cost)
+                if not plain and self.stream:  # read undecoded (see auto_decompress): decode
+                    decoded = decode(raw, encoding, limit)
+                    reserved.take(cost * max(0, len(decoded) - len(raw)))
+                    raw = decoded
                 hidden = self._hidden[ns]
                 location = got.get("Location")
                 if hidden and response.status >= 300:  # an upstream may echo its own key
@@ -413,6 +424,24 @@ def _header(name: str, value: str) -> str:
         except UnicodeEncodeError:  # bytes of a caller's header that were not UTF-8
             raise InputError(f"header parameter '{name}' is not valid UTF-8") from None
     return value
+
+
+ZLIB_CODINGS = ("gzip", "x-gzip", "deflate")
+ZLIB_AUTO = 47  # zlib's wbits for "a gzip or a zlib header, detected"
+
+
+def decode(raw: bytes, encoding: str, limit: int) -> bytes:
+    """A gzip/deflate body decoded, at most `limit` bytes (a compression bomb stops there)."""
+    if encoding not in ZLIB_CODINGS:
+        raise UpstreamError(f"the upstream answered in the {encoding!r} encoding: not decodable")
+    decoder = zlib.decompressobj(ZLIB_AUTO)
+    try:
+        out = decoder.decompress(raw, limit + 1)
+    except zlib.error:
+        raise UpstreamError(f"the upstream's {encoding} answer is corrupt") from None
+    if len(out) > limit:
+        raise UpstreamError(f"the upstream answered with more than {limit} bytes")
+    return out
 
 
 class _Reserved:

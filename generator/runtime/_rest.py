@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from typing import Any
 
@@ -37,23 +38,69 @@ async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
     if result.stream is None:
         return web.Response(status=result.status, body=result.body, headers=headers)
     upstream = result.stream
-    if "Content-Encoding" in upstream.headers:  # relayed as it came: the caller decodes it
-        headers["Content-Encoding"] = upstream.headers["Content-Encoding"]
+    encoding = upstream.headers.get("Content-Encoding", "identity").strip().lower()
+    decoder = None
+    if encoding != "identity":
+        headers["Vary"] = "Accept-Encoding"
+        if accepts(request.headers.get("Accept-Encoding"), encoding):
+            headers["Content-Encoding"] = encoding  # relayed as it came: the caller decodes it
+        elif encoding in rt.ZLIB_CODINGS:
+            decoder = zlib.decompressobj(rt.ZLIB_AUTO)  # decoded on the way, chunk by chunk
+        else:
+            upstream.release()
+            raise rt.UpstreamError(
+                f"the upstream answered in the {encoding!r} encoding, which the caller does "
+                "not accept and this server cannot decode"
+            )
     response = web.StreamResponse(status=result.status, headers=headers)
-    if upstream.content_length is not None:
+    if upstream.content_length is not None and decoder is None:
         response.content_length = upstream.content_length
     try:
         await response.prepare(request)
         async for chunk in upstream.content.iter_chunked(64 * 1024):
-            await response.write(chunk)
+            if decoder is None:
+                await response.write(chunk)
+                continue
+            data = decoder.decompress(chunk, DECODED_CHUNK)
+            while data:  # a small chunk may inflate a lot: written a bounded piece at a time
+                await response.write(data)
+                data = decoder.decompress(decoder.unconsumed_tail, DECODED_CHUNK)
+        if decoder is not None:
+            await response.write(decoder.flush())
         await response.write_eof()
-    except (aiohttp.ClientError, TimeoutError, ConnectionError):
+    except (aiohttp.ClientError, TimeoutError, ConnectionError, zlib.error):
         # Headers are gone: all that is left is to cut the connection, not to send a 200 body.
         if request.transport is not None:
             request.transport.close()
     finally:
         upstream.release()
     return response
+
+
+DECODED_CHUNK = 256 * 1024
+
+
+def accepts(header: str | None, coding: str) -> bool:
+    """Whether an Accept-Encoding value takes `coding` (by name or `*`, with q > 0). Without
+    the header, only identity: curl and most API clients send none and want plain bytes."""
+    wanted = "gzip" if coding == "x-gzip" else coding
+    for part in (header or "").split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if name == "x-gzip":
+            name = "gzip"
+        if name not in (wanted, "*"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
 
 
 async def json_body(request: web.Request, fields: bool = False) -> Any:
