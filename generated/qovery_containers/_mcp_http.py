@@ -23,7 +23,7 @@ from aiohttp.typedefs import Handler
 
 from . import _mcp_modern as modern_era
 from . import _serve
-from ._guard import Policy
+from ._guard import Policy, add_cors, preflight
 from ._mcp import (
     DEFAULT_VERSION,
     INVALID_PARAMS,
@@ -189,9 +189,13 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
         if request.path == "/health":
             return await handler(request)
         got = request.headers
-        refused = policy.refuse(got.get("Host"), got.get("Origin"), got.get("Sec-Fetch-Site"))
+        origin = got.get("Origin")
+        refused = policy.refuse(got.get("Host"), origin, got.get("Sec-Fetch-Site"))
         if refused is not None:
             return _refusal(*refused)
+        if origin and request.method == "OPTIONS":  # answers carry CORS: see add_cors
+            if (answer := preflight(origin, got)) is not None:
+                return web.Response(status=204, headers=answer)
         if guard is not None and not guard(request.headers, request.query):
             headers = {"WWW-Authenticate": challenge}
             return _refusal(401, "missing or invalid credentials", headers)
@@ -215,6 +219,7 @@ def application(
 ) -> web.Application:
     """Streamable HTTP at /mcp (and /health); the upstream client opens as the app starts."""
     app = web.Application(middlewares=[front(policy, guard, challenge)])
+    app.on_response_prepare.append(add_cors(policy))
     app[SERVER] = server
     app[MODERN] = modern_era.Modern(server)
 

@@ -23,7 +23,7 @@ from aiohttp.typedefs import Handler
 
 from . import _metrics
 from ._config import shutdown_grace
-from ._guard import hide_request_lines
+from ._guard import Policy, hide_request_lines
 
 Allows = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 LOG = logging.getLogger("naftiko.control")
@@ -72,9 +72,13 @@ class Control:
 
     def application(
         self, health: bool, info: bool, metrics: bool, allows: Allows | None = None,
-        challenge: str = "Bearer",
+        challenge: str = "Bearer", policy: Policy | None = None,
     ) -> web.Application:  # fmt: skip
-        app = web.Application(middlewares=[_guard(allows, challenge)] if allows else [])
+        """`policy`: the Host and Origin checks of the REST and MCP servers (default: those of
+        a loopback server), before the credentials; probes pass only them."""
+        policy = policy or Policy.for_bind("127.0.0.1")
+        guards = [_browser(policy)] + ([_guard(allows, challenge)] if allows else [])
+        app = web.Application(middlewares=guards)
         if health:
             app.router.add_get("/health/live", self.live)
             app.router.add_get("/health/ready", self.ready)
@@ -128,6 +132,22 @@ class Control:
             served.ready = False
         await asyncio.gather(*(served.stop() for served in reversed(self.servers)))
         await self._runner.cleanup()
+
+
+def _browser(policy: Policy) -> Any:
+    """Host (DNS rebinding), Origin and fetch metadata (web pages), as the other servers do:
+    /status names the adapters, /metrics what they call."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        got = request.headers
+        refused = policy.refuse(got.get("Host"), got.get("Origin"), got.get("Sec-Fetch-Site"))
+        if refused is not None:
+            status, message = refused
+            return web.json_response({"error": message, "status": status}, status=status)
+        return await handler(request)
+
+    return guard
 
 
 def _guard(allows: Allows, challenge: str) -> Any:

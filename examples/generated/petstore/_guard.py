@@ -16,8 +16,8 @@ import ipaddress
 import logging
 import os
 import sys
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of another origin's page
@@ -125,6 +125,45 @@ def check_exposure(host: str, authenticated: bool, allow_unauthenticated: bool) 
         sys.exit(f"error: {problem}")
     if not is_loopback(host):
         print(f"warning: listening on {host}, reachable from other machines", file=sys.stderr)
+
+
+# CORS for allowed origins (others were refused before): what a browser page may send and read.
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD"
+CORS_EXPOSED = "Location, Retry-After, WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version"
+
+
+def cors(origin: str) -> dict[str, str]:
+    """Headers of an answer to a page of an allowed `origin`."""
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": CORS_EXPOSED,
+        "Vary": "Origin",
+    }
+
+
+def add_cors(policy: Policy) -> Any:
+    """An aiohttp on_response_prepare callback: CORS headers on every answer to a page of an
+    allowed origin (streamed ones too, whose headers leave before their handler returns)."""
+
+    async def prepare(request: Any, response: Any) -> None:
+        got = request.headers
+        origin = got.get("Origin")
+        if origin and policy.refuse(got.get("Host"), origin, got.get("Sec-Fetch-Site")) is None:
+            response.headers.update(cors(origin))
+
+    return prepare
+
+
+def preflight(origin: str, headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers answering a CORS preflight (OPTIONS with Access-Control-Request-Method) of
+    an allowed `origin`; None when the request is not a preflight."""
+    if "Access-Control-Request-Method" not in headers:
+        return None
+    return cors(origin) | {
+        "Access-Control-Allow-Methods": CORS_METHODS,
+        "Access-Control-Allow-Headers": headers.get("Access-Control-Request-Headers", ""),
+        "Access-Control-Max-Age": "600",
+    }
 
 
 class _NoRequestLines(logging.Filter):

@@ -14,7 +14,7 @@ from aiohttp.typedefs import Handler
 
 from . import _runtime as rt
 from . import _serve
-from ._guard import Policy
+from ._guard import Policy, add_cors, preflight
 from ._inputs import check
 
 CLIENT = web.AppKey("client", rt.Client)
@@ -200,14 +200,10 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
         refused = policy.refuse(headers.get("Host"), origin, headers.get("Sec-Fetch-Site"))
         if refused is not None:
             return error(*refused)
-        if (
-            origin
-            and request.method == "OPTIONS"
-            and "Access-Control-Request-Method" in request.headers
-        ):
-            return web.Response(status=204, headers=_cors(origin) | PREFLIGHT | {
-                "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", ""),
-            })  # fmt: skip
+        if origin and request.method == "OPTIONS":  # answers carry CORS: see add_cors
+            answer = preflight(origin, headers)
+            if answer is not None:
+                return web.Response(status=204, headers=answer)
         if not raw and request.body_exists and not is_json(request.content_type):
             return error(415, "request bodies must be application/json")
         try:
@@ -223,8 +219,6 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
                 raise
             allow = exc.headers.get("Allow")
             return error(exc.status, exc.reason, {"Allow": allow} if allow else None)
-        if origin:
-            response.headers.update(_cors(origin))
         return response
 
     return checked
@@ -261,13 +255,6 @@ async def unmatched(request: web.Request) -> web.StreamResponse:
 UNMATCHED = "unmatched"  # the name of unmatched's catch-all route (metrics count it so)
 
 
-PREFLIGHT = {"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD"}
-
-
-def _cors(origin: str) -> dict[str, str]:
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-
-
 def is_json(content_type: str) -> bool:
     return content_type in JSON_TYPES or content_type.endswith("+json")
 
@@ -291,6 +278,8 @@ def application(
     )
     app[CONFIG] = config
     app[OPENAPI] = openapi_document
+    if policy.origins or policy.local_origins:
+        app.on_response_prepare.append(add_cors(policy))
 
     async def session(app: web.Application) -> AsyncIterator[None]:
         async with client(config) as opened:
