@@ -543,6 +543,7 @@ def render_plan(plan: Plan) -> dict[str, str]:
     runtime = {
         "_runtime.py": True,
         "_config.py": True,
+        "_limits.py": True,  # slots, the body budget, secrets kept out of relays (issue #20)
         "_guard.py": bool(plan.rest or plan.mcp or plan.skills),
         "_inputs.py": bool(plan.rest or plan.mcp or plan.skills),
         "_rest.py": bool(plan.rest or plan.skills),

@@ -48,7 +48,7 @@ def test_seed_runtime_core_is_small_and_only_used_features_ship(tmp_path: Path) 
     assert len(runtime.splitlines()) <= 300
     # The seed is bearer auth, JSON bodies, JSON outputs passed through: nothing else ships.
     assert {n for n in names if n.startswith("_") and n != "__init__.py"} == {
-        "_runtime.py", "_config.py", "_guard.py", "_inputs.py", "_rest.py", "_mcp.py", "_secrets.py",
+        "_runtime.py", "_config.py", "_limits.py", "_guard.py", "_inputs.py", "_rest.py", "_mcp.py", "_secrets.py",
         "_mcp_http.py", "_mcp_modern.py", "_mcp_sdk.py", "_serve.py",
     }  # fmt: skip
     code = _sources(files)
@@ -113,8 +113,8 @@ capability:
     files = _build(spec, tmp_path)
     shipped = sorted(Path(rel).name for rel in files if Path(rel).name.startswith("_"))
     assert shipped == [
-        "__init__.py", "_config.py", "_guard.py", "_inputs.py", "_rest.py", "_runtime.py", "_secrets.py",
-        "_serve.py",
+        "__init__.py", "_config.py", "_guard.py", "_inputs.py", "_limits.py", "_rest.py", "_runtime.py",
+        "_secrets.py", "_serve.py",
     ]  # fmt: skip
     code = _sources(files)
     for absent in ("DigestAuthMiddleware", "multipart", "FormData", "ElementTree", "csv.",

@@ -69,7 +69,7 @@ async def test_five_stalled_operations_leave_another_operation_fast(
             refused = [t.result() for t in done]
             assert len(refused) == len(STALLED) * (CALLERS - CONCURRENCY)
             assert {(s, r) for s, r, _ in refused} == {(503, "1")}
-            assert max(t for _, _, t in refused) < 6
+            assert max(t for _, _, t in refused) < 10  # 4 s, and room for a loaded machine
             in_flight = Counter(s.path for s in upstream.seen if s.path.startswith("/stall/"))
             assert in_flight == {f"/stall/{n}": CONCURRENCY for n in STALLED}
             release.set()
@@ -84,7 +84,7 @@ async def test_five_stalled_operations_leave_another_operation_fast(
 
 
 async def test_slots_are_handed_over_in_arrival_order(hold: Hold) -> None:
-    runtime = __import__(hold.upstream.__name__.rsplit(".", 1)[0] + "._runtime", fromlist=["x"])
+    runtime = __import__(hold.upstream.__name__.rsplit(".", 1)[0] + "._limits", fromlist=["x"])
     slots = runtime.Slots(1)
     slots.used = 1
     order: list[int] = []
