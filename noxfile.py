@@ -32,7 +32,7 @@ def lint(session: nox.Session) -> None:
 def regen(session: nox.Session) -> None:
     """The CI regeneration check: generated/ must be exactly what specs/ produce."""
     session.install(".")
-    session.run("naftiko-gen", "build", "specs/", "--check")
+    session.run("naftiko-gen", "build", "specs/", "--check", "--strict")
 
 
 @nox.session
@@ -44,9 +44,10 @@ def golden(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks of docs/benchmarks-servers.md and docs/benchmarks.md: REST vs hand-written,
-    MCP vs FastMCP and hand-written (both protocol eras), start-up, memory, build time. Options go to every script: `nox -s bench -- --rounds 3`.
-    Uses wrk when installed (apt-get install wrk), else an aiohttp load client."""
+    """Benchmarks of docs/benchmarks.md: REST vs hand-written, MCP vs FastMCP and hand-written
+    (both protocol eras), start-up, memory, build time. Options go to every script:
+    `nox -s bench -- --rounds 3`. Uses wrk when installed (apt-get install wrk), else an aiohttp
+    load client."""
     session.install("-e", ".[runtime]", "fastmcp>=4,<5")
     session.run("python", "bench/bench_rest.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", *session.posargs)

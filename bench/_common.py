@@ -336,7 +336,7 @@ def median(values: Sequence[float]) -> float:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A Markdown table (pastes into docs/benchmarks-servers.md as is)."""
+    """A Markdown table (pastes into docs/benchmarks.md as is)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
     print("| " + " | ".join("-" * w for w in widths) + " |")

@@ -3,10 +3,15 @@
 Each capability looks like specs/qovery-containers.yaml: one bearer-authenticated `consumes`
 block with 5-10 operations (path parameters, query parameters, JSON bodies, all HTTP methods),
 one REST adapter and one MCP adapter exposing every operation. The specs are written to a
-temporary folder and built with the installed `naftiko-gen` command in a subprocess, so
-interpreter start-up and imports are part of every figure.
+temporary folder and built by `python -m naftiko_gen` in a subprocess, so interpreter start-up
+and imports are part of every figure.
 
-    python bench/bench_build.py                 # the table in docs/benchmarks.md
+With `--before REV`, the same rows are measured for the generator at git revision REV (its
+sources exported with `git archive`, run from there with this interpreter and its packages) in
+the same run, alternating the two run by run, and the ratios are printed.
+
+    python bench/bench_build.py                       # the table in docs/benchmarks.md
+    python bench/bench_build.py --before ac859f9      # and the generator before issue #18
     python bench/bench_build.py --sizes 1 10 --runs 3
 
 Rows (each the median of --runs runs):
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +46,34 @@ ROWS = ("cold", "warm", "check", "check0")
 METHODS = ("GET", "GET", "GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-def naftiko_gen() -> list[str]:
-    found = shutil.which("naftiko-gen") or str(Path(sys.executable).with_name("naftiko-gen"))
-    return [found]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Variant:
+    """A generator to measure: its label, how to run it, what its environment adds."""
+
+    label: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def current() -> Variant:
+    return Variant("this checkout", [sys.executable, "-m", "naftiko_gen"])
+
+
+def before(rev: str, root: Path) -> Variant:
+    """The generator at `rev`, exported beside the benchmark's files and run from there."""
+    folder = root / "before"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    # Before issue #18 the import package was `generator`, at the top of the checkout.
+    package = "generator" if (folder / "generator" / "__main__.py").is_file() else "naftiko_gen"
+    path = folder if package == "generator" else folder / "generator"
+    return Variant(f"{rev}", [sys.executable, "-m", package], {"PYTHONPATH": str(path)})
 
 
 def _op(rng: random.Random, words: list[str], used: set[str]) -> dict[str, object]:
@@ -206,11 +237,18 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+def run(variant: Variant, args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds (the command and its worker processes) of one run."""
     cpu = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run([*naftiko_gen(), *args], cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [*variant.command, *args],
+        cwd=cwd,
+        env={**env, **variant.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"naftiko-gen {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
@@ -222,46 +260,73 @@ def bytecode_env(root: Path) -> dict[str, str]:
 
     pip compiles a package's modules when it installs it; an editable checkout gets them on
     first use, unless PYTHONDONTWRITEBYTECODE is set (as in some sandboxes), when every run
-    would compile the whole generator again (~0.2 s). The generator and its templates (which
-    are kept like its modules: generator/cache.py, jinja_bytecode_cache) are compiled once,
-    untimed, into a private PYTHONPYCACHEPREFIX; nothing of naftiko-gen's own cache is involved.
+    would compile the whole generator again (~0.2 s). The generators' modules are compiled once,
+    untimed, into a private PYTHONPYCACHEPREFIX. Compiled templates are a cache like any other:
+    a cold run starts without them.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAFTIKO_GEN_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-    package = Path(__file__).resolve().parent.parent / "generator"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
-    # Compiled templates are kept the same way (generator/cache.py: jinja_bytecode_cache).
-    precompile = "import naftiko_gen.render as r; r.precompile()"
-    only_beside = {**env, "NAFTIKO_GEN_NO_CACHE": "1"}
-    subprocess.run([sys.executable, "-c", precompile], env=only_beside, check=True)
+    for folder in (ROOT / "generator", root / "before"):
+        if folder.is_dir():
+            subprocess.run(
+                [sys.executable, "-m", "compileall", "-q", str(folder)], env=env, check=True
+            )
     return env
 
 
-def bench_size(root: Path, n: int, runs: int, base: dict[str, str]) -> dict[str, Any]:
+def bench_size(
+    root: Path, n: int, runs: int, base: dict[str, str], variants: list[Variant]
+) -> list[dict[str, Any]]:
+    """Each row of ROWS for each variant; the variants alternate run by run."""
     work = root / f"n{n}"
     specs = work / "specs"
     ops = write_family(specs, n)
-    cache = work / "cache"
-    env = {**base, "NAFTIKO_GEN_CACHE_DIR": str(cache)}
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in ROWS}
+    times = {(v.label, k): [] for v in variants for k in ROWS}  # type: dict[tuple[str, str], list[tuple[float, float]]]
+
+    def folders(v: Variant) -> tuple[Path, Path]:
+        tag = variants.index(v)
+        return work / f"cache{tag}", work / f"out{tag}"
+
     for _ in range(runs):
-        shutil.rmtree(cache, ignore_errors=True)
-        shutil.rmtree(work / "out", ignore_errors=True)
-        times["cold"].append(run(["build", "-q", "specs", "-o", "out"], env, work))
+        for v in variants:
+            cache, out = folders(v)
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)
+            env = {**base, "NAFTIKO_GEN_CACHE_DIR": str(cache)}
+            build = ["build", "-q", "specs", "-o", out.name]
+            times[(v.label, "cold")].append(run(v, build, env, work))
     for _ in range(runs):
-        shutil.rmtree(work / "out", ignore_errors=True)
-        times["warm"].append(run(["build", "-q", "specs", "-o", "out"], env, work))
+        for v in variants:
+            cache, out = folders(v)
+            shutil.rmtree(out, ignore_errors=True)
+            env = {**base, "NAFTIKO_GEN_CACHE_DIR": str(cache)}
+            times[(v.label, "warm")].append(
+                run(v, ["build", "-q", "specs", "-o", out.name], env, work)
+            )
     for _ in range(runs):
-        times["check"].append(run(["build", "-q", "--check", "specs", "-o", "out"], env, work))
-    nocache = {**base, "NAFTIKO_GEN_NO_CACHE": "1"}
+        for v in variants:
+            cache, out = folders(v)
+            env = {**base, "NAFTIKO_GEN_CACHE_DIR": str(cache)}
+            check = ["build", "-q", "--check", "specs", "-o", out.name]
+            times[(v.label, "check")].append(run(v, check, env, work))
     for _ in range(runs):
-        times["check0"].append(run(["build", "-q", "--check", "specs", "-o", "out"], nocache, work))
-    medians = {
-        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
-        for k, v in times.items()
-    }
-    return {"specs": n, "ops": ops, **medians}
+        for v in variants:
+            _, out = folders(v)
+            nocache = {**base, "NAFTIKO_GEN_NO_CACHE": "1"}
+            check = ["build", "-q", "--check", "specs", "-o", out.name]
+            times[(v.label, "check0")].append(run(v, check, nocache, work))
+    rows = []
+    for v in variants:
+        medians = {
+            k: (
+                statistics.median(w for w, _ in times[(v.label, k)]),
+                statistics.median(c for _, c in times[(v.label, k)]),
+            )
+            for k in ROWS
+        }
+        rows.append({"variant": v.label, "specs": n, "ops": ops, **medians})
+    return rows
 
 
 def main() -> None:
@@ -269,6 +334,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median shown)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--before", metavar="REV", help="also measure the generator at this git revision"
+    )
     parser.add_argument(
         "--dir",
         type=Path,
@@ -279,10 +347,13 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix=".naftiko-bench-", dir=args.dir))
     try:
+        variants = [current()]
+        if args.before:
+            variants.insert(0, before(args.before, root))
         base = bytecode_env(root)
-        rows = [bench_size(root, n, args.runs, base) for n in args.sizes]
+        rows = [row for n in args.sizes for row in bench_size(root, n, args.runs, base, variants)]
         start = time.perf_counter()
-        subprocess.run([*naftiko_gen(), "--help"], capture_output=True, check=True, env=base)
+        subprocess.run([*current().command, "--help"], capture_output=True, check=True, env=base)
         help_time = time.perf_counter() - start
     finally:
         if args.keep:
@@ -296,14 +367,26 @@ def main() -> None:
     )
     print()
     print(
-        "| specs | operations | cold cache | warm cache | --check no-op | --check no-op, no cache |"
+        "| generator | specs | operations | cold cache | warm cache | --check no-op "
+        "| --check no-op, no cache |"
     )
-    print(
-        "|------:|-----------:|-----------:|-----------:|--------------:|------------------------:|"
-    )
+    print("|---|------:|-----------:|-----------:|-----------:|--------------:|----------:|")
     for r in rows:
         cells = " | ".join(f"{r[k][0]:.2f} ({r[k][1]:.2f})" for k in ROWS)
-        print(f"| {r['specs']} | {r['ops']} | {cells} |")
+        print(f"| {r['variant']} | {r['specs']} | {r['ops']} | {cells} |")
+    if args.before:
+        print()
+        print("this checkout / before (wall-clock; below 1 is faster):")
+        for old, new in zip(rows[0::2], rows[1::2], strict=True):
+            ratios = ", ".join(f"{k} {new[k][0] / old[k][0]:.2f}" for k in ROWS)
+            print(f"  {new['specs']} specs: {ratios}")
+    budgets = {(1, "cold"): 0.5, (100, "cold"): 3.0, (100, "check"): 0.5}
+    print()
+    for r in rows[-len(args.sizes) :] if not args.before else rows[1::2]:
+        for (n, k), limit in budgets.items():
+            if r["specs"] == n:
+                verdict = "within" if r[k][0] <= limit else "OVER"
+                print(f"budget {n} spec(s) {k} <= {limit} s: {r[k][0]:.2f} s, {verdict}")
     print()
     print(f"`naftiko-gen --help`: {help_time:.2f} s")
 

@@ -86,6 +86,17 @@ def check_answer(kind: str, status: int, raw: bytes, expected: object) -> bool:
     return True
 
 
+def stack(python: str) -> str:
+    """What uvicorn runs on with `python`'s packages: its event loop and HTTP parser (uvloop
+    and httptools when installed, else asyncio and h11): the fair-comparison check."""
+    probe = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(*(m for m in ('uvloop', 'httptools') "
+         "if u.find_spec(m)) or ['asyncio/h11 only'])"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return probe.stdout.strip() or "unknown"
+
+
 def fastmcp_kind(python: str, spec_file: str | None) -> Kind | None:
     if spec_file is None:
         return None
@@ -165,6 +176,8 @@ def main() -> None:
     }
     samples: dict[str, list[c.Sample]] = {k.name: [] for k in kinds}
     print(f"# MCP tools/call benchmark: {c.machine_line()}")
+    print(f"# uvicorn stack: --sdk {stack(sys.executable)}", end="")
+    print(f"; FastMCP {stack(args.fastmcp_python)}" if fast is not None else "")
     print(
         f"# era {args.era}, {args.rounds} rounds x {args.duration:g} s, "
         f"concurrency {args.concurrency}, upstream body {len(raw)} bytes"
@@ -204,6 +217,10 @@ def main() -> None:
                     f"us/call peak RSS {s.hwm_mib:6.1f} MiB errors {s.errors}",
                     flush=True,
                 )
+            if fast is not None:  # the same round's pair: the must-show of issue #18
+                sdk_rps = samples["generated --sdk"][-1].rps
+                fast_rps = samples[fast.name][-1].rps
+                print(f"round {rnd + 1} --sdk / FastMCP calls/s: {sdk_rps / fast_rps:.2f}")
     finally:
         c.stop(upstream_proc)
         tmp.cleanup()
@@ -236,6 +253,10 @@ def main() -> None:
     headers.append("vs hand-written: calls/s / CPU")
     print()
     c.print_table(headers, rows)
+    if fast_med:
+        ratio = med["generated --sdk"][0] / fast_med[0]
+        verdict = "at least level" if ratio >= 1 else "BELOW FastMCP"
+        print(f"\n--sdk / FastMCP, median calls/s: {ratio:.2f} ({verdict})")
     errors = sum(s.errors for v in samples.values() for s in v)
     if errors:
         raise SystemExit(f"{errors} non-2xx answers or socket errors during the runs")

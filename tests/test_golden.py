@@ -17,7 +17,7 @@ from naftiko_gen.diagnostics import Report
 from naftiko_gen.writer import MANIFEST
 from tests.support import FIXTURES, ROOT
 
-RUNTIME = ROOT / "generator" / "runtime"
+RUNTIME = ROOT / "generator" / "naftiko_gen" / "runtime"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("NAFTIKO_UPDATE_GOLDEN") == "1"
 SPEC_DIRS = ("golden", "features", "features/auth_kinds", "features/mcp_content")

@@ -8,6 +8,25 @@ The server is the conformance fixture (tools, resources, resource templates, pro
 of tests/conformance/conformance_upstream.py. What may differ, and is asserted separately:
 the wording of the handshake era's parse and envelope-validation errors (the SDK prints
 pydantic's report there); in the 2026-07-28 era every answer is compared whole.
+
+Where the SDK (mcp 2.3.0) deviates from the specifications, both servers follow the spec:
+the `--sdk` server's front (_mcp_sdk._screen, its stdio reader) answers these before the SDK
+sees them, with the SDK-free server's rules (_mcp_wire.py; tests/protocol/ has the table).
+`test_the_sdk_alone_deviates` pins each deviation on the bare SDK app, so a later SDK that
+fixes one is noticed:
+
+* an invalid request object (`"jsonrpc": "1.0"`, a `null` body, a batch): the SDK answers
+  -32602 "Validation error"; JSON-RPC 2.0 §5.1 says -32600 Invalid Request;
+* a request id of `null`, `1.5` or `true`: the SDK reads a notification (202, no answer);
+  MCP 2025-11-25 basic (a string or an integer, never null) and JSON-RPC 2.0 §4: -32600;
+* a Content-Type of another case (`Application/JSON`): the SDK answers 415; RFC 9110 §8.3.1
+  compares media types case-insensitively; a Content-Type that is not JSON is 415 in both
+  (the SDK says 400 for `text/plain`: its transport-security check runs first);
+* an unknown tool: the SDK's low-level server leaves it to the handler (ours raises -32602,
+  MCP 2025-11-25 server/tools, Error Handling), so it is equal here;
+* stdio lines that are not JSON-RPC messages: the SDK logs them and answers nothing, and
+  they count among the eight lines kept before the first request; ours answers -32700 or
+  -32600 with a null id and does not count them.
 """
 
 from __future__ import annotations
@@ -24,6 +43,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from naftiko_gen.runtime import _mcp
 from tests.support import ROOT, build, import_module, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -235,6 +255,50 @@ async def test_same_http_answer(
     fast, sdk = urls
     got = await post(fast + path, body, headers, method)
     assert _shape(got) == _shape(await post(sdk + path, body, headers, method))
+
+
+# The bare SDK app (no front): (name, body, headers, the SDK's status and code, the spec's).
+PING = rpc("ping")
+SDK_DEVIATIONS: list[tuple[str, Any, dict[str, str], tuple[int, Any], tuple[int, Any]]] = [
+    ("jsonrpc-1.0", {**PING, "jsonrpc": "1.0"}, JSON, (400, -32602), (400, -32600)),
+    ("null-body", None, JSON, (400, -32602), (400, -32600)),
+    ("batch", [PING], JSON, (400, -32602), (400, -32600)),
+    ("id-null", {**PING, "id": None}, JSON, (202, None), (400, -32600)),
+    ("id-float", {**PING, "id": 1.5}, JSON, (202, None), (400, -32600)),
+    ("id-bool", {**PING, "id": True}, JSON, (202, None), (400, -32600)),
+    ("content-type-case", PING, {**JSON, "Content-Type": "Application/JSON"}, (415, -32600),
+     (200, None)),
+    ("content-type-text", PING, {**JSON, "Content-Type": "text/plain"}, (400, None),
+     (415, -32600)),
+]  # fmt: skip
+
+
+def _code(answer: tuple[int, Any]) -> tuple[int, Any]:
+    status, body = answer
+    error = body.get("error") if isinstance(body, dict) else None
+    return status, error["code"] if isinstance(error, dict) else None
+
+
+@pytest.mark.parametrize("case", SDK_DEVIATIONS, ids=[c[0] for c in SDK_DEVIATIONS])
+async def test_the_sdk_alone_deviates(
+    built: tuple[Path, Any], upstream: str, urls: tuple[str, str], case: tuple[Any, ...]
+) -> None:
+    """The SDK's own answer (its app without our front) against the spec's, which both our
+    servers give."""
+    _, body, headers, sdk_says, spec_says = case
+    module = built[1]
+    bare = module.build_sdk_server(module.load_config({"CONFORMANCE_BASE_URL": upstream}))
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    app = bare.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )  # fmt: skip
+    data = b"null" if body is None else body
+    async with serve_asgi(app) as url:
+        assert _code(await post(url + "/mcp", data, headers)) == sdk_says
+    for ours in urls:
+        assert _code(await post(ours + "/mcp", data, headers)) == spec_says
 
 
 # -- the 2026-07-28 era over HTTP ------------------------------------------------------------
@@ -491,6 +555,14 @@ STDIO_MODERN_LINES: list[Any] = [
 ]  # fmt: skip
 
 
+def _answered(line: Any) -> bool:
+    """Whether a stdio line gets an answer: a request, or a line that is not a message
+    (-32700/-32600, JSON-RPC 2.0 §5.1; the SDK's own transport answers these with nothing)."""
+    raw = line if isinstance(line, bytes) else json.dumps(line).encode()
+    message, refusal = _mcp.screen(raw)
+    return refusal is not None or (message is not None and _mcp.classify(message) == "request")
+
+
 def _stdio(out: Path, upstream: str, sdk: bool, script: list[Any] = STDIO_LINES) -> dict[Any, Any]:
     lines = b"".join(
         (line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in script
@@ -501,16 +573,20 @@ def _stdio(out: Path, upstream: str, sdk: bool, script: list[Any] = STDIO_LINES)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
-    expected = sum(1 for line in script if isinstance(line, dict) and "id" in line)
+    expected = sum(1 for line in script if _answered(line))
     try:
         proc.stdin.write(lines)
         proc.stdin.flush()
-        answers: dict[Any, Any] = {}
-        while len(answers) < expected:
+        answers: dict[Any, Any] = {None: []}  # None: the null-id answers to lines not messages
+        for count in range(expected):
             line = proc.stdout.readline()
-            assert line, f"the server stopped after {len(answers)} answers"
+            assert line, f"the server stopped after {count} answers"
             message = json.loads(line)
-            answers[message.get("id")] = message
+            if message.get("id") is None:
+                answers[None].append(message)
+            else:
+                answers[message["id"]] = message
+        answers[None].sort(key=json.dumps)
         return answers
     finally:
         proc.stdin.close()
@@ -549,9 +625,13 @@ async def test_stdio_modern_answers_are_the_same(built: tuple[Path, Any], upstre
 async def test_stdio_keeps_eight_lines_before_the_first_request(
     built: tuple[Path, Any], upstream: str, blank: int
 ) -> None:
-    """Lines before a connection's first request are replayed once its era is known, up to
-    eight: a ninth `notifications/initialized` is lost, so the request is refused."""
-    script = [b""] * blank + [note("notifications/initialized"), rpc("tools/list", ident="t")]
+    """Messages before a connection's first request are replayed once its era is known, up to
+    eight: a ninth `notifications/initialized` is lost, so the request is refused. Blank
+    lines and lines that are not messages do not count: the transport skips or answers them
+    (the SDK's own counts them)."""
+    filler = [b"", b"not json", note("notifications/whatever")]
+    script = [*filler[:2], *[filler[2]] * blank,
+              note("notifications/initialized"), rpc("tools/list", ident="t")]  # fmt: skip
     out = built[0]
     fast, sdk = await asyncio.gather(
         asyncio.to_thread(_stdio, out, upstream, False, script),

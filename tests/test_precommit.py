@@ -20,7 +20,7 @@ SEED = ROOT / "specs" / "qovery-containers.yaml"
 def test_hook_definition() -> None:
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     assert hook["id"] == "naftiko-gen-check"
-    assert hook["entry"] == "naftiko-gen build --check"
+    assert hook["entry"] == "naftiko-gen build --check --strict"
     assert hook["pass_filenames"] is False
     assert hook["language"] == "python"
     import re

@@ -3,7 +3,7 @@
 - every rule id the generator can emit is registered in naftiko_gen.rules.RULES;
 - every registered rule has a fixture in tests/fixtures/invalid/ (snapshotted by
   tests/test_golden.py::test_diagnostics_match_snapshot) or is a command-line-only rule tested here;
-- the README (when there is one) carries the exact rule table;
+- docs/rules.md carries the exact rule table;
 - `validate` / `build` exit codes, text and JSON output formats; never a Python traceback.
 """
 
@@ -22,7 +22,7 @@ from naftiko_gen.codegen import validate
 from naftiko_gen.rules import BY_ID, RULES, markdown_table
 from tests.support import FIXTURES, ROOT, TUTORIAL
 
-GENERATOR = ROOT / "generator"
+GENERATOR = ROOT / "generator" / "naftiko_gen"
 INVALID = FIXTURES / "invalid"
 SEED = ROOT / "specs" / "qovery-containers.yaml"
 
@@ -43,6 +43,7 @@ _RULE_PREFIX = re.compile(r"naftiko-(?:[a-z0-9]+-)+")
 NOT_RULES = {"naftiko-gen"}  # the program's name, also a string literal
 LINE = re.compile(r"^[^:]+:\d+:\d+: (error|warning|note) naftiko-[a-z0-9-]+: .+$")
 JSON_KEYS = {"file", "line", "column", "severity", "rule", "message"}
+SKIP_KEYS = JSON_KEYS | {"skipped"}  # a skip warning also names the part and the rule behind it
 
 
 def _literals() -> tuple[set[str], set[str]]:
@@ -197,16 +198,14 @@ def test_all_emitted_diagnostics_are_registered_and_located(
                 ), f"{d.format()} (registered as {BY_ID[d.rule].severity})"
 
 
-# -- (b) README ------------------------------------------------------------------------------------
+# -- (b) docs/rules.md -----------------------------------------------------------------------------
 
 
-def test_readme_contains_rule_table() -> None:
-    readme = ROOT / "README.md"
-    if not readme.is_file():
-        pytest.skip("no README.md at the repository root")
-    assert markdown_table() in readme.read_text(
+def test_rules_doc_contains_rule_table() -> None:
+    doc = ROOT / "docs" / "rules.md"
+    assert markdown_table() in doc.read_text(
         encoding="utf-8"
-    ), "README.md does not contain the current rule table; paste the output of 'naftiko-gen rules'"
+    ), "docs/rules.md does not contain the current rule table; paste the output of 'naftiko-gen rules'"
 
 
 def test_rules_command_prints_the_table() -> None:
@@ -406,7 +405,12 @@ def test_text_output_lines_and_no_traceback(spec: Path, monkeypatch: pytest.Monk
         assert LINE.match(line), f"malformed diagnostic line: {line!r}"
     code, out, err = _run("validate", "--format", "json", str(spec))
     assert "Traceback" not in out + err
-    assert all(set(i) == JSON_KEYS for i in json.loads(out))
+    for item in json.loads(out):
+        if item["rule"] == "naftiko-operation-skipped":
+            assert set(item) == SKIP_KEYS and set(item["skipped"]) == {"part", "because"}, item
+            assert item["message"].endswith(f"[{item['skipped']['because']}]"), item
+        else:
+            assert set(item) == JSON_KEYS, item
 
 
 def test_no_traceback_on_build_of_invalid_fixtures(

@@ -11,7 +11,7 @@ from naftiko_gen import mustache, pyexpr
 from naftiko_gen.codegen import analyse
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.jsonpath import JsonPathError, Step, compile_path
-from naftiko_gen.plan import QuotedTemplate, parse_json_template
+from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template
 from naftiko_gen.plan.ir import ArgRef, SecretRef, TextTemplate
 from naftiko_gen.pyliteral import py
 from tests.support import ROOT
@@ -190,9 +190,8 @@ def test_every_generator_package_is_installed() -> None:
             "packages"
         ]
     )
-    # The generator/ folder is the naftiko_gen import package (pyproject's package-dir).
     on_disk = {
-        ".".join(("naftiko_gen", *p.parent.relative_to(ROOT / "generator").parts))
+        ".".join(p.parent.relative_to(ROOT / "generator").parts)
         for p in (ROOT / "generator").rglob("__init__.py")
     }
     assert on_disk <= listed, sorted(on_disk - listed)

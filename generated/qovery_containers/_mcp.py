@@ -5,11 +5,13 @@ No `mcp` SDK here: importing it (the pydantic models of two protocol eras) takes
 second, and a server must answer its first request well before that. The MCP wire format is
 plain JSON, so each declaration builds its JSON once, at import, and the dispatcher answers
 both protocol eras exactly as the SDK's low-level server does: the same results, error codes
-and messages (tests/test_mcp_differential.py drives both). The handshake era (initialize ...
-2025-11-25) is answered here; the 2026-07-28 era (a per-request envelope, no handshake) in
-_mcp_modern.py. The SDK's server stays available, built from the same declarations
-(_mcp_sdk.py, `--sdk`). Transports: stdio here (newline-delimited JSON-RPC; a connection's
-first request decides its era, as in the SDK), streamable HTTP in _mcp_http.py.
+and messages (tests/test_mcp_differential.py drives both), except where the SDK deviates
+from the specifications: the wire rules of _mcp_wire.py, which `--sdk` applies too. The
+handshake era (initialize ... 2025-11-25) is answered here; the 2026-07-28 era (a per-request
+envelope, no handshake) in _mcp_modern.py. The SDK's server stays available, built from the
+same declarations (_mcp_sdk.py, `--sdk`). Transports: stdio here (newline-delimited JSON-RPC;
+a connection's first request decides its era, as in the SDK), streamable HTTP in
+_mcp_http.py.
 """
 
 from __future__ import annotations
@@ -26,6 +28,28 @@ from typing import Any
 
 from . import _runtime as rt
 from ._inputs import check
+from ._mcp_wire import (  # re-exported: the error codes and messages every MCP module uses
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    MAX_REQUEST_BYTES,
+    METHOD_NOT_FOUND,
+    NOT_A_MESSAGE,
+    PARSE_ERROR,
+    TOO_LARGE,
+    UNSUPPORTED_VERSION,
+    Failure,
+    answer,
+    classify,
+    encode,
+    parse,
+    upstream_json,
+)
+
+__all__ = [
+    "INTERNAL_ERROR", "INVALID_PARAMS", "INVALID_REQUEST", "METHOD_NOT_FOUND", "PARSE_ERROR",
+    "UNSUPPORTED_VERSION", "Failure", "answer", "classify", "encode",
+]  # fmt: skip
 
 Args = Mapping[str, Any]
 ToolFunction = Callable[[rt.Client, Args], Awaitable[rt.Result]]
@@ -37,23 +61,6 @@ LOG = logging.getLogger("naftiko.mcp")
 PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 # A stateless HTTP request without MCP-Protocol-Version is taken as this one (the spec's rule).
 DEFAULT_VERSION = "2025-03-26"
-
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND = -32700, -32600, -32601
-INVALID_PARAMS, INTERNAL_ERROR, UNSUPPORTED_VERSION = -32602, -32603, -32022
-
-
-class Failure(Exception):
-    """A JSON-RPC error answer."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
-
-    def wire(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            found["data"] = self.data
-        return found
 
 
 def _bad_params() -> Failure:
@@ -72,7 +79,7 @@ class Tool:
         title: str | None = None,
         description: str | None = None,
         output_schema: dict[str, Any] | None = None,
-        annotations: Mapping[str, bool] | None = None,
+        annotations: Mapping[str, bool | str] | None = None,  # hints, and title
     ) -> None:
         self.name, self.title, self.description = name, title, description
         self.input_schema, self.output_schema = input_schema, output_schema
@@ -132,10 +139,9 @@ def result(answer: rt.Result) -> dict[str, Any]:
         return error(f"upstream answered HTTP {answer.status}: {text}")
     data: Any = answer.data
     if not answer.is_json:
-        try:
-            data = json.loads(text) if text.strip() else None
-        except (ValueError, RecursionError):
-            data = None
+        data, lax = upstream_json(text)
+        if lax:  # the text a client parses must be the strict JSON of structuredContent
+            text = json.dumps(data, ensure_ascii=False)
     found: dict[str, Any] = {"content": [{"type": "text", "text": text}]}
     if isinstance(data, dict):  # only objects: a list is a protocol error on 2025-era clients
         found["structuredContent"] = data
@@ -156,6 +162,7 @@ async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> di
 
 # -- request parameters: the checks the SDK's per-version models make ----------------------
 
+CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "extensions", "tasks")
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
@@ -196,7 +203,10 @@ def check_params(method: str, params: Mapping[str, Any]) -> None:
         _object(params, "clientInfo")
         _string(params["clientInfo"], "name")
         _string(params["clientInfo"], "version")
-        if any(not isinstance(v, dict | None) for v in params["capabilities"].values()):
+        # Only the capabilities the spec defines have a shape; others are ignored (MCP
+        # 2025-11-25, lifecycle: capabilities are negotiated, an unknown one is not an error).
+        given = params["capabilities"]
+        if any(not isinstance(given.get(k), dict | None) for k in CLIENT_CAPABILITIES):
             raise _bad_params()
     elif method == "logging/setLevel":
         if params.get("level") not in LOG_LEVELS:
@@ -216,42 +226,7 @@ SPEC_METHODS = frozenset(
 )  # fmt: skip
 
 
-# -- messages ------------------------------------------------------------------------------
-
-
-def _is_id(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def classify(message: Any) -> str:
-    """'request', 'notification', 'response' (a client's answer: ignored) or '' (invalid)."""
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        return ""
-    if isinstance(message.get("method"), str):
-        if not isinstance(message.get("params"), dict | None):
-            return ""
-        # A method with a missing or malformed id is a notification, as in the SDK.
-        return "request" if _is_id(message.get("id")) else "notification"
-    if "result" in message:
-        return (
-            "response" if _is_id(message.get("id")) and isinstance(message["result"], dict) else ""
-        )
-    found = message.get("error")
-    if isinstance(found, dict) and (message.get("id") is None or _is_id(message.get("id"))):
-        if isinstance(found.get("code"), int) and isinstance(found.get("message"), str):
-            return "response"
-    return ""
-
-
-def answer(request_id: Any, outcome: dict[str, Any] | Failure) -> dict[str, Any]:
-    if isinstance(outcome, Failure):
-        return {"jsonrpc": "2.0", "id": request_id, "error": outcome.wire()}
-    return {"jsonrpc": "2.0", "id": request_id, "result": outcome}
-
-
-def encode(message: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, as the SDK writes it."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+# -- sessions ------------------------------------------------------------------------------
 
 
 class Session:
@@ -314,8 +289,8 @@ class Server:
     async def _call(self, client: rt.Client, params: Mapping[str, Any]) -> dict[str, Any]:
         name = params["name"]
         function = self.functions.get(name)
-        if function is None:
-            return error(f"unknown tool '{name}'")
+        if function is None:  # a protocol error, not a tool result (MCP 2025-11-25, tools)
+            raise Failure(INVALID_PARAMS, f"Unknown tool: {name}")
         return await call_tool(function, client, params.get("arguments") or {})
 
     def initialize(self, params: Mapping[str, Any], session: Session) -> dict[str, Any]:
@@ -382,8 +357,24 @@ def serve_stdio(server: Server) -> None:
         pass
 
 
+# What `_lines` queues for a line over MAX_REQUEST_BYTES (its bytes are skipped, not kept).
+OVERSIZED = b"\x00oversized"
+
+
+def read_line(stdin: Any) -> bytes:
+    """stdin's next line (b"" at the end), or OVERSIZED for one over MAX_REQUEST_BYTES, which
+    is read through in pieces, never held whole."""
+    line: bytes = stdin.readline(MAX_REQUEST_BYTES + 1)
+    if len(line) <= MAX_REQUEST_BYTES or line.endswith(b"\n"):
+        return line
+    while line and not line.endswith(b"\n"):
+        line = stdin.readline(MAX_REQUEST_BYTES)
+    return OVERSIZED
+
+
 def _lines(stdin: Any) -> asyncio.Queue[bytes]:
-    """stdin's lines, read by a daemon thread (b"" at the end).
+    """stdin's lines, read by a daemon thread (b"" at the end); a line over the request limit
+    is read through (never held whole) and queued as OVERSIZED.
 
     A thread works for a pipe, a file and a terminal alike, and a daemon one never holds up
     the process's exit while it waits for a line that will not come (Ctrl-C).
@@ -395,7 +386,7 @@ def _lines(stdin: Any) -> asyncio.Queue[bytes]:
 
     def read() -> None:
         while True:
-            line = stdin.readline()
+            line = read_line(stdin)
             try:
                 loop.call_soon_threadsafe(lines.put_nowait, line)
             except RuntimeError:  # the loop is closed: the server is gone
@@ -407,7 +398,25 @@ def _lines(stdin: Any) -> asyncio.Queue[bytes]:
     return lines
 
 
-# Lines the SDK keeps from before a connection's first request (runner.py); later ones are lost.
+def screen(line: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """One stdio line: (its message, None), (None, the error answer to write) or (None, None)
+    for a blank line. Both servers read stdio through this (JSON-RPC 2.0 §5.1: a line that is
+    not JSON is answered -32700, one that is not a message -32600, both with a null id)."""
+    if line is OVERSIZED:
+        return None, answer(None, TOO_LARGE)
+    if not line.strip():
+        return None, None
+    try:
+        message = parse(line)
+    except Failure as failure:
+        return None, answer(None, failure)
+    if not classify(message):
+        return None, answer(None, NOT_A_MESSAGE)
+    return message, None
+
+
+# Messages the SDK keeps from before a connection's first request (runner.py); later ones are
+# lost. Lines answered (or skipped) by `screen` never reach it, so they do not count.
 LEAD_LINES = 8
 
 
@@ -442,15 +451,16 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
             line = await lines.get()
             if not line:
                 break
-            blank = not line.strip()
-            message: Any
-            try:
-                message = None if blank else json.loads(line)
-            except (ValueError, RecursionError):
-                LOG.warning("ignored a line that is not JSON")  # the SDK answers nothing either
-                message = None
+            message, refusal = screen(line)
+            if refusal is not None:
+                LOG.warning("answered a line that is not a JSON-RPC message: %s",
+                            refusal["error"]["message"][:200])  # fmt: skip
+                write(refusal)
+                continue
+            if message is None:
+                continue
             kind = classify(message)
-            if not era and kind != "request":  # blank and broken lines count too
+            if not era and kind != "request":
                 if lead == LEAD_LINES:
                     continue
                 lead += 1
@@ -475,7 +485,5 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
             elif kind == "notification":
                 if era != "modern" and message["method"] == "notifications/initialized":
                     session.ready = True
-            elif not kind and message is not None:
-                LOG.warning("ignored a line that is not a JSON-RPC message")
         if pending:
             await asyncio.gather(*pending)

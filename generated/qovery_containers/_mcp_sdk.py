@@ -22,7 +22,7 @@ from mcp import types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from . import _mcp
+from . import _mcp, _mcp_wire
 from ._guard import Policy
 
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
@@ -53,7 +53,7 @@ def _adapt(handler: _mcp.Handler, model: Any) -> Callable[[Context, Any], Awaita
         try:
             found = await handler(ctx.lifespan_context["client"], given)
         except _mcp.Failure as failure:
-            raise MCPError(code=failure.code, message=failure.message) from None
+            raise MCPError(failure.code, failure.message, failure.data) from None
         return model.model_validate(found)
 
     return handle
@@ -103,6 +103,7 @@ def http_app(
         streamable_http_path="/mcp",
         stateless_http=True,
         json_response=True,
+        max_request_body_size=_mcp_wire.MAX_REQUEST_BYTES,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     return Front(protect(app) if protect else app, policy, guard, challenge)
@@ -166,7 +167,89 @@ class Front:
             message = {"error": "this stateless server answers POST only", "status": 405}
             await _json(send, 405, message, [(b"allow", b"POST")])
             return
+        if path.rstrip("/") == "/mcp" and method == "POST":
+            receive = await _screen(headers, receive, send)
+            if receive is None:
+                return
+            # A media type is case-insensitive (RFC 9110 §8.3.1), the SDK's check is not: it
+            # gets the Content-Type `_screen` accepted in its one spelling.
+            plain = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            scope = {**scope, "headers": [*plain, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)
+
+
+# How much of a body over the request limit is read (and dropped) before the 413 is sent.
+DRAIN_BYTES = 4 * _mcp_wire.MAX_REQUEST_BYTES
+
+
+async def _screen(headers: Mapping[str, str], receive: Any, send: Any) -> Any:
+    """A POST to /mcp checked as the SDK-free server checks it (_mcp_wire: media types, the
+    handshake era's -32700/-32600 answers); None when answered here, else the `receive` that
+    hands the SDK the body already read. The 2026-07-28 era's bodies are the SDK's to judge:
+    it answers them as the spec says."""
+    if not _mcp_wire.is_json(headers.get("Content-Type")):
+        message = "Unsupported Media Type: Content-Type must be application/json"
+        await _rpc_error(send, 415, _mcp.Failure(_mcp.INVALID_REQUEST, message))
+        return None
+    version = headers.get("Mcp-Protocol-Version")
+    if version is not None and version not in _mcp.PROTOCOL_VERSIONS:
+        return receive
+    if not _mcp_wire.accepts(headers.get("Accept", ""))[0]:
+        message = "Not Acceptable: Client must accept application/json"
+        await _rpc_error(send, 406, _mcp.Failure(_mcp.INVALID_REQUEST, message))
+        return None
+    limit = _mcp_wire.MAX_REQUEST_BYTES
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        more = message.get("more_body", False)
+        if size > limit:
+            # Read on (to a bound) before answering: a client that sends its whole body
+            # before reading would otherwise meet a closed socket, not the 413.
+            while more and size <= DRAIN_BYTES:
+                message = await receive()
+                size += len(message.get("body", b""))
+                more = message["type"] == "http.request" and message.get("more_body", False)
+            await _plain(send, 413, b"Request body too large")
+            return None
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    try:
+        found = _mcp_wire.parse(body)
+    except _mcp.Failure as failure:
+        await _rpc_error(send, 400, failure)
+        return None
+    if not _mcp_wire.classify(found):
+        await _rpc_error(send, 400, _mcp_wire.NOT_A_MESSAGE)
+        return None
+    given = False
+
+    async def replay() -> Any:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _rpc_error(send: Any, status: int, failure: _mcp.Failure) -> None:
+    body = _mcp_wire.encode(_mcp_wire.answer(None, failure))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _plain(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _json(
@@ -203,14 +286,25 @@ HEADER_SECONDS = float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10"))
 
 
 def _header_deadline() -> Any:
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers stall.
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers stall: the
+    httptools parser when installed (uvicorn's own default; C, about a tenth of the CPU of a
+    request that h11, pure Python, takes), else h11.
 
     uvicorn times idle keep-alive connections out only after a response; a client that opens a
     connection and drips its headers would otherwise hold it (and a file descriptor) forever.
     """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    base: Any
+    try:
+        import httptools  # noqa: F401
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HeaderDeadline(H11Protocol):
+        base = HttpToolsProtocol
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
+
+    class HeaderDeadline(base):  # type: ignore[misc]
         deadline: Any = None
 
         def connection_made(self, transport: Any) -> None:
@@ -226,15 +320,20 @@ def _header_deadline() -> Any:
                 self.deadline.cancel()
                 self.deadline = None
 
-        def handle_events(self) -> None:
+        def on_headers_complete(self) -> None:  # httptools: a request's headers are in
+            super().on_headers_complete()
+            self.disarm()
+
+        def handle_events(self) -> None:  # h11: a new cycle means a request's headers are in
             before = self.cycle
             super().handle_events()
-            if self.cycle is not before:  # a request's headers are in
+            if self.cycle is not before:
                 self.disarm()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self.arm()  # the next request's headers, on this keep-alive connection
+            if self.cycle is None or self.cycle.response_complete:  # idle, not pipelining
+                self.arm()  # the next request's headers, on this keep-alive connection
 
         def connection_lost(self, exc: Exception | None) -> None:
             self.disarm()
@@ -244,14 +343,57 @@ def _header_deadline() -> Any:
 
 
 def serve_stdio(server: _mcp.Server) -> None:
+    """The SDK's server on stdio, behind the SDK-free server's line reader (_mcp.screen): a
+    line that is not a JSON-RPC message is answered -32700/-32600 here (the SDK would log it
+    and answer nothing), so the SDK reads only messages, and no line can stop the server."""
     import anyio
     from mcp.server.stdio import stdio_server
 
     sdk = build_server(server)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    # As in _mcp.serve_stdio: the wire gets its own descriptor, fd 1 becomes stderr.
+    wire = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    source = sys.stdin.buffer
+
+    class Out:
+        """The SDK's writer; ours writes to the same descriptor, one write per message, from
+        the event loop's thread, so frames never interleave."""
+
+        async def write(self, text: str) -> None:
+            wire.write(text.encode("utf-8", "replace"))
+
+        async def flush(self) -> None:
+            pass
+
+    class In:
+        """The lines the SDK reads: messages only."""
+
+        def __aiter__(self) -> In:
+            return self
+
+        async def __anext__(self) -> str:
+            while True:
+                line = await anyio.to_thread.run_sync(
+                    _mcp.read_line, source, abandon_on_cancel=True
+                )
+                if not line:
+                    raise StopAsyncIteration
+                message, refusal = _mcp.screen(line)
+                if refusal is not None:
+                    LOG.warning("answered a line that is not a JSON-RPC message: %s",
+                                refusal["error"]["message"][:200])  # fmt: skip
+                    wire.write(_mcp_wire.encode(refusal) + b"\n")
+                elif message is not None:
+                    return line.decode("utf-8")
 
     async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        streams: Any = (In(), Out())
+        async with stdio_server(*streams) as (read_stream, write_stream):
             await sdk.run(read_stream, write_stream, sdk.create_initialization_options())
 
     print("MCP on stdio", file=sys.stderr, flush=True)
-    anyio.run(run)
+    try:
+        anyio.run(run)
+    except KeyboardInterrupt:
+        pass

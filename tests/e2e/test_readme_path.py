@@ -195,3 +195,42 @@ def test_port_in_use_is_one_line_naming_the_port(module: str) -> None:
         snapshot.write_text(shown + "\n", encoding="utf-8")
     assert shown + "\n" == snapshot.read_text(encoding="utf-8")
     assert "Traceback" not in done.stderr
+
+
+def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path) -> None:
+    """The README's build set-up, then its test set-up, in the same venv (issue #18): the first
+    build must write nothing into the installation (Jinja bytecode in site-packages once shadowed
+    the editable install that followed), and the tool must still work after the second."""
+    python = repo / ".venv" / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    installed = Path(site) / "naftiko_gen"
+    assert installed.is_dir(), "the build command installs naftiko-gen (not editable)"
+    (record,) = Path(site).glob("naftiko_gen-*.dist-info/RECORD")
+    recorded = {line.split(",", 1)[0] for line in record.read_text().splitlines()}
+    on_disk = {p.relative_to(site).as_posix() for p in installed.rglob("*") if p.is_file()}
+    assert on_disk - recorded == set(), "files the build wrote into its own installation"
+    test_setup = _readme_command("python3 -m venv .venv && .venv/bin/pip install -q -e")
+    setup_only = test_setup.rsplit(" && ", 1)[0]  # the suite itself is not run again in here
+    assert setup_only.endswith("-e '.[test]'"), test_setup
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    done = subprocess.run(
+        ["bash", "-c", setup_only], cwd=repo, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tool = str(repo / ".venv" / "bin" / "naftiko-gen")
+    version = subprocess.run([tool, "--version"], cwd=repo, env=env, capture_output=True, text=True)
+    assert version.returncode == 0 and "naftiko-gen" in version.stdout, version.stderr
+    check = subprocess.run(
+        [tool, "build", "specs/", "--check"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0 and "up to date" in check.stdout, check.stdout + check.stderr
+    rebuilt = subprocess.run(
+        [tool, "build", "specs/", "-o", "again"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (repo / "again" / "qovery_containers" / "rest_server.py").read_bytes() == (
+        repo / "generated" / "qovery_containers" / "rest_server.py"
+    ).read_bytes()

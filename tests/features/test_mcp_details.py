@@ -84,8 +84,12 @@ async def test_odd_tool_names_are_callable(h: Harness, tool: str, method: str) -
 
 
 async def test_unknown_tool_is_an_error(h: Harness) -> None:
-    result = await h.tool("get_ship_v2", {"imo": "1"})
-    assert result.is_error
+    """A protocol error, -32602 (MCP 2025-11-25 server/tools, Error Handling), not a result."""
+    from mcp.shared.exceptions import MCPError
+
+    with pytest.raises(MCPError) as raised:
+        await h.tool("get_ship_v2", {"imo": "1"})
+    assert (raised.value.code, raised.value.message) == (-32602, "Unknown tool: get_ship_v2")
     assert h.fake.requests == []
 
 

@@ -3,9 +3,11 @@
 
 POST /mcp takes one JSON-RPC message and answers with one JSON body: stateless (no session, so
 any replica answers any request) and JSON responses, the SDK's `stateless_http=True,
-json_response=True` mode, with its status codes: 400 for a Content-Type that is not JSON,
-406 when the client does not accept JSON, 413 over MAX_BODY_BYTES, 400 for unparseable or
-invalid JSON-RPC, 202 for notifications. GET and DELETE get 405 at once (there is no stream to
+json_response=True` mode, with its status codes: 415 for a Content-Type that is not JSON
+(a media type: `Application/JSON; charset=utf-8` is JSON, `application/jsonx` is not), 406
+when the client does not accept JSON, 413 over MAX_REQUEST_BYTES, 400 for unparsable JSON
+(-32700) or an invalid JSON-RPC message (-32600, JSON-RPC 2.0 §5.1; the SDK says -32602),
+202 for notifications. GET and DELETE get 405 at once (there is no stream to
 open and no session to end). A request whose MCP-Protocol-Version is not a handshake-era one is
 the 2026-07-28 era's, answered as the SDK's _streamable_http_modern.py does (`modern` below,
 _mcp_modern.py): routing headers checked against the body, status codes from the JSON-RPC error.
@@ -26,7 +28,6 @@ from . import _serve
 from ._guard import Policy, add_cors, preflight
 from ._mcp import (
     DEFAULT_VERSION,
-    INVALID_PARAMS,
     INVALID_REQUEST,
     PARSE_ERROR,
     PROTOCOL_VERSIONS,
@@ -37,9 +38,11 @@ from ._mcp import (
     classify,
     encode,
 )
+from ._mcp_wire import MAX_REQUEST_BYTES, NOT_A_MESSAGE, is_json, parse
+from ._mcp_wire import accepts as _accepts
 
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
-MAX_BODY_BYTES = 4 * 1024 * 1024  # the SDK's limit
+MAX_BODY_BYTES = MAX_REQUEST_BYTES  # the one request limit (_mcp_wire), the SDK's too
 SERVER = web.AppKey("mcp_server", Server)
 MODERN = web.AppKey("mcp_modern", modern_era.Modern)
 JSON = "application/json"
@@ -48,6 +51,12 @@ JSON = "application/json"
 def _failure(status: int, code: int, message: str, request_id: Any = None) -> web.Response:
     body = encode(answer(request_id, Failure(code, message)))
     return web.Response(status=status, body=body, content_type=JSON)
+
+
+def _unsupported_media() -> web.Response:
+    """415 (RFC 9110 §15.5.16), in the SDK's words."""
+    message = "Unsupported Media Type: Content-Type must be application/json"
+    return _failure(415, INVALID_REQUEST, message)
 
 
 def _refusal(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -66,8 +75,8 @@ async def mcp(request: web.Request) -> web.StreamResponse:
     version = request.headers.get("MCP-Protocol-Version")
     if _modern(version):
         return await modern(request, version)
-    if not request.headers.get("Content-Type", "").lower().startswith(JSON):
-        return web.Response(status=400, text="Invalid Content-Type header")
+    if not is_json(request.headers.get("Content-Type")):
+        return _unsupported_media()
     if not _accepts(request.headers.get("Accept", ""))[0]:
         message = "Not Acceptable: Client must accept application/json"
         return _failure(406, INVALID_REQUEST, message)
@@ -78,12 +87,12 @@ async def mcp(request: web.Request) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         return web.Response(status=413, text="Request body too large")
     try:
-        message = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        return _failure(400, PARSE_ERROR, f"Parse error: {exc}")
+        message = parse(body)
+    except Failure as failure:
+        return _failure(400, failure.code, failure.message)
     kind = classify(message)
     if not kind:
-        return _failure(400, INVALID_PARAMS, "Validation error: not a JSON-RPC 2.0 message")
+        return _failure(400, NOT_A_MESSAGE.code, NOT_A_MESSAGE.message)
     if kind != "request":
         return web.Response(status=202, content_type=JSON)  # notifications: nothing to answer
     session = Session(version or DEFAULT_VERSION, ready=True)
@@ -95,17 +104,6 @@ async def mcp(request: web.Request) -> web.StreamResponse:
 
 _ROUTING = frozenset(("mcp-protocol-version", "mcp-method", "mcp-name"))
 _INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
-
-
-def _accepts(accept: str) -> tuple[bool, bool]:
-    """The SDK's reading of Accept: whether it takes JSON (application/json, application/* or
-    */*), and event streams (text/event-stream, text/* or */*)."""
-    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    wildcard = "*/*" in types
-    return (
-        wildcard or JSON in types or "application/*" in types,
-        wildcard or "text/event-stream" in types or "text/*" in types,
-    )
 
 
 def _answer(request_id: Any, outcome: dict[str, Any] | Failure) -> web.Response:
@@ -134,10 +132,10 @@ def _duplicated(headers: Mapping[str, str]) -> str | None:
 
 async def modern(request: web.Request, version: str) -> web.StreamResponse:
     """A request of the 2026-07-28 era: one self-contained POST, no session."""
+    if not is_json(request.headers.get("Content-Type")):
+        return _unsupported_media()
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return web.Response(status=413, text="Request body too large")
-    if not request.headers.get("Content-Type", "").lower().startswith(JSON):
-        return web.Response(status=400, text="Invalid Content-Type header")
     json_ok, sse_ok = _accepts(request.headers.get("Accept", ""))
     if not json_ok:
         return web.Response(status=406)
@@ -146,8 +144,8 @@ async def modern(request: web.Request, version: str) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         return web.Response(status=413, text="Request body too large")
     try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
+        message = parse(body)
+    except Failure:
         return _answer(None, Failure(PARSE_ERROR, "Parse error"))
     kind = classify(message)
     if isinstance(message, dict) and "id" not in message:
@@ -218,7 +216,9 @@ def application(
     server: Server, policy: Policy, guard: Guard | None = None, challenge: str = "Bearer"
 ) -> web.Application:
     """Streamable HTTP at /mcp (and /health); the upstream client opens as the app starts."""
-    app = web.Application(middlewares=[front(policy, guard, challenge)])
+    app = web.Application(
+        middlewares=[front(policy, guard, challenge)], client_max_size=MAX_REQUEST_BYTES
+    )
     app.on_response_prepare.append(add_cors(policy))
     app[SERVER] = server
     app[MODERN] = modern_era.Modern(server)

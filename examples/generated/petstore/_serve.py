@@ -54,7 +54,7 @@ def listen(host: str, port: int) -> socket.socket:
 def event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop when it is installed (the servers' requirements list it), else
     asyncio's; NAFTIKO_EVENT_LOOP=asyncio chooses asyncio's. uvloop runs a proxied call in
-    about 18 % fewer instructions (docs/benchmarks-servers.md)."""
+    about 18 % fewer instructions (docs/benchmarks.md)."""
     if os.environ.get("NAFTIKO_EVENT_LOOP", "uvloop") == "uvloop":
         try:
             import uvloop

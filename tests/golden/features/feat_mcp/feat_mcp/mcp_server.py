@@ -39,6 +39,7 @@ GET_SHIP_V2 = _mcp.Tool(
         "required": ["imo"],
     },
     annotations={
+        "title": "Get ship (v2)",
         "readOnlyHint": True,
         "destructiveHint": False,
         "idempotentHint": True,

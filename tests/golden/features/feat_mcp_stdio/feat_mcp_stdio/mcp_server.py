@@ -32,6 +32,7 @@ LIST_BERTHS = _mcp.Tool(
     title="List berths",
     description="Free berths",
     input_schema={"type": "object", "properties": {}},
+    annotations={"title": "List berths"},
 )
 
 

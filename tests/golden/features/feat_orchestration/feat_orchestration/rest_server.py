@@ -47,7 +47,12 @@ async def forward_proxy(request: web.Request) -> web.StreamResponse:
     """/proxy: every method, forwarded to fleet"""
     client = request.app[_rest.STREAMING]
     answer = await _forward.forward(
-        client, upstream.FLEET, request, "/proxy", ("X-Request-Id", "Authorization")
+        client,
+        upstream.FLEET,
+        request,
+        "/proxy",
+        ("X-Request-Id", "Authorization"),
+        upstream.forward_fleet,
     )
     return await _rest.relay(request, answer)
 

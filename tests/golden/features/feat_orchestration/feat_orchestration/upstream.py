@@ -83,3 +83,22 @@ async def list_ships(client: rt.Client) -> rt.Result:
         "/ships",
         operation="list-ships",
     )
+
+
+async def forward_fleet(
+    client: rt.Client,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: tuple[bytes, str] | None,
+) -> rt.Result:
+    """A request forwarded to fleet: as received, plus the adapter's own parameters."""
+    return await client.send(
+        FLEET,
+        method,
+        path,
+        query=[*query],
+        headers={**headers},
+        body=body,
+    )

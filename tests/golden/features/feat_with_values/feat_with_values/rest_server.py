@@ -29,9 +29,9 @@ routes = web.RouteTableDef()
 async def list_entries(request: web.Request) -> web.StreamResponse:
     """GET /ledger/{account}/entries -> ledger.list-entries"""
     start = request.query.get("start")
+    end = request.query.get("end")
     who = request.query.get("who")
     account = request.match_info["account"]
-    end = request.query.get("end")
     client = request.app[_rest.STREAMING]
     return await _rest.relay(
         request,

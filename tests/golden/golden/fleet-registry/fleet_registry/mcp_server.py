@@ -41,6 +41,7 @@ PLAN_VOYAGE = _mcp.Tool(
         "required": ["shipImo", "crewIds"],
     },
     annotations={
+        "title": "Plan a voyage",
         "readOnlyHint": False,
         "destructiveHint": False,
         "idempotentHint": False,

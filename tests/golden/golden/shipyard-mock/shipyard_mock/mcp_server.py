@@ -37,6 +37,7 @@ GET_SHIP = _mcp.Tool(
         "properties": {"imo_number": {"type": "string", "description": "IMO number of the ship"}},
         "required": ["imo_number"],
     },
+    annotations={"title": "Get ship"},
 )
 
 
