@@ -64,6 +64,10 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     containers = {c["name"]: c for c in pod["containers"]}
     assert list(containers) == ["rest", "mcp"]
+    # The servers' shutdown grace, and Kubernetes waiting a little longer before SIGKILL.
+    graces = {e["value"] for c in containers.values() for e in c["env"]
+              if e["name"] == "NAFTIKO_SHUTDOWN_GRACE"}  # fmt: skip
+    assert graces == {"8"} and pod["terminationGracePeriodSeconds"] == 10
     for kind, port in (("rest", 8080), ("mcp", 9090)):
         c = containers[kind]
         assert c["image"] == "registry.example/q:1"
@@ -82,7 +86,8 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
                 "valueFrom": {
                     "secretKeyRef": {"name": "qovery-containers-secrets", "key": "QOVERY_API_KEY"}
                 },
-            }
+            },
+            {"name": "NAFTIKO_SHUTDOWN_GRACE", "value": "8"},
         ]
         assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [
@@ -373,9 +378,10 @@ def _container_env(container: dict[str, Any], spec: dict[str, Any], mounts: Path
     for e in container.get("env", []):
         if "valueFrom" in e:
             env[e["name"]] = "test-" + e["valueFrom"]["secretKeyRef"]["key"]
-        else:
-            mount = next(m for m in moved if e["value"].startswith(m + "/"))
+        elif mount := next((m for m in moved if e["value"].startswith(m + "/")), None):
             env[e["name"]] = str(moved[mount]) + e["value"][len(mount) :]
+        else:  # a plain setting (NAFTIKO_SHUTDOWN_GRACE)
+            env[e["name"]] = e["value"]
     return env
 
 

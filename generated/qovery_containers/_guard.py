@@ -3,19 +3,24 @@
 
 The servers spend the operator's upstream credentials. A web page the operator visits can send
 requests to 127.0.0.1 (simple cross-site POSTs need no preflight) and DNS rebinding can make
-a foreign name resolve to it; checking Host and Origin stops both.
+a foreign name resolve to it; checking Host and Origin stops both. Browsers send no Origin on
+no-cors GET and HEAD (`<img src>`, `<script src>`), so the fetch metadata they send on every
+request (`Sec-Fetch-Site`) is checked too: a cross-site request is refused unless its Origin is
+allowed, before anything goes upstream.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import sys
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of another origin's page
 
 
 def is_loopback(host: str) -> bool:
@@ -55,19 +60,24 @@ class Policy(NamedTuple):
             hosts = ("*",)
         return cls(tuple(hosts), tuple(o.rstrip("/") for o in origins), local)
 
-    def refuse(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
-        """(status, reason) when the request must be refused, else None."""
+    def refuse(
+        self, host: str | None, origin: str | None, site: str | None = None
+    ) -> tuple[int, str] | None:
+        """(status, reason) when the request must be refused, else None. `site`: the
+        request's Sec-Fetch-Site (sent by browsers only; other clients send none)."""
         if "*" not in self.hosts:
             name = (host or "").lower()
             bare = name.rsplit(":", 1)[0] if not name.endswith("]") else name
             if name not in self.hosts and bare not in self.hosts:
                 return 421, "this server does not answer for that Host"
-        if (
-            origin is not None
-            and origin.rstrip("/") not in self.origins
-            and not (self.local_origins and _local_origin(origin))
-        ):
-            return 403, "requests from web pages of other origins are refused"
+        if origin is not None and origin.rstrip("/") not in self.origins:
+            if not (self.local_origins and _local_origin(origin)):
+                return 403, "requests from web pages of other origins are refused"
+        if origin is None and site in CROSS_SITE:
+            # A page of another site (no-cors GET/HEAD: no Origin to check). Same-site pages of
+            # a loopback server are pages of this machine, allowed like local Origins are.
+            if not (site == "same-site" and self.local_origins):
+                return 403, "requests from web pages of other sites are refused"
         return None
 
 
@@ -115,3 +125,63 @@ def check_exposure(host: str, authenticated: bool, allow_unauthenticated: bool) 
         sys.exit(f"error: {problem}")
     if not is_loopback(host):
         print(f"warning: listening on {host}, reachable from other machines", file=sys.stderr)
+
+
+# CORS for allowed origins (others were refused before): what a browser page may send and read.
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD"
+CORS_EXPOSED = "Location, Retry-After, WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version"
+
+
+def cors(origin: str) -> dict[str, str]:
+    """Headers of an answer to a page of an allowed `origin`."""
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": CORS_EXPOSED,
+        "Vary": "Origin",
+    }
+
+
+def add_cors(policy: Policy) -> Any:
+    """An aiohttp on_response_prepare callback: CORS headers on every answer to a page of an
+    allowed origin (streamed ones too, whose headers leave before their handler returns)."""
+
+    async def prepare(request: Any, response: Any) -> None:
+        got = request.headers
+        origin = got.get("Origin")
+        if origin and policy.refuse(got.get("Host"), origin, got.get("Sec-Fetch-Site")) is None:
+            response.headers.update(cors(origin))
+
+    return prepare
+
+
+def preflight(origin: str, headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers answering a CORS preflight (OPTIONS with Access-Control-Request-Method) of
+    an allowed `origin`; None when the request is not a preflight."""
+    if "Access-Control-Request-Method" not in headers:
+        return None
+    return cors(origin) | {
+        "Access-Control-Allow-Methods": CORS_METHODS,
+        "Access-Control-Allow-Headers": headers.get("Access-Control-Request-Headers", ""),
+        "Access-Control-Max-Age": "600",
+    }
+
+
+class _NoRequestLines(logging.Filter):
+    """aiohttp logs a request it cannot parse with the offending line as it came, credentials
+    included ("Invalid header token: b'Authorization Bearer <token>'"): that record becomes one
+    line naming the problem's kind, never the bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__.startswith("aiohttp.http"):
+            record.msg = "refused a malformed request (%s); its bytes are not logged"
+            record.args = (type(error).__name__,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def hide_request_lines() -> None:
+    """Installed once per process by every server's `run`."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRequestLines) for f in logger.filters):
+        logger.addFilter(_NoRequestLines())

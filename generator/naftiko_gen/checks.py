@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from naftiko_gen import mustache
 from naftiko_gen.baseuri import env_template
 from naftiko_gen.diagnostics import Pos, Report
-from naftiko_gen.model import Capability
+from naftiko_gen.model import Callable, Capability
 from naftiko_gen.naming import env_name, snake
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -26,6 +26,7 @@ def run_checks(cap: Capability, report: Report) -> None:
     ports(cap, report)
     mcp_tools(cap, report)
     consumed_param_locations(cap, report)
+    safe_methods(cap, report)
 
 
 def namespaces(cap: Capability, report: Report) -> None:
@@ -215,3 +216,42 @@ def consumed_param_locations(cap: Capability, report: Report) -> None:
                             "(declare it 'in: path')",
                             p.pos,
                         )
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def safe_methods(cap: Capability, report: Report) -> None:
+    """A REST GET/HEAD whose call (or a step's, or an aggregate function's) is unsafe upstream."""
+    methods = {
+        f"{c.namespace}.{o.name}": o.method.upper()
+        for c in cap.consumes
+        for r in c.resources
+        for o in r.operations
+    }
+    functions = {
+        f"{g.namespace}.{f.name}": f for g in cap.aggregates for f in g.functions if f.name
+    }
+    for a in cap.rest:
+        for r in a.resources:
+            for op in r.operations:
+                if op.method.upper() not in ("GET", "HEAD"):
+                    continue
+                target: Callable = op
+                if op.ref is not None:
+                    target = functions.get(f"{op.ref.namespace}.{op.ref.operation}", op)
+                calls = [target.call] + [s.call for s in target.steps or ()]
+                for call in calls:
+                    if call is None:
+                        continue
+                    key = f"{call.namespace}.{call.operation}"
+                    method = methods.get(key)
+                    if method is not None and method not in SAFE_METHODS:
+                        report.warning(
+                            "naftiko-rest-safe-method-unsafe-call",
+                            f"{op.method.upper()} {r.path} calls {key}, an upstream {method}: any "
+                            "web page, link or prefetch can trigger it; expose it as "
+                            f"{method} instead",
+                            op.pos,
+                        )
+                        break

@@ -317,6 +317,13 @@ RULES: tuple[Rule, ...] = (
         "remove the trailing '/'",
     ),
     Rule(
+        "naftiko-rest-safe-method-unsafe-call",
+        _W,
+        "a GET or HEAD REST operation calls an upstream POST, PUT, PATCH or DELETE: browsers and "
+        "caches treat GET as safe, so links and prefetches would change data",
+        "expose it with the upstream's method (POST, PUT, PATCH or DELETE)",
+    ),
+    Rule(
         "naftiko-rest-route-unique",
         _E,
         "the same method and path are exposed twice",

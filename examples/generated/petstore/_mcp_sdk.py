@@ -149,7 +149,8 @@ class Front:
             await _json(send, 200, {"status": "ok"})
             return
         headers = {k.decode("latin-1").title(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self.policy.refuse(headers.get("Host"), headers.get("Origin"))
+        site = headers.get("Sec-Fetch-Site")
+        refused = self.policy.refuse(headers.get("Host"), headers.get("Origin"), site)
         if refused is not None:
             await _json(send, refused[0], {"error": refused[1], "status": refused[0]})
             return

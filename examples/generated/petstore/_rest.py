@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from aiohttp.typedefs import Handler
 
 from . import _runtime as rt
 from . import _serve
-from ._guard import Policy
+from ._guard import Policy, add_cors, preflight
 from ._inputs import check
 
 CLIENT = web.AppKey("client", rt.Client)
@@ -38,17 +39,37 @@ async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
     if result.stream is None:
         return web.Response(status=result.status, body=result.body, headers=headers)
     upstream = result.stream
-    if "Content-Encoding" in upstream.headers:  # relayed as it came: the caller decodes it
-        headers["Content-Encoding"] = upstream.headers["Content-Encoding"]
+    encoding = upstream.headers.get("Content-Encoding", "identity").strip().lower()
+    decoder = None
+    if encoding != "identity":
+        headers["Vary"] = "Accept-Encoding"
+        if accepts(request.headers.get("Accept-Encoding"), encoding):
+            headers["Content-Encoding"] = encoding  # relayed as it came: the caller decodes it
+        elif encoding in rt.ZLIB_CODINGS:
+            decoder = zlib.decompressobj(rt.ZLIB_AUTO)  # decoded on the way, chunk by chunk
+        else:
+            upstream.release()
+            raise rt.UpstreamError(
+                f"the upstream answered in the {encoding!r} encoding, which the caller does "
+                "not accept and this server cannot decode"
+            )
     response = web.StreamResponse(status=result.status, headers=headers)
-    if upstream.content_length is not None:
+    if upstream.content_length is not None and decoder is None:
         response.content_length = upstream.content_length
     try:
         await response.prepare(request)
         async for chunk in upstream.content.iter_chunked(64 * 1024):
-            await response.write(chunk)
+            if decoder is None:
+                await response.write(chunk)
+                continue
+            data = decoder.decompress(chunk, DECODED_CHUNK)
+            while data:  # a small chunk may inflate a lot: written a bounded piece at a time
+                await response.write(data)
+                data = decoder.decompress(decoder.unconsumed_tail, DECODED_CHUNK)
+        if decoder is not None:
+            await response.write(decoder.flush())
         await response.write_eof()
-    except (aiohttp.ClientError, TimeoutError, ConnectionError):
+    except (aiohttp.ClientError, TimeoutError, ConnectionError, zlib.error):
         # Headers are gone: all that is left is to cut the connection, not to send a 200 body.
         if request.transport is not None:
             request.transport.close()
@@ -57,17 +78,48 @@ async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
     return response
 
 
-async def json_body(request: web.Request) -> Any:
-    """The request body as JSON, or None when there is none (`front` let only JSON through)."""
+DECODED_CHUNK = 256 * 1024
+
+
+def accepts(header: str | None, coding: str) -> bool:
+    """Whether an Accept-Encoding value takes `coding` (by name or `*`, with q > 0). Without
+    the header, only identity: curl and most API clients send none and want plain bytes."""
+    wanted = "gzip" if coding == "x-gzip" else coding
+    for part in (header or "").split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if name == "x-gzip":
+            name = "gzip"
+        if name not in (wanted, "*"):
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
+
+
+async def json_body(request: web.Request, fields: bool = False) -> Any:
+    """The request body as JSON, or None when there is none (`front` let only JSON through).
+    `fields`: the route declares body fields, so the body must be an object (`[1, 2]` would
+    otherwise send an upstream request without any of them)."""
     if not request.body_exists:
         return None
     raw = await request.read()
     if not raw.strip():
         return None
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        data = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise rt.InputError("request body is not valid JSON") from None
+    if fields and not isinstance(data, dict):
+        raise rt.InputError("request body must be a JSON object (this route reads its fields)")
+    return data
 
 
 def _no_constant(name: str) -> Any:
@@ -143,22 +195,20 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
     """
 
     async def checked(request: web.Request) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        refused = policy.refuse(request.headers.get("Host"), origin)
+        headers = request.headers
+        origin = headers.get("Origin")
+        refused = policy.refuse(headers.get("Host"), origin, headers.get("Sec-Fetch-Site"))
         if refused is not None:
             return error(*refused)
-        if (
-            origin
-            and request.method == "OPTIONS"
-            and "Access-Control-Request-Method" in request.headers
-        ):
-            return web.Response(status=204, headers=_cors(origin) | PREFLIGHT | {
-                "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", ""),
-            })  # fmt: skip
+        if origin and request.method == "OPTIONS":  # answers carry CORS: see add_cors
+            answer = preflight(origin, headers)
+            if answer is not None:
+                return web.Response(status=204, headers=answer)
         if not raw and request.body_exists and not is_json(request.content_type):
             return error(415, "request bodies must be application/json")
         try:
-            response = await handler(request)
+            with rt.holding():  # the bodies its calls read count until it is answered
+                response = await handler(request)
         except rt.InputError as exc:
             return error(400, str(exc))
         except rt.UpstreamError as exc:
@@ -169,8 +219,6 @@ def front(policy: Policy, handler: Handler, raw: bool = False) -> Handler:
                 raise
             allow = exc.headers.get("Allow")
             return error(exc.status, exc.reason, {"Allow": allow} if allow else None)
-        if origin:
-            response.headers.update(_cors(origin))
         return response
 
     return checked
@@ -207,13 +255,6 @@ async def unmatched(request: web.Request) -> web.StreamResponse:
 UNMATCHED = "unmatched"  # the name of unmatched's catch-all route (metrics count it so)
 
 
-PREFLIGHT = {"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD"}
-
-
-def _cors(origin: str) -> dict[str, str]:
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-
-
 def is_json(content_type: str) -> bool:
     return content_type in JSON_TYPES or content_type.endswith("+json")
 
@@ -237,6 +278,8 @@ def application(
     )
     app[CONFIG] = config
     app[OPENAPI] = openapi_document
+    if policy.origins or policy.local_origins:
+        app.on_response_prepare.append(add_cors(policy))
 
     async def session(app: web.Application) -> AsyncIterator[None]:
         async with client(config) as opened:

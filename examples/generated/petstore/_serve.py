@@ -7,6 +7,7 @@ import asyncio
 import atexit
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -15,6 +16,9 @@ from typing import ClassVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+
+from ._config import shutdown_grace
+from ._guard import hide_request_lines
 
 LOG = logging.getLogger("naftiko.access")
 FLUSH_SECONDS = 0.05
@@ -91,27 +95,57 @@ def run(
     app: web.Application, host: str, port: int, banner: Callable[[str], str], quiet: bool
 ) -> None:
     """Serve `app` until interrupted (SIGINT, SIGTERM); `banner(base_url)` is printed once
-    listening, with the seconds start-up took, and each request is logged unless `quiet`."""
+    listening, with the seconds start-up took, and each request is logged unless `quiet`.
+
+    Stopping: the socket stops accepting at once (new callers are refused), calls in flight
+    have NAFTIKO_SHUTDOWN_GRACE seconds (default 8) to finish and be answered, then the rest
+    are cut and the process exits: within Kubernetes' grace period (deploy-files sets it)."""
     started = _process_start()
     sock = listen(host, port)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"
 
+    hide_request_lines()
     atexit.register(AccessLog.flush)  # what the last FLUSH_SECONDS logged
 
-    def ready(*_: object) -> None:
+    def ready() -> None:
         line = f"{banner(url)}, ready {time.monotonic() - started:.2f} s after start"
         print(line, file=sys.stderr, flush=True)
 
-    web.run_app(
+    runner = web.AppRunner(
         app,
-        sock=sock,
-        loop=event_loop(),
-        print=ready,
+        handle_signals=False,
         access_log=None if quiet else LOG,
         access_log_class=AccessLog,
-        shutdown_timeout=10,
+        shutdown_timeout=shutdown_grace(),
         # Idle connections, and ones whose request headers stall, are closed after this.
         keepalive_timeout=float(os.environ.get("NAFTIKO_HEADER_TIMEOUT", "10")),
     )
+    loop = event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(_serve(runner, sock, ready))
+    finally:
+        loop.close()
+
+
+async def _serve(runner: web.AppRunner, sock: socket.socket, ready: Callable[[], None]) -> None:
+    """Serve until SIGINT/SIGTERM, then stop within the grace: aiohttp's own stop may take
+    twice its shutdown_timeout (one wait for handlers, one for their cancellation)."""
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    ready()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows: Ctrl-C still ends the process
+            pass
+    await stop.wait()
+    try:
+        async with asyncio.timeout(shutdown_grace() + 0.5):
+            await runner.cleanup()  # stops accepting, lets calls finish, cuts the rest
+    except TimeoutError:
+        pass

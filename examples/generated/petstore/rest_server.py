@@ -57,7 +57,7 @@ async def find_pets(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/pets")
 async def add_pet(request: web.Request) -> web.StreamResponse:
     """POST /pets -> pets.add-pet"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     status = _rest.param("status", m.select(payload, "status"), where="body")
     photo_urls = _rest.param("photoUrls", m.select(payload, "photoUrls"), "array", where="body")

@@ -262,6 +262,7 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
     wanted = {
         "_runtime.py": True,
         "_config.py": True,
+        "_limits.py": True,  # slots, the body budget, secrets kept out of relays (issue #20)
         "_guard.py": served or plan.control is not None,  # the control server checks exposure too
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),

@@ -12,6 +12,9 @@ from typing import Any, NamedTuple
 from yarl import URL
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# All bodies a server process holds in memory at once (read upstream answers, weighted: see
+# _runtime.Budget); NAFTIKO_BODY_BUDGET_MB sets it in MiB.
+DEFAULT_BODY_BUDGET_MB = 320  # one maximal (64 MiB) parsed body fits
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +51,7 @@ class Config:
     def __init__(self, upstreams: dict[str, Settings], secrets: dict[str, str]) -> None:
         self.upstreams, self.secrets = upstreams, secrets
         self.auths: dict[str, Auth] = {}  # built by load_config
+        self.body_budget = DEFAULT_BODY_BUDGET_MB * 1024 * 1024  # bytes; set by load_config
 
     def secret(self, name: str) -> str:
         return self.secrets[name]
@@ -97,6 +101,12 @@ def load_config(
             # The value is not repeated: a URL can carry credentials (user:password@).
             what = f"its scheme is {parsed.scheme!r}" if parsed.scheme else "it has no scheme"
             raise ConfigError(f"{up.env}_BASE_URL must be an http(s) URL with a host; {what}")
+        if parsed.user is not None or parsed.password is not None:
+            raise ConfigError(
+                f"{up.env}_BASE_URL must not carry credentials (user:password@): they would be "
+                "sent to every redirect and shown in errors; declare the upstream's "
+                "'authentication' and pass its secret in the environment"
+            )
         settings[up.namespace] = Settings(
             base.rstrip("/"),
             _number(environ, f"{up.env}_TIMEOUT", DEFAULT_TIMEOUT_SECONDS),
@@ -105,10 +115,28 @@ def load_config(
             int(_number(environ, f"{up.env}_RETRIES", 0, whole=True)),
         )
     config = Config(settings, dict(secrets))
+    budget = _number(environ, "NAFTIKO_BODY_BUDGET_MB", DEFAULT_BODY_BUDGET_MB)
+    config.body_budget = int(budget * 1024 * 1024)
     # Built now, before serving: a key or certificate that does not load is a ConfigError that
     # main reports in one line, not a traceback once the server has started.
     config.auths = {up.namespace: up.auth(config) for up in upstreams if up.auth is not None}
     return config
+
+
+DEFAULT_SHUTDOWN_GRACE = 8.0  # under Kubernetes' 10 s floor; deploy-files allows it + 2 s
+
+
+def shutdown_grace(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a stopping server lets calls in flight finish (NAFTIKO_SHUTDOWN_GRACE); a bad
+    value is the default, not a failure at the moment of stopping."""
+    raw = environ_or(environ).get("NAFTIKO_SHUTDOWN_GRACE", "")
+    try:
+        value = float(raw) if raw else DEFAULT_SHUTDOWN_GRACE
+    except ValueError:
+        return DEFAULT_SHUTDOWN_GRACE
+    if not math.isfinite(value) or value < 0:
+        return DEFAULT_SHUTDOWN_GRACE
+    return max(value, 0.1)  # aiohttp reads 0 as "no limit"
 
 
 def environ_or(environ: Mapping[str, str] | None) -> Mapping[str, str]:

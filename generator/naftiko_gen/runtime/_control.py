@@ -22,6 +22,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import _metrics
+from ._config import shutdown_grace
+from ._guard import Policy, hide_request_lines
 
 Allows = Callable[[Mapping[str, str], Mapping[str, str]], bool]
 LOG = logging.getLogger("naftiko.control")
@@ -46,7 +48,8 @@ class Served:
 def aiohttp_server(name: str, app: web.Application, host: str, port: int) -> Served:
     if SERVER_MIDDLEWARE is not None:
         app.middlewares.insert(0, SERVER_MIDDLEWARE(name.split()[0]))
-    runner = web.AppRunner(app, access_log=None)
+    # Stopping lets calls in flight finish for the grace period (aiohttp's default is 60 s).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_grace())
 
     async def start() -> int:
         await runner.setup()  # cleanup contexts: the upstream client opens here
@@ -74,10 +77,14 @@ class Control:
 
     def application(
         self, health: bool, info: bool, metrics: bool, allows: Allows | None = None,
-        challenge: str = "Bearer", traces: Any = None,
+        challenge: str = "Bearer", traces: Any = None, policy: Policy | None = None,
     ) -> web.Application:  # fmt: skip
-        """`traces`: the _tracing.Tracing whose /traces endpoints this port serves."""
-        app = web.Application(middlewares=[_guard(allows, challenge)] if allows else [])
+        """`traces`: the _tracing.Tracing whose /traces endpoints this port serves. `policy`:
+        the Host and Origin checks of the REST and MCP servers (default: those of a loopback
+        server), before the credentials; probes pass only them."""
+        policy = policy or Policy.for_bind("127.0.0.1")
+        guards = [_browser(policy)] + ([_guard(allows, challenge)] if allows else [])
+        app = web.Application(middlewares=guards)
         if traces is not None:
             traces.add_routes(app)
         if health:
@@ -116,7 +123,7 @@ class Control:
 
     async def start(self, control_app: web.Application, host: str, port: int) -> list[int]:
         """Start the control port, then each server; the bound ports, control first."""
-        runner = web.AppRunner(control_app, access_log=None)
+        runner = web.AppRunner(control_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         self._runner = runner
@@ -127,10 +134,28 @@ class Control:
         return ports
 
     async def stop(self) -> None:
-        for served in reversed(self.servers):
+        """All servers at once: each lets its calls finish within one grace period, so the
+        process exits within it too (not one grace period per server)."""
+        for served in self.servers:
             served.ready = False
-            await served.stop()
+        await asyncio.gather(*(served.stop() for served in reversed(self.servers)))
         await self._runner.cleanup()
+
+
+def _browser(policy: Policy) -> Any:
+    """Host (DNS rebinding), Origin and fetch metadata (web pages), as the other servers do:
+    /status names the adapters, /metrics what they call."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        got = request.headers
+        refused = policy.refuse(got.get("Host"), got.get("Origin"), got.get("Sec-Fetch-Site"))
+        if refused is not None:
+            status, message = refused
+            return web.json_response({"error": message, "status": status}, status=status)
+        return await handler(request)
+
+    return guard
 
 
 def _guard(allows: Allows, challenge: str) -> Any:
@@ -147,6 +172,7 @@ def _guard(allows: Allows, challenge: str) -> Any:
 def run(control: Control, control_app: web.Application, host: str, port: int) -> None:
     """Serve until interrupted; a port in use is one line naming it, not a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    hide_request_lines()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -162,6 +188,10 @@ def run(control: Control, control_app: web.Application, host: str, port: int) ->
         for served, bound in zip(control.servers, ports[1:], strict=True):
             LOG.warning("%s on http://%s:%d", served.name, served.host, bound)
         await stop.wait()
-        await control.stop()
+        try:  # aiohttp may take twice its shutdown_timeout: the grace bounds the whole stop
+            async with asyncio.timeout(shutdown_grace() + 0.5):
+                await control.stop()
+        except TimeoutError:
+            pass
 
     asyncio.run(main())

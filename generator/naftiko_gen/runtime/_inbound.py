@@ -41,5 +41,9 @@ class Credentials:
 
 
 def same(given: str, expected: str) -> bool:
-    """Constant-time comparison; an empty expected value never matches."""
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time comparison; an empty expected value never matches. Header bytes that are
+    not UTF-8 (aiohttp keeps them as surrogates) are compared as the bytes they were: they
+    never match a secret, and never raise (a 500)."""
+    return bool(expected) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode()
+    )

@@ -24,7 +24,7 @@ from aiohttp.typedefs import Handler
 
 from . import _mcp_modern as modern_era
 from . import _serve
-from ._guard import Policy
+from ._guard import Policy, add_cors, preflight
 from ._mcp import (
     DEFAULT_VERSION,
     INVALID_REQUEST,
@@ -185,9 +185,14 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == "/health":
             return await handler(request)
-        refused = policy.refuse(request.headers.get("Host"), request.headers.get("Origin"))
+        got = request.headers
+        origin = got.get("Origin")
+        refused = policy.refuse(got.get("Host"), origin, got.get("Sec-Fetch-Site"))
         if refused is not None:
             return _refusal(*refused)
+        if origin and request.method == "OPTIONS":  # answers carry CORS: see add_cors
+            if (answer := preflight(origin, got)) is not None:
+                return web.Response(status=204, headers=answer)
         if guard is not None and not guard(request.headers, request.query):
             headers = {"WWW-Authenticate": challenge}
             return _refusal(401, "missing or invalid credentials", headers)
@@ -213,6 +218,7 @@ def application(
     app = web.Application(
         middlewares=[front(policy, guard, challenge)], client_max_size=MAX_REQUEST_BYTES
     )
+    app.on_response_prepare.append(add_cors(policy))
     app[SERVER] = server
     app[MODERN] = modern_era.Modern(server)
 

@@ -1,8 +1,11 @@
 """OAuth 2.0 resource server: callers present a JWT from the authorization server (PyJWT).
 
 The signature (RS256, ES256) is checked against the authorization server's JSON Web Key Set:
-a file, a `jwks_uri`, or the one its metadata (RFC 8414) names, fetched once and cached; a
-token signed with an unknown `kid` refetches it (at most every REFRESH_AFTER seconds). Then
+a file, a `jwks_uri`, or the one its metadata (RFC 8414) names, fetched once and cached. A
+token signed with an unknown `kid` (or any token while no key is known) starts a refetch: one
+fetch in flight at a time, at most every REFRESH_AFTER seconds after a success and with a
+backoff (RETRY_FIRST doubling to RETRY_MAX) after a failure; only such tokens wait for it,
+never tokens whose key is known. Then
 `iss`, `aud` (the audience, else the resource), `exp` and `nbf`, and the scopes. Refusals
 carry `WWW-Authenticate: Bearer` with `error` and `resource_metadata` (RFC 6750, RFC 9728);
 the Protected Resource Metadata document is served at /.well-known/oauth-protected-resource.
@@ -28,6 +31,7 @@ from aiohttp.typedefs import Handler
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY = 30  # seconds of clock skew allowed on exp and nbf
 REFRESH_AFTER = 30.0
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds before refetching after a failed fetch
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 LOG = logging.getLogger("naftiko.oauth2")
 
@@ -48,8 +52,9 @@ class ResourceServer:
     jwks_file: str | None = None
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     _anonymous: list[jwt.PyJWK] = field(default_factory=list)  # keys without a kid
-    _fetched: float = -REFRESH_AFTER
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _next: float = 0.0  # monotonic time from which a refetch may start
+    _failures: int = 0
+    _fetching: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         if self.jwks_file is not None:  # relative to the package folder
@@ -110,25 +115,40 @@ class ResourceServer:
                 anonymous.append(key)
         self._keys, self._anonymous = keys, anonymous
 
-    async def refresh(self, force: bool = False) -> None:
-        """Fetch the key set (file-based sets are read once, at start-up)."""
-        if self.jwks_file is not None:
-            return
-        async with self._lock:
-            if not force and self._fetched > 0:
+    async def refresh(self) -> None:
+        """Fetch the key set now (at start-up; file-based sets are read once, at import)."""
+        if self.jwks_file is None:
+            await self._fetch_soon(now=True)
+
+    async def _fetch_soon(self, now: bool = False) -> None:
+        """Wait for the fetch in flight, or start one if the backoff allows; else return."""
+        task = self._fetching
+        if task is None:
+            if not now and time.monotonic() < self._next:
                 return
-            if time.monotonic() - self._fetched < REFRESH_AFTER:
-                return
-            self._fetched = time.monotonic()
-            timeout = aiohttp.ClientTimeout(total=10)
-            try:
-                async with aiohttp.ClientSession(timeout=timeout) as session:
-                    uri = self.jwks_uri or await self._discover(session)
-                    async with session.get(uri, allow_redirects=False) as response:
-                        response.raise_for_status()
-                        self._load(await response.json(content_type=None))
-            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
-                LOG.warning("cannot fetch the authorization server's keys: %s", exc)
+            task = self._fetching = asyncio.ensure_future(self._fetch())
+        # Shielded: a caller that gives up does not cancel the fetch the others wait for.
+        await asyncio.shield(task)
+
+    async def _fetch(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=10)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                uri = self.jwks_uri or await self._discover(session)
+                async with session.get(uri, allow_redirects=False) as response:
+                    response.raise_for_status()
+                    self._load(await response.json(content_type=None))
+            self._failures, self._next = 0, time.monotonic() + REFRESH_AFTER
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+            wait = min(RETRY_MAX, RETRY_FIRST * 2**self._failures)
+            self._failures += 1
+            self._next = time.monotonic() + wait
+            LOG.warning(
+                "cannot fetch the authorization server's keys (%s); next try in %g s",
+                type(exc).__name__, wait,
+            )  # fmt: skip
+        finally:
+            self._fetching = None
 
     async def _discover(self, session: aiohttp.ClientSession) -> str:
         parts = urlsplit(self.issuer)
@@ -153,17 +173,22 @@ class ResourceServer:
                 401, "invalid_token", f"tokens must be signed with {' or '.join(ALGORITHMS)}"
             )
         kid = header.get("kid")
-        await self.refresh()
-        if isinstance(kid, str) and kid not in self._keys:
-            await self.refresh(force=True)  # a rotated key set
-        found = self._keys.get(kid) if isinstance(kid, str) else None
-        if found is None and kid is None and len(self._anonymous) == 1:
-            found = self._anonymous[0]
+        found = self._known(kid)
+        if found is None and self.jwks_file is None:
+            await self._fetch_soon()  # a rotated key set, or none fetched yet
+            found = self._known(kid)
         if found is None:
             if not self._keys and not self._anonymous:
                 raise Refusal(503, "temporarily_unavailable", "the signing keys are not available")
             raise Refusal(401, "invalid_token", "the token is signed with an unknown key")
         return found
+
+    def _known(self, kid: Any) -> jwt.PyJWK | None:
+        if isinstance(kid, str):
+            return self._keys.get(kid)
+        if kid is None and len(self._anonymous) == 1:
+            return self._anonymous[0]
+        return None
 
     # -- checking a request ---------------------------------------------------------------
 
@@ -173,6 +198,8 @@ class ResourceServer:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         token = token.strip()
+        if not token.isascii():  # header bytes that were not UTF-8, or not a JWT in any case
+            raise Refusal(401, "invalid_token", "the token is not a JWT")
         key = await self._key(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -195,7 +222,11 @@ class ResourceServer:
                 401, "invalid_token", f"the token is not valid ({type(exc).__name__})"
             ) from None
         granted = claims.get("scope", claims.get("scp", ""))
-        granted_set = set(granted.split() if isinstance(granted, str) else granted or ())
+        if isinstance(granted, str):
+            granted = granted.split()
+        if not isinstance(granted, list) or not all(isinstance(g, str) for g in granted):
+            raise Refusal(401, "invalid_token", "the token's scope is not a string or a list")
+        granted_set = set(granted)
         missing = [s for s in self.scopes if s not in granted_set]
         if missing:
             raise Refusal(403, "insufficient_scope", f"the token lacks the scope {missing[0]}")

@@ -23,6 +23,13 @@ from ._config import ConfigError as ConfigError
 from ._config import Upstream as Upstream
 from ._config import environ_or as environ_or
 from ._config import load_config as load_config
+from ._limits import BUDGET, PARSED_COST, Hidden, Reserved, Slots, decode, read_capped
+from ._limits import ZLIB_AUTO as ZLIB_AUTO
+from ._limits import ZLIB_CODINGS as ZLIB_CODINGS
+from ._limits import UpstreamBusy as UpstreamBusy
+from ._limits import UpstreamError as UpstreamError
+from ._limits import UpstreamTimeout as UpstreamTimeout
+from ._limits import holding as holding
 
 MAX_BODY = 64 * 1024 * 1024  # read into memory at most (streamed relays excepted)
 IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
@@ -37,20 +44,6 @@ DOTS = (".", "..")
 
 class InputError(ValueError):
     """The caller's input is missing or invalid; the message names the parameter."""
-
-
-class UpstreamError(Exception):
-    """The upstream API could not be reached, did not answer in time, or answered garbage."""
-
-    status = 502
-
-
-class UpstreamTimeout(UpstreamError):
-    status = 504
-
-
-class UpstreamBusy(UpstreamError):
-    status = 503
 
 
 def text(value: Any) -> str:
@@ -129,9 +122,13 @@ class Result:
 
 
 class Client:
-    """The upstream sessions of a server process: one keep-alive pool per upstream. Each
-    operation has `concurrency` slots; a call that gets none within the connect timeout is
-    refused (503) rather than queued behind a stalled endpoint."""
+    """The upstream sessions of a server process: one keep-alive pool per upstream.
+
+    Isolation: each operation has `concurrency` slots (FIFO), and the pool has no limit of its
+    own, so an operation in flight always has its connection: a stalled operation uses up its
+    own slots and nothing else (an upstream sees at most operations x concurrency connections).
+    A call that gets no slot within the connect timeout is refused (503 + Retry-After) rather
+    than queued behind a stalled endpoint."""
 
     def __init__(
         self, upstreams: Iterable[Upstream], config: Config, max_body: int = MAX_BODY
@@ -140,6 +137,8 @@ class Client:
         self.max_body = max_body
         self.stream = False  # streaming(): answers are relayed as they arrive
         self._auth = {u.namespace: config.auth(u) for u in upstreams}
+        self._hidden = {ns: Hidden.of(auth, config.secrets) for ns, auth in self._auth.items()}
+        BUDGET.total = config.body_budget
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
 
@@ -155,7 +154,9 @@ class Client:
     async def __aenter__(self) -> Self:
         for ns in self._auth:
             s = self.config.upstreams[ns]
-            connector = aiohttp.TCPConnector(limit=100, ssl=self._auth[ns].ssl)
+            # No pool-wide limit: the operations' slots are the limits (see the class doc); a
+            # shared cap would let five stalled operations take every connection.
+            connector = aiohttp.TCPConnector(limit=0, ssl=self._auth[ns].ssl)
             # The session's own timeout: a per-request one costs a timer per call. Waiting for
             # a slot is bounded by Slots; connecting (new connections only) by sock_connect.
             timeout = aiohttp.ClientTimeout(total=s.timeout, sock_connect=s.connect_timeout)
@@ -233,19 +234,42 @@ class Client:
                     if attempt + 1 >= attempts:
                         raise
                     await asyncio.sleep(0.1 * 2**attempt)
+            if response.status < 200:  # 101 Switching Protocols, 1xx: nothing a caller can use
+                response.close()
+                raise UpstreamError(
+                    f"upstream '{ns}' answered {response.status}, not a final answer"
+                )
             got, length, limit = response.headers, response.content_length, self.max_body
-            plain = got.get("Content-Encoding", "identity") == "identity"
+            encoding = got.get("Content-Encoding", "identity").strip().lower()
+            plain = encoding == "identity"
             small = plain and length is not None and length <= STREAM_ABOVE
             if self.stream and response.status < 300 and not small:
                 return Result(response.status, got.get("Content-Type"), b"", stream=response)
+            cost = 1 if self.stream else PARSED_COST
+            reserved = Reserved()
             try:
                 whole = plain and (length or limit) < limit  # else read in chunks, to the cap
-                raw = await (response.read() if whole else _read(response, limit))
-                return Result(
-                    response.status, got.get("Content-Type"), raw, location=got.get("Location")
-                )
+                if whole:
+                    reserved.take(cost * (length or 0))
+                    raw = await response.read()
+                else:
+                    raw = await read_capped(response, limit, reserved, cost)
+                if not plain and self.stream:  # read undecoded (see auto_decompress): decode
+                    decoded = decode(raw, encoding, limit)
+                    reserved.take(cost * max(0, len(decoded) - len(raw)))
+                    raw = decoded
+                hidden = self._hidden[ns]
+                location = got.get("Location")
+                if hidden and response.status >= 300:  # an upstream may echo its own key
+                    raw, location = hidden.body(raw), hidden.url(location)
+                answer_type = hidden.header(got.get("Content-Type"))
+            except BaseException:
+                BUDGET.used -= reserved.size
+                raise
             finally:
                 response.release()
+            reserved.keep()
+            return Result(response.status, answer_type, raw, location=location)
         except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{ns}' did not answer {method} within {settings.timeout:g} s"
@@ -258,24 +282,6 @@ class Client:
             slots.release()
 
 
-class Slots:
-    """Calls in flight of one operation: `used` of `limit`; callers beyond wait for one to end."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.used, self.freed = limit, 0, asyncio.Event()
-
-    async def wait(self, seconds: float) -> None:
-        async with asyncio.timeout(seconds):  # TimeoutError: still full after `seconds`
-            while self.used >= self.limit:
-                self.freed.clear()
-                await self.freed.wait()
-        self.used += 1
-
-    def release(self) -> None:
-        self.used -= 1
-        self.freed.set()
-
-
 def _many(value: Any) -> list[Any]:
     values = value if isinstance(value, (list, tuple)) else [value]
     return [v for v in values if v is not None and v != ""]
@@ -284,15 +290,9 @@ def _many(value: Any) -> list[Any]:
 def _header(name: str, value: str) -> str:
     if "\r" in value or "\n" in value:
         raise InputError(f"header parameter '{name}' must not contain line breaks")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of a caller's header that were not UTF-8
+            raise InputError(f"header parameter '{name}' is not valid UTF-8") from None
     return value
-
-
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(256 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise UpstreamError(f"the upstream answered with more than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -38,7 +38,7 @@ async def post_whole(request: web.Request) -> web.StreamResponse:
 @routes.route("PUT", "/params")
 async def put_params(request: web.Request) -> web.StreamResponse:
     """PUT /params -> sink.send-params"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     title = _rest.param("title", m.select(payload, "title"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     tags = _rest.param("tags", m.select(payload, "tags"), "array", where="body")
@@ -53,7 +53,7 @@ async def put_params(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/json")
 async def post_json(request: web.Request) -> web.StreamResponse:
     """POST /json -> sink.send-json"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     tags = _rest.param("tags", m.select(payload, "tags"), "array", where="body")
@@ -66,7 +66,7 @@ async def post_json(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/text")
 async def post_text(request: web.Request) -> web.StreamResponse:
     """POST /text -> sink.send-text"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     client = request.app[_rest.STREAMING]
@@ -76,7 +76,7 @@ async def post_text(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/xml")
 async def post_xml(request: web.Request) -> web.StreamResponse:
     """POST /xml -> sink.send-xml"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     count = _rest.param("count", m.select(payload, "count"), "integer", where="body")
     client = request.app[_rest.STREAMING]
@@ -86,7 +86,7 @@ async def post_xml(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/form")
 async def post_form(request: web.Request) -> web.StreamResponse:
     """POST /form -> sink.send-form"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     client = request.app[_rest.STREAMING]
     return await _rest.relay(request, await upstream.send_form(client, name=name))
@@ -103,7 +103,7 @@ async def post_form_string(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/multipart")
 async def post_multipart(request: web.Request) -> web.StreamResponse:
     """POST /multipart -> sink.send-multipart"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     name = _rest.param("name", m.select(payload, "name"), where="body")
     content = _rest.param("content", m.select(payload, "content"), where="body")
     client = request.app[_rest.STREAMING]
@@ -115,7 +115,7 @@ async def post_multipart(request: web.Request) -> web.StreamResponse:
 @routes.route("PATCH", "/raw")
 async def patch_raw(request: web.Request) -> web.StreamResponse:
     """PATCH /raw -> sink.send-raw"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     title = _rest.param("title", m.select(payload, "title"), where="body")
     ids = _rest.param("ids", m.select(payload, "ids"), "array", where="body")
     author = _rest.param("author", m.select(payload, "author"), where="body")

@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 @routes.route("POST", "/repos/{owner}/issues")
 async def post_repos_owner_issues(request: web.Request) -> web.StreamResponse:
     """POST /repos/{owner}/issues -> github.create-issue"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     title = _rest.param("title", m.select(payload, "title"), where="body")
     body = _rest.param("body", m.select(payload, "body"), where="body")
     labels = _rest.param("labels", m.select(payload, "labels"), "array", where="body")
@@ -44,7 +44,7 @@ async def post_repos_owner_issues(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/auto/{owner}/issues")
 async def post_auto_owner_issues(request: web.Request) -> web.StreamResponse:
     """POST /auto/{owner}/issues -> github.create-issue"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     owner = request.match_info["owner"]
     title = _rest.param("title", m.select(payload, "title"), where="body")
     body = _rest.param("body", m.select(payload, "body"), where="body")
@@ -59,7 +59,7 @@ async def post_auto_owner_issues(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/short/{owner}/issues")
 async def post_short_owner_issues(request: web.Request) -> web.StreamResponse:
     """POST /short/{owner}/issues -> github.create-issue"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     title = _rest.param("title", m.select(payload, "title"), where="body")
     labels = _rest.param("labels", m.select(payload, "labels"), "array", where="body")
     owner = request.match_info["owner"]

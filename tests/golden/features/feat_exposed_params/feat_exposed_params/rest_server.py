@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 @routes.route("POST", "/customers/{customerId}/orders")
 async def create_order(request: web.Request) -> web.StreamResponse:
     """POST /customers/{customerId}/orders -> orders.create-order"""
-    payload = await _rest.json_body(request)
+    payload = await _rest.json_body(request, fields=True)
     customer_id = _rest.param(
         "customerId", request.match_info["customerId"], "string", "^c-[0-9]+$", where="path"
     )

@@ -45,7 +45,7 @@ async def ship_card(request: web.Request) -> web.StreamResponse:
 @routes.route("*", "/proxy/{tail:.*}")
 async def forward_proxy(request: web.Request) -> web.StreamResponse:
     """/proxy: every method, forwarded to fleet"""
-    client = request.app[_rest.CLIENT]
+    client = request.app[_rest.STREAMING]
     answer = await _forward.forward(
         client,
         upstream.FLEET,
