@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -138,10 +139,8 @@ async def _serve(runner: web.AppRunner, sock: socket.socket, ready: Callable[[],
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still ends the process
             loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # Windows: Ctrl-C still ends the process
-            pass
     await stop.wait()
     try:
         async with asyncio.timeout(shutdown_grace() + 0.5):
