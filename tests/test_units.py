@@ -14,7 +14,7 @@ from naftiko_gen.jsonpath import JsonPathError, Step, compile_path
 from naftiko_gen.plan.bodies import QuotedTemplate, parse_json_template
 from naftiko_gen.plan.ir import ArgRef, SecretRef, TextTemplate
 from naftiko_gen.pyliteral import py
-from tests.support import ROOT
+from tests.support import FIXTURES, ROOT
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,25 @@ def test_every_generator_package_is_installed() -> None:
         for p in (ROOT / "generator").rglob("__init__.py")
     }
     assert on_disk <= listed, sorted(on_disk - listed)
+
+
+@pytest.mark.parametrize("fixed", ["}", "{", '"', "'", "\\\\", "{x}", "a}b{c"])
+def test_fixed_path_values_never_break_the_generated_path(tmp_path: Path, fixed: str) -> None:
+    """A consumed path parameter's fixed `value` is spec text: found by the property test when a
+    lone '}' went into an f-string (invalid Python; the formatter refused the module)."""
+    import yaml
+
+    from naftiko_gen.codegen import generate
+
+    spec = yaml.safe_load((FIXTURES / "features" / "feat_path_value.yaml").read_text())
+    spec["capability"]["consumes"][0]["inputParameters"][0]["value"] = fixed
+    path = tmp_path / "feat_path_value.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = generate([path], tmp_path / "out")
+    assert not result.report.has_errors(), [d.format() for d in result.report.errors]
+    upstream = result.files["feat_path_value/upstream.py"]
+    tree = ast.parse(upstream)
+    pieces = [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+    assert fixed in pieces or any(fixed in p for p in pieces), pieces

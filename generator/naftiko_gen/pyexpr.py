@@ -48,6 +48,9 @@ def text(parts: tuple[Any, ...], secret: str = "client") -> str:
     return " + ".join(pieces) if pieces else '""'
 
 
+_F_PLAIN = re.compile(r"[^{}\"'\\\n\r]*\Z")
+
+
 def path(op: ir.UpstreamOp) -> str:
     """The upstream path: literal pieces, each value one percent-encoded segment.
 
@@ -64,8 +67,9 @@ def path(op: ir.UpstreamOp) -> str:
 
     if not any(not isinstance(p, str) for p in op.path):
         return py("".join(op.path))
-    if all(isinstance(p, (str, ir.ArgRef)) for p in op.path):
-        # Literal pieces were encoded by the planner: no quotes, backslashes or braces remain.
+    if all(isinstance(p, ir.ArgRef) or (isinstance(p, str) and _F_PLAIN.match(p)) for p in op.path):
+        # Only literal pieces with nothing an f-string reads specially (a fixed parameter value
+        # from the spec may hold a brace or a quote: then concatenation below).
         inner = "".join(p if isinstance(p, str) else "{" + segment(p, "'") + "}" for p in op.path)
         return f'f"{inner}"'
     return " + ".join(py(p) if isinstance(p, str) else segment(p, '"') for p in op.path)
