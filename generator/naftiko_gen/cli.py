@@ -18,7 +18,6 @@ from naftiko_gen.codegen import Generated, find_specs, validate
 from naftiko_gen.degrade import skipped_by_spec
 from naftiko_gen.diagnostics import Diagnostic, Report, Severity
 from naftiko_gen.formatting import FormatterError
-from naftiko_gen.reader.versions import VERSION_READ
 from naftiko_gen.rules import markdown_table
 from naftiko_gen.writer import MANIFEST, Changes, apply_changes, describe, plan_changes
 
@@ -448,13 +447,15 @@ def validate_cmd(
     documents = _openapi_mapping(openapi)
 
     def body() -> int:
+        from naftiko_gen.reader.versions import VERSION_READ as version_read  # validate reads
+
         report, unreadable = validate(list(paths), documents)
         if fmt == "json":
             click.echo(report.to_json())
         else:
             for d in _by_severity(report):
                 # the version a document was read as is always said (reader/versions.py)
-                if d.severity is not Severity.NOTE or show_notes or d.rule in VERSION_READ:
+                if d.severity is not Severity.NOTE or show_notes or d.rule in version_read:
                     click.echo(_styled(d))
             summary = _counts(report, notes=show_notes, always=True)
             if report.notes and not show_notes:

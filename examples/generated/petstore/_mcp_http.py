@@ -121,7 +121,8 @@ def _latin1(value: str | None) -> str | None:
 def _duplicated(headers: Mapping[str, str]) -> str | None:
     """The first routing header sent twice (readers of the first and last copy disagree)."""
     seen: set[str] = set()
-    for name in headers:  # every line: iterating a multidict skips repeated names
+    # items(), not the keys: iterating a multidict's keys skips repeated names.
+    for name, _ in headers.items():  # noqa: PERF102
         key = name.lower()
         if key in _ROUTING:
             if key in seen:
