@@ -7,16 +7,18 @@ them to pay for starting the workers. The result is exactly codegen.generate's.
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from naftiko_gen import formatting
 from naftiko_gen.cache import SpecCache
 from naftiko_gen.codegen import Generated, Job, SpecOutput, assemble, collect, generate_specs
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.resources import TEMPLATE_DIRS
+
+if TYPE_CHECKING:  # imported when there are enough specs to build in worker processes
+    import multiprocessing.context
 
 # Below this many specs to build, starting worker processes costs more than it saves.
 PARALLEL_MIN_SPECS = 8
@@ -80,6 +82,8 @@ def _run(
     workers = min(jobs(), -(-len(misses) // CHUNK))
     if len(misses) < PARALLEL_MIN_SPECS or workers < 2:
         return generate_specs(misses, out_dir, openapi, record)
+    import concurrent.futures  # here: a build from the cache never starts a worker
+
     chunks = [misses[i : i + CHUNK] for i in range(0, len(misses), CHUNK)]
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=_context()) as pool:
@@ -99,6 +103,8 @@ def _run(
 def _context() -> multiprocessing.context.BaseContext:
     """forkserver where there is one (safe beside threads, such as the progress spinner's; the
     pipeline's modules are imported once, in the server), else spawn."""
+    import multiprocessing
+
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["naftiko_gen.build", "naftiko_gen.plan", "jinja2"])
