@@ -217,3 +217,21 @@ def test_fixed_path_values_never_break_the_generated_path(tmp_path: Path, fixed:
         n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
     ]
     assert fixed in pieces or any(fixed in p for p in pieces), pieces
+
+
+def test_environment_values_in_upstream_auth_are_imported_and_text(tmp_path: Path) -> None:
+    """`{{env.X}}` in an auth block that no bind declares reads the environment: upstream.py must
+    import os, and a missing variable is text, not None + str (found by the property test)."""
+    from naftiko_gen.codegen import generate
+
+    spec = tmp_path / "qovery-containers.yaml"
+    spec.write_text(
+        (ROOT / "specs" / "qovery-containers.yaml")
+        .read_text(encoding="utf-8")
+        .replace("- namespace: env\n", "- namespace: other\n"),
+        encoding="utf-8",
+    )
+    result = generate([spec], tmp_path / "out")
+    upstream = result.files["qovery_containers/upstream.py"]
+    assert "\nimport os\n" in upstream
+    assert '"Bearer " + rt.text(os.environ.get("QOVERY_API_KEY"))' in upstream

@@ -58,6 +58,7 @@ def environment() -> jinja2.Environment:
     env.filters["pydoc"] = _pydoc
     env.filters["tuple"] = tuple
     env.filters["value"] = pyexpr.value
+    env.filters["text"] = lambda parts, secret="client": pyexpr.text(tuple(parts), secret)
     env.filters["output"] = pyexpr.output
     env.filters["path"] = pyexpr.path
     env.filters["rest_input"] = pyexpr.rest_input

@@ -62,6 +62,9 @@ CLI_EXAMPLES = max(15, EXAMPLES // 15)
 
 SETTINGS = settings(
     max_examples=EXAMPLES,
+    # CI sets NAFTIKO_HYPOTHESIS_DERANDOMIZE=1: the same examples every run, so a red CI means a
+    # change broke something; other runs explore new examples (and find new bugs).
+    derandomize=os.environ.get("NAFTIKO_HYPOTHESIS_DERANDOMIZE", "") == "1",
     deadline=None,
     database=None,
     print_blob=True,

@@ -75,7 +75,8 @@ def _actions_uses(actions: list[ir.Action], inbound: bool) -> Uses:
 def _upstream_uses(plan: ir.Plan) -> Uses:
     return Uses(
         os=any(pyexpr.uses(op, ir.EnvRef) for op in plan.operations)
-        or any(op.environment for op in plan.operations),
+        or any(op.environment for op in plan.operations)
+        or any(next(ir.find(ir.EnvRef, u.auth), None) for u in plan.upstreams),  # {{env.X}} in auth
         binds=any(s.file is not None for s in plan.secret_sources.values()),
         digest=any(u.auth is not None and u.auth.kind == "digest" for u in plan.upstreams),
         forms=any(
