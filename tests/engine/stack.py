@@ -18,9 +18,9 @@ from tests.features.upstream import (
     Reply,
     build_package,
     rest_call,
-    run_fake,
     serve_mcp,
     serve_rest,
+    start_fakes,
 )
 
 # Vendored from github.com/naftiko/ikanos at v1.0.0-alpha2 (see ATTRIBUTION.md beside them).
@@ -61,12 +61,7 @@ async def serve(
 
     with pytest.MonkeyPatch.context() as mp:
         async with AsyncExitStack() as stack:
-            for prefix, fake in fakes.items():
-                await stack.enter_async_context(run_fake(fake))
-                mp.setenv(f"{prefix}_BASE_URL", fake.base_url + (base_paths or {}).get(prefix, ""))
-                mp.setenv(f"{prefix}_TIMEOUT", "5")
-            for key, value in (env or {}).items():
-                mp.setenv(key, value)
+            await start_fakes(stack, mp, fakes, base_paths, env)
             running = Stack(fakes=dict(fakes))
             if built.rest is not None:
                 running.rest_url = await stack.enter_async_context(serve_rest(built))

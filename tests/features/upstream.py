@@ -473,6 +473,23 @@ class Harness:
         return await self.mcp.call_tool(name, dict(arguments or {}))
 
 
+async def start_fakes(
+    stack: AsyncExitStack,
+    mp: Any,
+    fakes: Mapping[str, FakeUpstream],
+    base_paths: Mapping[str, str] | None,
+    env: Mapping[str, str] | None,
+) -> None:
+    """Run the fakes on `stack`; point `<PREFIX>_BASE_URL` (+ base path) at each, set
+    `<PREFIX>_TIMEOUT` and the extra env vars through the MonkeyPatch `mp`."""
+    for prefix, fake in fakes.items():
+        await stack.enter_async_context(run_fake(fake))
+        mp.setenv(f"{prefix}_BASE_URL", fake.base_url + (base_paths or {}).get(prefix, ""))
+        mp.setenv(f"{prefix}_TIMEOUT", "5")
+    for key, value in (env or {}).items():
+        mp.setenv(key, value)
+
+
 @asynccontextmanager
 async def harness(
     built: Built,
@@ -489,12 +506,7 @@ async def harness(
 
     with pytest.MonkeyPatch.context() as mp:
         async with AsyncExitStack() as stack:
-            for prefix, fake in fakes.items():
-                await stack.enter_async_context(run_fake(fake))
-                mp.setenv(f"{prefix}_BASE_URL", fake.base_url + (base_paths or {}).get(prefix, ""))
-                mp.setenv(f"{prefix}_TIMEOUT", "5")
-            for key, value in (env or {}).items():
-                mp.setenv(key, value)
+            await start_fakes(stack, mp, fakes, base_paths, env)
             rest_url = await stack.enter_async_context(serve_rest(built)) if rest else ""
             mcp_url = await stack.enter_async_context(serve_mcp(built))
             client = await stack.enter_async_context(Client(mcp_url + "/mcp"))
