@@ -278,9 +278,10 @@ async def _serve(run: Run, specs: list[Path], mock: bool) -> int:
                 starts.append(start)
                 pumps.append(asyncio.ensure_future(_relay(proc, start)))
             timeout = STARTUP_TIMEOUT + 0.5 * len(run.plans)  # a family imports every member
-            for start in starts:
+            for start in starts:  # every server, before any line says one runs
                 if not await _ready(start, timeout):
                     return _not_started(start, run.package)
+            for start in starts:
                 s = start.server
                 extra = f"  (OpenAPI: {s.url}/openapi.json)" if s.kind == "REST" else ""
                 click.echo(f"{s.kind:<14} {s.url}{extra}")
