@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from naftiko_gen.cli import cli
 from naftiko_gen.compose import compose, member_plans
 from naftiko_gen.diagnostics import Report
-from naftiko_gen.plan.family import Selection
+from naftiko_gen.plan.family import Family, Selection
 from tests.e2e.family_specs import write_family
 from tests.support import ROOT, import_module
 
@@ -41,10 +41,12 @@ def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _family(specs: Path, selection: Selection = Selection(), name: str = "fam") -> tuple:
+def _family(
+    specs: Path, selection: Selection | None = None, name: str = "fam"
+) -> tuple[Family, dict[str, str], Report]:
     report = Report()
     plans = member_plans([specs], specs.parent / "out", None, report)
-    family, files = compose(name, "specs", plans, selection, report)
+    family, files = compose(name, "specs", plans, selection or Selection(), report)
     return family, files, report
 
 
