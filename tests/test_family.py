@@ -151,3 +151,19 @@ def test_serve_on_a_busy_port_is_one_line_naming_the_flag(tmp_path: Path) -> Non
         if b"feat_mcp" in b" ".join(argv) and str(other).encode() in argv:
             leftovers.append(pid)
     assert not leftovers
+
+
+def test_deploy_files_of_a_family(specs: Path) -> None:
+    import yaml
+
+    from naftiko_gen.deploy import deploy_files
+
+    files, targets, report = deploy_files([specs], None, 2, "generated", compose="fam")
+    assert not report.has_errors() and [t.package for t in targets] == ["fam"]
+    assert targets[0].members == ["cap01", "cap02", "cap03", "cap04"]
+    deployment = yaml.safe_load(files["fam/deployment.yaml"])
+    commands = [c["command"] for c in deployment["spec"]["template"]["spec"]["containers"]]
+    assert [c[:3] for c in commands] == [
+        ["python", "-m", "fam.rest_server"], ["python", "-m", "fam.mcp_server"],
+    ]  # fmt: skip
+    assert 'COPY ["generated/", "/app/"]' in files["fam/Dockerfile"]

@@ -588,6 +588,11 @@ def import_openapi_cmd(
 @click.option("--replicas", default=2, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--generated", "generated_dir", default=Path("generated"), show_default=True,
               type=click.Path(path_type=Path), help="Where 'build' wrote the packages.")  # fmt: skip
+@click.option(
+    "--compose", "compose", metavar="NAME", default=None,
+    help="The files of the family package NAME (build --compose NAME): one Deployment serving "
+    "every capability, instead of one per capability.",
+)  # fmt: skip
 @click.pass_context
 def deploy_files_cmd(
     ctx: click.Context,
@@ -596,14 +601,15 @@ def deploy_files_cmd(
     image: str | None,
     replicas: int,
     generated_dir: Path,
+    compose: str | None,
 ) -> None:
-    """Write a Dockerfile and Kubernetes manifests for each capability spec."""
+    """Write a Dockerfile and Kubernetes manifests for each capability spec (or their family)."""
     from naftiko_gen.deploy import run_deploy_files
 
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir),
+            lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir, compose),
         )
     )
 
