@@ -167,3 +167,37 @@ def test_deploy_files_of_a_family(specs: Path) -> None:
         ["python", "-m", "fam.rest_server"], ["python", "-m", "fam.mcp_server"],
     ]  # fmt: skip
     assert 'COPY ["generated/", "/app/"]' in files["fam/Dockerfile"]
+
+
+@pytest.mark.anyio
+async def test_resources_and_prompts_of_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member's static resources and prompts through the family's endpoint (real client)."""
+    import shutil
+
+    from mcp import Client
+
+    from tests.support import serve_asgi
+
+    content = ROOT / "tests" / "fixtures" / "features" / "mcp_content"
+    specs = tmp_path / "specs"
+    shutil.copytree(content, specs)
+    write_family(specs, 1)
+    out = tmp_path / "generated"
+    result = CliRunner().invoke(cli, ["build", str(specs), "-o", str(out), "--compose", "fam"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.syspath_prepend(str(out))
+    mcp_server = import_module(out, "fam", "mcp_server")
+    app = mcp_server.create_app(environ={})
+    async with serve_asgi(app) as base, Client(base + "/mcp") as client:
+        uris = sorted(r.uri for r in (await client.list_resources()).resources)
+        assert "docs://shipyard/readme.md" in uris and "data://fleet" in uris
+        read = await client.read_resource("docs://shipyard/guides/scrapping.txt")
+        assert read.contents[0].text == "Scrap a ship only after its crew has left.\n"
+        prompts = sorted(p.name for p in (await client.list_prompts()).prompts)
+        assert prompts == ["inspect", "summarize-ship"]
+        got = await client.get_prompt("inspect", {"imo": "9", "topic": "rust"})
+        assert got.messages[0].content.text.startswith("Inspect ship 9")  # type: ignore[union-attr]
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"get-item", "cap01-info"} <= tools  # unique across the family: as written
