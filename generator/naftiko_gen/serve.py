@@ -1,11 +1,16 @@
-"""`naftiko-gen serve SPEC [--mock]`: build one capability and run its REST and MCP servers.
+"""`naftiko-gen serve SPEC_OR_DIR [--mock]`: build one capability (or a family of them) and run its
+REST and MCP servers.
 
-The build is `generated/` (or -o) when that folder is fresh for the spec (the comparison
-`build --check` makes), else a temporary folder removed on exit. Each generated server runs as
+The build is `generated/` (or -o) when that folder is fresh for the specs (the comparison
+`build --check` makes), else a temporary folder removed on exit. Several specs are served as one
+family: their composed package (compose.py) is written to a temporary folder beside the build
+and runs one REST server and one MCP server for all of them. Each generated server runs as
 a subprocess of this interpreter (`python -m <pkg>.rest_server --port P`), so it behaves
-exactly as it does in production. With `--mock`, a mock upstream (naftiko_gen.mock_upstream) runs
-in this process on an ephemeral 127.0.0.1 port, every `<NS>_BASE_URL` points at it and every
-secret gets a dummy value: no API key is needed. One line per server goes to stdout:
+exactly as it does in production, and counts as running once it printed its own "ready" line
+(it listens before printing it: a port another process holds is an error, not a false "ready").
+With `--mock`, a mock upstream (naftiko_gen.mock_upstream) runs in this process on an ephemeral
+127.0.0.1 port, every `<NS>_BASE_URL` points at it and every secret gets a dummy value: no API
+key is needed. One line per server goes to stdout, once every server is ready:
 
     mock upstream  http://127.0.0.1:41235 (8 operations)
     REST           http://127.0.0.1:8080  (OpenAPI: http://127.0.0.1:8080/openapi.json)
