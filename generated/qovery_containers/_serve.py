@@ -23,6 +23,7 @@ from ._guard import hide_request_lines
 
 LOG = logging.getLogger("naftiko.access")
 FLUSH_SECONDS = 0.05
+LISTEN_BACKLOG = 128  # aiohttp's default; its site listens again with its own
 
 
 def _process_start() -> float:
@@ -45,6 +46,10 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening here, not in the server: two sockets with SO_REUSEADDR may both bind a port
+        # that nobody listens on yet, and uvloop's create_server(sock=...) does not report the
+        # second one's failed listen: it would print "ready" on a port another process has.
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows

@@ -122,6 +122,7 @@ class Target:
     secrets: list[SecretEnv] = field(default_factory=list)
     file_binds: list[FileBind] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the manifests cannot do, said once
+    members: list[str] = field(default_factory=list)  # a family: the packages it imports
 
     @property
     def secret_name(self) -> str:
@@ -257,9 +258,18 @@ def dockerfile(t: Target, generated_dir: str) -> str:
             ]
         ),
         "WORKDIR /app",
-        "COPY " + exec_form([f"{generated_dir}/{t.package}/", f"/app/{t.package}/"]),
+        # A family imports its members: the whole output folder, one layer (not one per member).
+        "COPY "
+        + exec_form(
+            [f"{generated_dir}/", "/app/"]
+            if t.members
+            else [f"{generated_dir}/{t.package}/", f"/app/{t.package}/"]
+        ),
         # Bytecode compiled into the image: each replica starts without compiling the package.
-        "RUN " + exec_form(["python", "-m", "compileall", "-q", f"/app/{t.package}"]),
+        "RUN "
+        + exec_form(
+            ["python", "-m", "compileall", "-q", "/app" if t.members else f"/app/{t.package}"]
+        ),
         f"USER {UID}:{UID}",
     ]
     if t.ports:
@@ -438,9 +448,36 @@ def render(
     }
 
 
+def family_target(name: str, members: list[Target]) -> Target:
+    """The family package `build --compose NAME` wrote: one REST and one MCP container serving
+    every member, on the first member's ports; every member's secrets and file binds."""
+    family = Target(name, dns_label(name), ", ".join(t.spec for t in members))
+    family.members = [t.package for t in members]
+    for kind, module in (("rest", "rest_server"), ("mcp", "mcp_server")):
+        found = [s for t in members for s in t.servers if s.name == kind]
+        if found:
+            # The family's MCP endpoint never asks callers for credentials (naftiko-family-auth).
+            opened = kind == "mcp" or any(s.open for s in found)
+            family.servers.append(Server(kind, module, found[0].port, opened, Probes(kind)))
+    for t in members:
+        for secret in t.secrets:
+            if secret.name not in {s.name for s in family.secrets}:
+                family.secrets.append(secret)
+        for bind in t.file_binds:
+            if bind.env not in {b.env for b in family.file_binds}:
+                family.file_binds.append(bind)
+    return family
+
+
 def deploy_files(
-    paths: list[Path], image: str | None, replicas: int, generated_dir: str = "generated"
+    paths: list[Path],
+    image: str | None,
+    replicas: int,
+    generated_dir: str = "generated",
+    compose: str | None = None,
 ) -> tuple[dict[str, str], list[Target], Report]:
+    """Files per capability; with `compose`, the family package NAME's instead (one Deployment
+    for all of them)."""
     report = Report()
     files: dict[str, str] = {}
     targets: list[Target] = []
@@ -449,16 +486,24 @@ def deploy_files(
         if t is None or not t.servers:  # no server over HTTP (an MCP server over stdio only)
             continue
         targets.append(t)
+    if compose is not None and targets:
+        targets = [family_target(compose, targets)]
+    for t in targets:
         files.update(render(t, image, replicas, generated_dir))
     return files, targets, report
 
 
 def run_deploy_files(
-    paths: list[Path], out_dir: Path, image: str | None, replicas: int, generated_dir: Path
+    paths: list[Path],
+    out_dir: Path,
+    image: str | None,
+    replicas: int,
+    generated_dir: Path,
+    compose: str | None = None,
 ) -> int:
     import click
 
-    files, targets, report = deploy_files(paths, image, replicas, generated_dir.as_posix())
+    files, targets, report = deploy_files(paths, image, replicas, generated_dir.as_posix(), compose)
     for d in report.errors:
         click.echo(d.format(), err=True)
     if report.has_errors():
