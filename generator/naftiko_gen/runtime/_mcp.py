@@ -1,4 +1,5 @@
-"""What every generated MCP server shares: declarations, results and the JSON-RPC dispatcher.
+"""What every generated MCP server shares: the server (its tools, from _mcp_tools.py, and the
+resources and prompts of _mcp_content.py) and the JSON-RPC dispatcher.
 
 No `mcp` SDK here: importing it (the pydantic models of two protocol eras) takes most of a
 second, and a server must answer its first request well before that. The MCP wire format is
@@ -15,15 +16,23 @@ streamable HTTP in _mcp_http.py.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from . import _runtime as rt
-from ._inputs import check
+from ._mcp_tools import (  # re-exported: the names generated modules use
+    MAX_RESULT_BYTES,
+    Args,
+    Tool,
+    ToolFunction,
+    arg,
+    binary,
+    call_tool,
+    error,
+    result,
+)
 from ._mcp_wire import (  # re-exported: the error codes and messages every MCP module uses
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -35,17 +44,30 @@ from ._mcp_wire import (  # re-exported: the error codes and messages every MCP 
     answer,
     classify,
     encode,
-    upstream_json,
 )
 
 __all__ = [
-    "INTERNAL_ERROR", "INVALID_PARAMS", "INVALID_REQUEST", "METHOD_NOT_FOUND", "PARSE_ERROR",
-    "UNSUPPORTED_VERSION", "Failure", "answer", "classify", "encode",
+    "INTERNAL_ERROR",
+    "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "MAX_RESULT_BYTES",
+    "METHOD_NOT_FOUND",
+    "PARSE_ERROR",
+    "UNSUPPORTED_VERSION",
+    "Args",
+    "Failure",
+    "Tool",
+    "ToolFunction",
+    "answer",
+    "arg",
+    "binary",
+    "call_tool",
+    "classify",
+    "encode",
+    "error",
+    "result",
 ]  # fmt: skip
 
-Args = Mapping[str, Any]
-ToolFunction = Callable[[rt.Client, Args], Awaitable[rt.Result]]
-MAX_RESULT_BYTES = 4 * 1024 * 1024  # what a model reads: cap it, say so
 LOG = logging.getLogger("naftiko.mcp")
 
 # The handshake-era versions mcp 2.3.0 negotiates (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS),
@@ -58,98 +80,6 @@ DEFAULT_VERSION = "2025-03-26"
 def _bad_params() -> Failure:
     # The SDK's words for every malformed request of a spec method.
     return Failure(INVALID_PARAMS, "Invalid request parameters", "")
-
-
-class Tool:
-    """One tool: its declaration as `tools/list` sends it, built once."""
-
-    def __init__(
-        self,
-        name: str,
-        input_schema: dict[str, Any],
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        output_schema: dict[str, Any] | None = None,
-        annotations: Mapping[str, bool | str] | None = None,  # hints, and title
-    ) -> None:
-        self.name, self.title, self.description = name, title, description
-        self.input_schema, self.output_schema = input_schema, output_schema
-        self.annotations = dict(annotations or {})  # wire names: readOnlyHint, ...
-        wire: dict[str, Any] = {"name": name}
-        if title is not None:
-            wire["title"] = title
-        if description is not None:
-            wire["description"] = description
-        wire["inputSchema"] = input_schema
-        if output_schema is not None:
-            wire["outputSchema"] = output_schema
-        if annotations:
-            wire["annotations"] = self.annotations
-        self.wire = wire
-
-
-def arg(
-    args: Args, name: str, kind: str, required: bool = False, pattern: str | None = None
-) -> Any:
-    """One tool argument: present when required, of its declared type."""
-    value = args.get(name)
-    if value is None:
-        if required:
-            raise rt.InputError(f"missing required argument '{name}'")
-        return None
-    return check(name, value, kind, pattern)
-
-
-def binary(args: Args, name: str, required: bool = False) -> bytes | None:
-    """A base64 tool argument (a binary body), decoded."""
-    value = arg(args, name, "string", required)
-    if value is None:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except ValueError:
-        raise rt.InputError(f"argument '{name}' must be base64-encoded bytes") from None
-
-
-def error(message: str) -> dict[str, Any]:
-    """A tool result the model reads as a failure (isError), not a protocol error."""
-    return {"content": [{"type": "text", "text": message}], "isError": True}
-
-
-def result(answer: rt.Result) -> dict[str, Any]:
-    """Upstream JSON objects as structured content (and text); errors as isError results."""
-    if len(answer.body) > MAX_RESULT_BYTES:
-        return error(
-            f"the upstream answer is {len(answer.body)} bytes, over the {MAX_RESULT_BYTES}-byte "
-            "limit for tool results; narrow the request"
-        )
-    text = answer.text()
-    if 300 <= answer.status < 400:
-        return error(f"upstream answered HTTP {answer.status} (a redirect), not a result")
-    if not answer.ok:
-        return error(f"upstream answered HTTP {answer.status}: {text}")
-    data: Any = answer.data
-    if not answer.is_json:
-        data, lax = upstream_json(text)
-        if lax:  # the text a client parses must be the strict JSON of structuredContent
-            text = json.dumps(data, ensure_ascii=False)
-    found: dict[str, Any] = {"content": [{"type": "text", "text": text}]}
-    if isinstance(data, dict):  # only objects: a list is a protocol error on 2025-era clients
-        found["structuredContent"] = data
-    found["isError"] = False
-    return found
-
-
-async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> dict[str, Any]:
-    """A tool function's answer as a result; bad arguments and upstream failures as isError."""
-    try:
-        answer = await function(client, args)
-    except rt.InputError as exc:
-        return error(f"invalid arguments: {exc}")
-    except rt.UpstreamError as exc:
-        return error(f"upstream error ({exc.status}): {exc}")
-    return result(answer)
 
 
 # -- request parameters: the checks the SDK's per-version models make ----------------------
