@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from . import _runtime as rt
+from ._mcp_surface import SPEC_METHODS, bad_params, check_params
 from ._mcp_tools import (  # re-exported: the names generated modules use
     MAX_RESULT_BYTES,
     Args,
@@ -76,77 +77,6 @@ LOG = logging.getLogger("naftiko.mcp")
 PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 # A stateless HTTP request without MCP-Protocol-Version is taken as this one (the spec's rule).
 DEFAULT_VERSION = "2025-03-26"
-
-
-def _bad_params() -> Failure:
-    # The SDK's words for every malformed request of a spec method.
-    return Failure(INVALID_PARAMS, "Invalid request parameters", "")
-
-
-# -- request parameters: the checks the SDK's per-version models make ----------------------
-
-CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "extensions", "tasks")
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-
-
-def _string(params: Mapping[str, Any], key: str, required: bool = True) -> None:
-    value = params.get(key)
-    if not isinstance(value, str) and (required or value is not None):
-        raise _bad_params()
-
-
-def _object(params: Mapping[str, Any], key: str, required: bool = True) -> None:
-    value = params.get(key)
-    if not isinstance(value, dict) and (required or value is not None):
-        raise _bad_params()
-
-
-def check_params(method: str, params: Mapping[str, Any]) -> None:
-    """Failure(INVALID_PARAMS) when `params` do not fit a spec method's request."""
-    meta = params.get("_meta")
-    if meta is not None:
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        if not isinstance(meta, dict) or not isinstance(token, str | int | None):
-            raise _bad_params()
-    if method.endswith("/list"):
-        _string(params, "cursor", required=False)
-    elif method == "tools/call":
-        _string(params, "name")
-        _object(params, "arguments", required=False)
-    elif method == "prompts/get":
-        _string(params, "name")
-        _object(params, "arguments", required=False)
-        if any(not isinstance(v, str) for v in (params.get("arguments") or {}).values()):
-            raise _bad_params()
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
-        _string(params, "uri")
-    elif method == "initialize":
-        _string(params, "protocolVersion")
-        _object(params, "capabilities")
-        _object(params, "clientInfo")
-        _string(params["clientInfo"], "name")
-        _string(params["clientInfo"], "version")
-        # Only the capabilities the spec defines have a shape; others are ignored (MCP
-        # 2025-11-25, lifecycle: capabilities are negotiated, an unknown one is not an error).
-        given = params["capabilities"]
-        if any(not isinstance(given.get(k), dict | None) for k in CLIENT_CAPABILITIES):
-            raise _bad_params()
-    elif method == "logging/setLevel":
-        if params.get("level") not in LOG_LEVELS:
-            raise _bad_params()
-    elif method == "completion/complete":
-        _object(params, "ref")
-        _object(params, "argument")
-        _string(params["argument"], "name")
-        _string(params["argument"], "value")
-
-
-# Methods of the handshake-era protocol: their parameters are checked even when not served.
-SPEC_METHODS = frozenset(
-    ("initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
-     "resources/templates/list", "resources/subscribe", "resources/unsubscribe", "prompts/list",
-     "prompts/get", "logging/setLevel", "completion/complete")
-)  # fmt: skip
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -244,7 +174,7 @@ class Server:
         if handler is None:
             raise Failure(METHOD_NOT_FOUND, "Method not found", method)
         if not session.ready:  # stdio: nothing but ping before initialize (the SDK's answer)
-            raise _bad_params()
+            raise bad_params()
         if self.client is None:
             raise Failure(INTERNAL_ERROR, "the server is not running")
         return await handler(self.client, given)
