@@ -22,8 +22,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any
 
+from . import _mcp_eras
 from . import _runtime as rt
-from ._mcp_surface import SPEC_METHODS, bad_params, check_params
+from ._mcp_eras import Era, Eras
+from ._mcp_surface import SURFACES, bad_params
 from ._mcp_tools import (  # re-exported: the names generated modules use
     MAX_RESULT_BYTES,
     Args,
@@ -72,24 +74,18 @@ __all__ = [
 
 LOG = logging.getLogger("naftiko.mcp")
 
-# The handshake-era versions mcp 2.3.0 negotiates (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS),
-# oldest first; an unknown requested version is answered with the newest.
-PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-# A stateless HTTP request without MCP-Protocol-Version is taken as this one (the spec's rule).
-DEFAULT_VERSION = "2025-03-26"
-
 
 # -- sessions ------------------------------------------------------------------------------
 
 
 class Session:
-    """A client's protocol state: stdio opens with `initialize`; a stateless HTTP request is
-    ready at once, at the version its MCP-Protocol-Version header names."""
+    """A client's protocol state: stdio opens with `initialize`, which negotiates its era; a
+    stateless HTTP request is ready at once, in the era its MCP-Protocol-Version names."""
 
-    __slots__ = ("ready", "version")
+    __slots__ = ("era", "ready")
 
-    def __init__(self, version: str = DEFAULT_VERSION, ready: bool = False) -> None:
-        self.version, self.ready = version, ready
+    def __init__(self, era: Era, ready: bool = False) -> None:
+        self.era, self.ready = era, ready
 
 
 Handler = Callable[[rt.Client, Mapping[str, Any]], Awaitable[dict[str, Any]]]
@@ -106,10 +102,15 @@ class Server:
         tools: Sequence[tuple[Tool, ToolFunction]],
         client: Callable[[], Any],
         content: Sequence[Any] = (),
+        eras: Eras | None = None,
     ) -> None:
         """`client`: opens the upstream client (an async context manager); `content`: the
-        Resources and Prompts of _mcp_content, each offering `handlers()`."""
+        Resources and Prompts of _mcp_content, each offering `handlers()`; `eras`: the protocol
+        eras served (_mcp_eras.TABLE when None)."""
         self.name, self.version, self.instructions = name, version, instructions
+        self.eras = eras or _mcp_eras.TABLE
+        # version → method → what that era adds to the method's results
+        self.stamps = self.eras.stamps({"name": name, "version": version})
         self.tools = tuple(tools)
         self.functions = {tool.name: function for tool, function in self.tools}
         self.client_factory = client
@@ -147,11 +148,10 @@ class Server:
         return await call_tool(function, client, params.get("arguments") or {})
 
     def initialize(self, params: Mapping[str, Any], session: Session) -> dict[str, Any]:
-        requested = params["protocolVersion"]
-        session.version = requested if requested in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[-1]
+        session.era = self.eras.negotiate(params["protocolVersion"])
         session.ready = True
         found: dict[str, Any] = {
-            "protocolVersion": session.version,
+            "protocolVersion": session.era.version,
             "capabilities": self.capabilities,
             "serverInfo": {"name": self.name, "version": self.version},
         }
@@ -162,22 +162,29 @@ class Server:
     async def request(
         self, method: str, params: Mapping[str, Any] | None, session: Session
     ) -> dict[str, Any]:
-        """The result of one request; Failure for a JSON-RPC error."""
+        """The result of one request of the session's era; Failure for a JSON-RPC error."""
         given = params or {}
-        if method in SPEC_METHODS:
-            check_params(method, given)
-        if method == "initialize":
-            return self.initialize(given, session)
-        if method == "ping":
-            return {}
-        handler = self.handlers.get(method)
-        if handler is None:
-            raise Failure(METHOD_NOT_FOUND, "Method not found", method)
-        if not session.ready:  # stdio: nothing but ping before initialize (the SDK's answer)
+        check = SURFACES[session.era.schema].get(
+            method
+        )  # methods of the era's schema, served or not
+        if check is not None and not check(given):
             raise bad_params()
-        if self.client is None:
-            raise Failure(INTERNAL_ERROR, "the server is not running")
-        return await handler(self.client, given)
+        if method == "initialize":
+            found = self.initialize(given, session)
+        elif method == "ping":
+            found = {}
+        else:
+            handler = self.handlers.get(method)
+            if handler is None:
+                raise Failure(METHOD_NOT_FOUND, "Method not found", method)
+            if not session.ready:  # stdio: nothing but ping before initialize (the SDK's answer)
+                raise bad_params()
+            if self.client is None:
+                raise Failure(INTERNAL_ERROR, "the server is not running")
+            found = await handler(self.client, given)
+        # What the answering era adds (for initialize: the era it negotiated).
+        stamp = self.stamps[session.era.version].get(method)
+        return {**found, **stamp} if stamp else found
 
     async def handle(self, message: dict[str, Any], session: Session) -> dict[str, Any]:
         """One classified request → its JSON-RPC answer (never raises for a client's error)."""

@@ -106,7 +106,7 @@ LEAD_LINES = 8
 
 
 async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
-    session = Session()
+    session = Session(server.eras.assumed)
     modern = _mcp_modern.Modern(server)
     # The first request decides the connection's era, once: one carrying the 2026-07-28
     # envelope (and not `initialize`) opens a modern connection, anything else a handshake one.
@@ -164,7 +164,7 @@ async def _stdio(server: Server, stdin: Any, wire: Any) -> None:
                     await respond(message, session)
                     continue
                 # The session as this request found it (a later initialize does not count).
-                start(respond(message, Session(session.version, session.ready)))
+                start(respond(message, Session(session.era, session.ready)))
             elif kind == "notification":
                 if era != "modern" and message["method"] == "notifications/initialized":
                     session.ready = True

@@ -21,7 +21,7 @@ from mcp import types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from . import _mcp, _mcp_stdio, _mcp_wire
+from . import _mcp, _mcp_eras, _mcp_stdio, _mcp_wire
 from ._guard import Policy
 
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
@@ -190,9 +190,8 @@ async def _screen(headers: Mapping[str, str], receive: Any, send: Any) -> Any:
         message = "Unsupported Media Type: Content-Type must be application/json"
         await _rpc_error(send, 415, _mcp.Failure(_mcp.INVALID_REQUEST, message))
         return None
-    version = headers.get("Mcp-Protocol-Version")
-    if version is not None and version not in _mcp.PROTOCOL_VERSIONS:
-        return receive
+    if _mcp_eras.TABLE.over_http(headers.get("Mcp-Protocol-Version")) is None:
+        return receive  # an envelope era's request
     if not _mcp_wire.accepts(headers.get("Accept", ""))[0]:
         message = "Not Acceptable: Client must accept application/json"
         await _rpc_error(send, 406, _mcp.Failure(_mcp.INVALID_REQUEST, message))

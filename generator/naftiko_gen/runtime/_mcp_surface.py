@@ -1,6 +1,8 @@
 """The requests each protocol era accepts, method by method: the checks the SDK's per-version
-request models make (mcp_types.methods.CLIENT_REQUESTS), as plain functions. A malformed
-request of a spec method is "Invalid request parameters" (-32602), in the SDK's words.
+request models make (mcp_types.methods.CLIENT_REQUESTS), as plain functions, one surface per
+schema revision (SURFACES; an era row of _mcp_eras.py names its revision). A method missing
+from an era's surface is not that era's ("Method not found"); a malformed request of one is
+"Invalid request parameters" (-32602), in the SDK's words.
 """
 
 from __future__ import annotations
@@ -10,84 +12,20 @@ from typing import Any
 
 from ._mcp_wire import INVALID_PARAMS, Failure
 
+# The 2026-07-28 envelope: the `_meta` keys every request carries.
 VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
 INFO_KEY = "io.modelcontextprotocol/clientInfo"
 LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel"
+
+CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "extensions", "tasks")
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
 def bad_params() -> Failure:
     # The SDK's words for every malformed request of a spec method.
     return Failure(INVALID_PARAMS, "Invalid request parameters", "")
 
-
-# -- request parameters: the checks the SDK's per-version models make ----------------------
-
-CLIENT_CAPABILITIES = ("roots", "sampling", "elicitation", "experimental", "extensions", "tasks")
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-
-
-def _string(params: Mapping[str, Any], key: str, required: bool = True) -> None:
-    value = params.get(key)
-    if not isinstance(value, str) and (required or value is not None):
-        raise bad_params()
-
-
-def _object(params: Mapping[str, Any], key: str, required: bool = True) -> None:
-    value = params.get(key)
-    if not isinstance(value, dict) and (required or value is not None):
-        raise bad_params()
-
-
-def check_params(method: str, params: Mapping[str, Any]) -> None:
-    """Failure(INVALID_PARAMS) when `params` do not fit a spec method's request."""
-    meta = params.get("_meta")
-    if meta is not None:
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        if not isinstance(meta, dict) or not isinstance(token, str | int | None):
-            raise bad_params()
-    if method.endswith("/list"):
-        _string(params, "cursor", required=False)
-    elif method == "tools/call":
-        _string(params, "name")
-        _object(params, "arguments", required=False)
-    elif method == "prompts/get":
-        _string(params, "name")
-        _object(params, "arguments", required=False)
-        if any(not isinstance(v, str) for v in (params.get("arguments") or {}).values()):
-            raise bad_params()
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
-        _string(params, "uri")
-    elif method == "initialize":
-        _string(params, "protocolVersion")
-        _object(params, "capabilities")
-        _object(params, "clientInfo")
-        _string(params["clientInfo"], "name")
-        _string(params["clientInfo"], "version")
-        # Only the capabilities the spec defines have a shape; others are ignored (MCP
-        # 2025-11-25, lifecycle: capabilities are negotiated, an unknown one is not an error).
-        given = params["capabilities"]
-        if any(not isinstance(given.get(k), dict | None) for k in CLIENT_CAPABILITIES):
-            raise bad_params()
-    elif method == "logging/setLevel":
-        if params.get("level") not in LOG_LEVELS:
-            raise bad_params()
-    elif method == "completion/complete":
-        _object(params, "ref")
-        _object(params, "argument")
-        _string(params["argument"], "name")
-        _string(params["argument"], "value")
-
-
-# Methods of the handshake-era protocol: their parameters are checked even when not served.
-SPEC_METHODS = frozenset(
-    ("initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
-     "resources/templates/list", "resources/subscribe", "resources/unsubscribe", "prompts/list",
-     "prompts/get", "logging/setLevel", "completion/complete")
-)  # fmt: skip
-
-
-# -- the 2026-07-28 request surface: what pydantic (lax mode) accepts in mcp_types' models ---
 
 Check = Callable[[Any], bool]
 _TRUTHS = frozenset(("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"))
@@ -128,14 +66,58 @@ def _map(check: Check) -> Check:
 def _model(**fields: Check) -> Check:
     """An object whose fields (wire names) pass their checks; a missing field is None."""
     items = tuple(fields.items())
-    return lambda value: isinstance(value, dict) and all(
-        check(value.get(key)) for key, check in items
-    )
+
+    # A loop, not all() over a generator: every request runs one, and the loop takes half the time.
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for key, field in items:  # noqa: SIM110
+            if not field(value.get(key)):
+                return False
+        return True
+
+    return check
 
 
 def _one_of(*checks: Check) -> Check:
     return lambda value: any(check(value) for check in checks)
 
+
+# -- 2025-11-25: the handshake versions' requests (the SDK checks all four with its models) -----
+
+
+def _id_token(value: Any) -> bool:  # a progress token here: a string or an integer, strictly
+    return isinstance(value, str | int)
+
+
+_PARAMS_META = _opt(_model(progressToken=_opt(_id_token)))
+_LISTING = _model(_meta=_PARAMS_META, cursor=_opt(_str))
+_BY_URI = _model(_meta=_PARAMS_META, uri=_str)
+HANDSHAKE: dict[str, Check] = {
+    "initialize": _model(
+        _meta=_PARAMS_META, protocolVersion=_str, clientInfo=_model(name=_str, version=_str),
+        # Only the capabilities the spec defines have a shape; others are ignored (MCP
+        # 2025-11-25, lifecycle: capabilities are negotiated, an unknown one is not an error).
+        capabilities=_model(**{name: _opt(_dict) for name in CLIENT_CAPABILITIES}),
+    ),
+    "ping": _model(_meta=_PARAMS_META),
+    "tools/list": _LISTING,
+    "tools/call": _model(_meta=_PARAMS_META, name=_str, arguments=_opt(_dict)),
+    "resources/list": _LISTING,
+    "resources/read": _BY_URI,
+    "resources/templates/list": _LISTING,
+    "resources/subscribe": _BY_URI,
+    "resources/unsubscribe": _BY_URI,
+    "prompts/list": _LISTING,
+    "prompts/get": _model(_meta=_PARAMS_META, name=_str, arguments=_opt(_map(_str))),
+    "logging/setLevel": _model(_meta=_PARAMS_META, level=lambda value: value in LOG_LEVELS),
+    "completion/complete": _model(
+        _meta=_PARAMS_META, ref=_dict, argument=_model(name=_str, value=_str)
+    ),
+}  # fmt: skip
+
+
+# -- 2026-07-28: what pydantic (lax mode) accepts in mcp_types' models ----------------------
 
 _ICON = _model(
     src=_str, mimeType=_opt(_str), sizes=_opt(_list(_str)),
@@ -172,7 +154,7 @@ _INPUT_RESPONSE = _one_of(
 )  # fmt: skip
 _INPUT = {"inputResponses": _opt(_map(_INPUT_RESPONSE)), "requestState": _opt(_str)}
 _PAGE = _model(_meta=_META, cursor=_opt(_str))
-SURFACE: dict[str, Check] = {
+ENVELOPE: dict[str, Check] = {
     "server/discover": _model(_meta=_META),
     "tools/list": _PAGE,
     "tools/call": _model(_meta=_META, name=_str, arguments=_opt(_dict), **_INPUT),
@@ -198,3 +180,7 @@ SURFACE: dict[str, Check] = {
         ),
     ),
 }  # fmt: skip
+
+
+# Schema revision → its requests: method → the check of its params.
+SURFACES: dict[str, Mapping[str, Check]] = {"2025-11-25": HANDSHAKE, "2026-07-28": ENVELOPE}
