@@ -7,10 +7,11 @@ second, and a server must answer its first request well before that. The MCP wir
 plain JSON, so each declaration builds its JSON once, at import, and the dispatcher answers
 both protocol eras exactly as the SDK's low-level server does: the same results, error codes
 and messages (tests/test_mcp_differential.py drives both), except where the SDK deviates
-from the specifications: the wire rules of _mcp_wire.py, which `--sdk` applies too. The
-handshake era (initialize ... 2025-11-25) is answered here; the 2026-07-28 era (a per-request
-envelope, no handshake) in _mcp_modern.py. The SDK's server stays available, built from the
-same declarations (_mcp_sdk.py, `--sdk`). Transports: stdio in _mcp_stdio.py
+from the specifications: the wire rules of _mcp_wire.py, which `--sdk` applies too. Which
+protocol era a request is in, and what each era means, is the era table's (_mcp_eras.py): the
+handshake eras (initialize ... 2025-11-25) are answered here; the envelope eras (2026-07-28: a
+per-request envelope, no handshake) in _mcp_modern.py. The SDK's server stays available,
+built from the same declarations (_mcp_sdk.py, `--sdk`). Transports: stdio in _mcp_stdio.py
 (newline-delimited JSON-RPC; a connection's first request decides its era, as in the SDK),
 streamable HTTP in _mcp_http.py.
 """
