@@ -7,6 +7,7 @@ HTTP client through to the fake Qovery, and stops it with SIGTERM to the parent.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -19,7 +20,14 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 
-from .harness import ENV_BASE_URL, ENV_TOKEN, GENERATED_DIR, FakeQovery, require_generated
+from .harness import (
+    ENV_BASE_URL,
+    ENV_TOKEN,
+    GENERATED_DIR,
+    FakeQovery,
+    import_generated,
+    require_generated,
+)
 
 require_generated()
 
@@ -44,14 +52,20 @@ class Workers:
 
 
 @asynccontextmanager
-async def two_workers(module: str, fake: FakeQovery, *args: str) -> AsyncIterator[Workers]:
-    """`python -m <module> --port 0 --workers 2 *args`; yields once its banner names both
-    workers, then stops it (SIGTERM) if the test has not, and reads the rest of its stderr."""
+async def two_workers(
+    module: str, fake: FakeQovery, *args: str, by_env: bool = False
+) -> AsyncIterator[Workers]:
+    """`python -m <module> --port 0 --workers 2 *args` (`by_env`: NAFTIKO_WORKERS=2 instead);
+    yields once its banner names both workers, then stops it (SIGTERM) if the test has not, and
+    reads the rest of its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QOVERY_", "NAFTIKO_"))}
     env.update({"PYTHONPATH": str(GENERATED_DIR), "PYTHONUNBUFFERED": "1"})
     env.update({ENV_TOKEN: TOKEN, ENV_BASE_URL: fake.base_url})
+    if by_env:
+        env["NAFTIKO_WORKERS"] = "2"
+    workers = [] if by_env else ["--workers", "2"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0", "--workers", "2",
+        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0", *workers,
         *args, cwd=GENERATED_DIR, env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -63,8 +77,7 @@ async def two_workers(module: str, fake: FakeQovery, *args: str) -> AsyncIterato
                 line = (await proc.stderr.readline()).decode()
                 assert line, f"exited before its banner: {''.join(seen)}"
                 seen.append(line)
-        workers = Workers(found[1], proc, [int(found[2]), int(found[3])], seen)
-        yield workers
+        yield Workers(found[1], proc, [int(found[2]), int(found[3])], seen)
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -114,7 +127,8 @@ async def test_rest_two_workers_both_answer_and_sigterm_stops_both(fake: FakeQov
 async def test_a_worker_that_dies_stops_the_other_and_the_parent_exits_1(
     fake: FakeQovery,
 ) -> None:
-    async with two_workers("qovery_containers.rest_server", fake, "--quiet") as w:
+    """NAFTIKO_WORKERS=2 (no flag) asks for the two workers here."""
+    async with two_workers("qovery_containers.rest_server", fake, "--quiet", by_env=True) as w:
         os.kill(w.pids[0], signal.SIGKILL)
         async with asyncio.timeout(15):
             assert await w.proc.wait() == 1
@@ -140,3 +154,12 @@ async def test_mcp_two_workers_answer_a_call(fake: FakeQovery, sdk: list[str]) -
     assert not any(alive(pid) for pid in w.pids)
     assert len(fake.requests) == 1 and fake.last.raw_path == f"/environment/{ENV}/container"
     assert result["structuredContent"] == fake.last.response_json
+
+
+def test_worker_counts() -> None:
+    serve = import_generated("_serve")
+    cores = getattr(os, "process_cpu_count", os.cpu_count)() or 1
+    assert [serve.worker_count(t) for t in ("1", "3", "0")] == [1, 3, cores]
+    for bad in ("-1", "two", "1.5", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a number of workers"):
+            serve.worker_count(bad)

@@ -73,7 +73,7 @@ def worker_count(text: str) -> int:
         count = -1
     if count < 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number of workers (0: one per core)"
+            f"{text!r} is not a number of workers: a whole number, 0 for one per core"
         )
     if count == 0:
         cores = getattr(os, "process_cpu_count", os.cpu_count)()  # 3.13+: the affinity mask
