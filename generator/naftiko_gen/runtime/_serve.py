@@ -74,10 +74,19 @@ def worker_count(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of workers: a whole number, 0 for one per core"
         )
-    if count == 0:
-        cores = getattr(os, "process_cpu_count", os.cpu_count)()  # 3.13+: the affinity mask
-        return max(1, cores or 1)
-    return count
+    return count or cores()
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform says); a
+    container's CPU quota is not a count of cores, so with one, say N rather than 0."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return max(1, counted() or 1)
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
