@@ -66,6 +66,16 @@ UID = 10001
 SHUTDOWN_GRACE = 8
 TERMINATION_GRACE = SHUTDOWN_GRACE + 2
 SECRETS_DIR = "/etc/naftiko/binds"
+# One server process per container: the pod is the unit of scale here, not the worker.
+WORKERS = 1
+WORKERS_NOTE = """\
+# One worker per pod (NAFTIKO_WORKERS=1), on purpose: each container's CPU limit (500m) is less
+# than the one core a worker can use, so more workers would only share it; the HPA adds pods on
+# CPU and the Service spreads calls over them; Kubernetes restarts a crashed pod, where a worker
+# dying takes its siblings down anyway; and the control server's /metrics, /traces and
+# /health/ready are per process, exact only with one. For more throughput per pod, raise the CPU
+# limit and NAFTIKO_WORKERS together (0: one worker per core).
+"""
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -324,6 +334,7 @@ def _container(t: Target, s: Server, image: str) -> dict[str, Any]:
         {"name": f.env, "value": f"{SECRETS_DIR}/{f.namespace}/bind.yaml"} for f in t.file_binds
     ]
     env.append({"name": "NAFTIKO_SHUTDOWN_GRACE", "value": str(SHUTDOWN_GRACE)})
+    env.append({"name": "NAFTIKO_WORKERS", "value": str(WORKERS)})  # WORKERS_NOTE says why
     container: dict[str, Any] = {
         "name": s.name,
         "image": image,
@@ -442,7 +453,7 @@ def render(
     img = image or f"{t.name}:latest"
     return {
         f"{t.name}/Dockerfile": dockerfile(t, generated_dir),
-        f"{t.name}/deployment.yaml": _dump(deployment(t, img, replicas)),
+        f"{t.name}/deployment.yaml": WORKERS_NOTE + _dump(deployment(t, img, replicas)),
         f"{t.name}/service.yaml": _dump(service(t)),
         f"{t.name}/hpa.yaml": _dump(hpa(t, replicas)),
     }

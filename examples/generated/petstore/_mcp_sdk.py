@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -262,22 +263,39 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) -> None:
-    """Run uvicorn; a port in use is one line naming it, not a traceback."""
+def serve_http(
+    app: Any, host: str, port: int, tools: int, quiet: bool = False, workers: int = 1
+) -> None:
+    """Run uvicorn (in `workers` processes, as _serve.start runs them); a port in use is one
+    line naming it, not a traceback."""
     import uvicorn
 
-    from ._serve import listen
+    from ._serve import base_url, start
 
-    sock = listen(host, port)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     logging.getLogger("mcp").setLevel(logging.WARNING)  # the SDK's per-request records
-    shown = f"[{host}]" if ":" in host else host
-    bound = sock.getsockname()[1]
-    print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+
+    def announce(ports: list[int], note: str) -> None:
+        line = f"MCP on {base_url(host, ports[0])}/mcp ({tools} tools){note}"
+        print(line, file=sys.stderr, flush=True)
+
+    class Announced(uvicorn.Server):
+        ready: Any = None  # called once it listens
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                self.ready()
+
+    def serve(sockets: list[socket.socket], ready: Any) -> None:
+        config = uvicorn.Config(
+            app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
+        )
+        server = Announced(config)
+        server.ready = ready
+        server.run(sockets=sockets)
+
+    start([(host, port)], workers, serve, announce)
 
 
 # A client that has not sent a request's headers by then is dropped (NAFTIKO_HEADER_TIMEOUT).

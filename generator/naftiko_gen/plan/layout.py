@@ -267,7 +267,7 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
         "_guard.py": served or plan.control is not None,  # the control server checks exposure too
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),
-        "_serve.py": served,
+        "_serve.py": served or plan.control is not None,  # every server's --workers
         "_mcp.py": bool(plan.mcp),
         "_mcp_eras.py": bool(plan.mcp),  # the protocol eras, as data
         "_mcp_http.py": bool(plan.mcp),

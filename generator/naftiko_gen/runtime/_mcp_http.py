@@ -230,6 +230,8 @@ def application(
     return app
 
 
-def serve(app: web.Application, host: str, port: int, tools: int, quiet: bool = False) -> None:
+def serve(
+    app: web.Application, host: str, port: int, tools: int, quiet: bool = False, workers: int = 1
+) -> None:
     """Run until interrupted (SIGINT, SIGTERM)."""
-    _serve.run(app, host, port, lambda url: f"MCP on {url}/mcp ({tools} tools)", quiet)
+    _serve.run(app, host, port, lambda url: f"MCP on {url}/mcp ({tools} tools)", quiet, workers)
