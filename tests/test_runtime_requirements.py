@@ -15,6 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -54,9 +55,7 @@ def _imports(path: Path) -> set[str]:
 def _third_party() -> dict[str, set[str]]:
     """runtime module stem → the third-party import names it needs."""
     found = {p.stem: _imports(p) for p in sorted(RUNTIME.glob("_*.py"))}
-    return {
-        stem: {n for n in names if (stem, n) not in OPTIONAL} for stem, names in found.items()
-    }
+    return {stem: {n for n in names if (stem, n) not in OPTIONAL} for stem, names in found.items()}
 
 
 def _distributions(name: str) -> set[str]:
@@ -90,7 +89,9 @@ def test_generated_requirements_declare_every_import() -> None:
     for stem, names in _third_party().items():
         declared = base | _names(AUTH_REQUIREMENTS.get(stem, ()))
         missing += [f"{stem}.py imports {n}" for n in sorted(names) if not _covered(n, declared)]
-    assert not missing, "not in layout.REQUIREMENTS (or its auth and format extras):\n" + "\n".join(missing)
+    assert not missing, "not in layout.REQUIREMENTS (or its auth and format extras):\n" + "\n".join(
+        missing
+    )
 
 
 def test_pyproject_extras_declare_every_import() -> None:
@@ -109,3 +110,15 @@ def test_requirements_txt_of_a_built_package_lists_them() -> None:
     text = (ROOT / "generated" / "qovery_containers" / "requirements.txt").read_text("utf-8")
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert _names(REQUIREMENTS) <= _names(lines)
+
+
+@pytest.mark.parametrize("package", ["generated/qovery_containers", "examples/generated/petstore"])
+def test_shipped_runtime_modules_bring_what_they_import(package: str) -> None:
+    """Every runtime module a package holds has the runtime modules it imports beside it (a
+    module split in two must not leave a package, or a family, with a dangling import)."""
+    from naftiko_gen.resources import runtime_closure
+
+    shipped = tuple(
+        sorted(p.name for p in (ROOT / package).glob("_*.py") if p.name != "__init__.py")
+    )
+    assert runtime_closure(shipped) == shipped
