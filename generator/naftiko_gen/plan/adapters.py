@@ -216,6 +216,10 @@ class AdapterPlanner:
             openapi={},
             description=adapter.description,
             forwards=forwards,
+            docs=not any(
+                takes_docs(p)
+                for p in (*(r.spec_path for r in routes), *(f.prefix for f in forwards))
+            ),
         )
         server.openapi = openapi_document(
             self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
@@ -429,6 +433,12 @@ def _decoded_literal(piece: str, i: int) -> str:
         s if quote(s, safe=PATH_SAFE) == s else f"{{_l{i}_{j}:{re.escape(s)}}}"
         for j, s in enumerate(piece.split("/"))
     )
+
+
+def takes_docs(path: str) -> bool:
+    """A spec path the /docs page would shadow, or that would shadow it: /docs, /docs/...
+    (/{name} is no such path: a literal segment wins over a placeholder, as everywhere)."""
+    return path.strip("/").split("/")[0] == "docs"
 
 
 def input_schema(inputs: list[ir.Input]) -> dict[str, Any]:

@@ -64,7 +64,10 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
-        "servers": [{"url": f"http://{server.host}:{server.port}"}],
+        # Relative to where the document is served (OAS 3.1 §4.8.5): "Try it out" in /docs and
+        # other clients call the host, port and path prefix that served it (--port, a proxy,
+        # a Kubernetes Service), not the spec's default address.
+        "servers": [{"url": "."}],
         "paths": paths,
         "components": {
             "schemas": {
