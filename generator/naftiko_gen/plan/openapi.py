@@ -93,14 +93,26 @@ def _tag(spec_path: str) -> str:
     return ""
 
 
+def mapped_output(action: ir.Action) -> Any:
+    """The output expression that builds the action's answer: its own mapping, or that of the
+    function it runs (orchestrated steps, a `ref`); None when the upstream answer is relayed."""
+    if action.function is None:
+        return action.output
+    function = action.function.function
+    if function.orchestration is not None:
+        return function.orchestration.output
+    return function.action.output if function.action is not None else None
+
+
 def _mapped(action: ir.Action) -> dict[str, Any]:
     """The success response of a mapped output: its schema from the declared output types."""
-    if action.output is None or action.function is not None:
+    output = mapped_output(action)
+    if output is None:
         return {}
     return {
         "200": {
             "description": "The mapped result",
-            "content": {"application/json": {"schema": typed_schema(action.output)}},
+            "content": {"application/json": {"schema": typed_schema(output)}},
         }
     }
 
