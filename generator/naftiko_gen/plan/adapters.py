@@ -463,12 +463,12 @@ def tool_output_schema(action: ir.Action, enriched: bool) -> dict[str, Any] | No
     if isinstance(output, ir.Fields):
         return portable(typed_schema(output))
     if output is not None:
-        schema = typed_schema(output)
-        if not schema:
+        typed = typed_schema(output)
+        if not typed:
             return None
-        return portable({"type": "object", "properties": {"result": schema}} | WRAPPED)
-    schema = Enricher.output_schema(action) if enriched else None
-    return portable(schema) if schema is not None else None
+        return portable({"type": "object", "properties": {"result": typed}} | WRAPPED)
+    relayed = Enricher.output_schema(action) if enriched else None
+    return portable(relayed) if relayed is not None else None
 
 
 WRAPPED = {"required": ["result"], "x-fastmcp-wrap-result": True}
