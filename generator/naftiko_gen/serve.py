@@ -8,7 +8,7 @@ in this process on an ephemeral 127.0.0.1 port, every `<NS>_BASE_URL` points at 
 secret gets a dummy value: no API key is needed. One line per server goes to stdout:
 
     mock upstream  http://127.0.0.1:41235 (8 operations)
-    REST           http://127.0.0.1:8080  (OpenAPI: http://127.0.0.1:8080/openapi.json)
+    REST           http://127.0.0.1:8080  (docs: http://127.0.0.1:8080/docs)
     MCP            http://127.0.0.1:9090/mcp
 
 Ctrl-C (or SIGTERM) stops the servers, then the mock, and exits 0.
@@ -213,7 +213,7 @@ async def _serve(
             for s, proc in zip(servers, procs, strict=True):
                 if not await _listening(s, proc):
                     return _fail(f"the {s.kind} server ({package}.{s.module}) did not start")
-                extra = f"  (OpenAPI: {s.url}/openapi.json)" if s.kind == "REST" else ""
+                extra = f"  (docs: {s.url}/docs)" if s.kind == "REST" else ""
                 click.echo(f"{s.kind:<14} {s.url}{extra}")
             click.echo("Ctrl-C stops them all", err=True)
             return await _wait(procs)
