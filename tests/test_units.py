@@ -197,7 +197,7 @@ def test_every_generator_package_is_installed() -> None:
     assert on_disk <= listed, sorted(on_disk - listed)
 
 
-@pytest.mark.parametrize("fixed", ["}", "{", '"', "'", "\\\\", "{x}", "a}b{c"])
+@pytest.mark.parametrize("fixed", ["}", "{", '"', "'", "\\\\", "{x}", "a}b{c", "\x00", "a\tb"])
 def test_fixed_path_values_never_break_the_generated_path(tmp_path: Path, fixed: str) -> None:
     """A consumed path parameter's fixed `value` is spec text: found by the property test when a
     lone '}' went into an f-string (invalid Python; the formatter refused the module)."""
