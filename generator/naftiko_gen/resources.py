@@ -23,6 +23,11 @@ def template_folder() -> Path:
     raise FileNotFoundError("naftiko-gen's templates are missing; reinstall naftiko-gen")
 
 
+def template_folder_installed() -> Path:
+    """The templates' folder inside the package (naftiko_gen/templates), installed or not."""
+    return TEMPLATE_DIRS[1]
+
+
 @functools.cache
 def runtime_source(name: str) -> str:
     """A runtime module as it ships: a real, linted Python file in naftiko_gen/runtime/."""
