@@ -11,7 +11,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 # A source checkout (templates/ beside generator/), then the installed package (naftiko_gen/templates).
-TEMPLATE_DIRS = (_PACKAGE.parent.parent / "templates", _PACKAGE / "templates")
+INSTALLED_TEMPLATES = _PACKAGE / "templates"  # where the wheel puts them
+TEMPLATE_DIRS = (_PACKAGE.parent.parent / "templates", INSTALLED_TEMPLATES)
 RUNTIME_DIR = _PACKAGE / "runtime"
 
 
@@ -25,7 +26,7 @@ def template_folder() -> Path:
 
 def template_folder_installed() -> Path:
     """The templates' folder inside the package (naftiko_gen/templates), installed or not."""
-    return TEMPLATE_DIRS[1]
+    return INSTALLED_TEMPLATES
 
 
 @functools.cache
