@@ -13,6 +13,11 @@ the same run, alternating the two run by run, and the ratios are printed.
     python bench/bench_build.py                       # the table in docs/benchmarks.md
     python bench/bench_build.py --before ac859f9      # and the generator before issue #18
     python bench/bench_build.py --sizes 1 10 --runs 3
+    python bench/bench_build.py --wheel               # and the checkout installed from its wheel
+
+With `--wheel`, the checkout's wheel is built (with its build step: templates precompiled, see
+naftiko_gen.render.PRECOMPILED) and unpacked, and measured too: its `cold` row is the first
+build after `pip install naftiko-gen`.
 
 Rows (each the median of --runs runs):
   cold    empty cache folder, empty output folder: the first build after installing (the
@@ -39,7 +44,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-WORDS = ["cluster", "environment", "application", "container", "database", "job", "helm", "project", "organization", "deployment", "service", "registry", "secret", "variable", "domain", "alias", "backup", "log", "status", "stage", "credential", "policy", "token", "invoice", "member", "role", "webhook", "billing", "usage", "event"]
+WORDS = [
+    "cluster",
+    "environment",
+    "application",
+    "container",
+    "database",
+    "job",
+    "helm",
+    "project",
+    "organization",
+    "deployment",
+    "service",
+    "registry",
+    "secret",
+    "variable",
+    "domain",
+    "alias",
+    "backup",
+    "log",
+    "status",
+    "stage",
+    "credential",
+    "policy",
+    "token",
+    "invoice",
+    "member",
+    "role",
+    "webhook",
+    "billing",
+    "usage",
+    "event",
+]
 ROWS = ("cold", "coldspec", "warm", "check", "check0")
 METHODS = ("GET", "GET", "GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -72,6 +108,23 @@ def before(rev: str, root: Path) -> Variant:
     package = "generator" if (folder / "generator" / "__main__.py").is_file() else "naftiko_gen"
     path = folder if package == "generator" else folder / "generator"
     return Variant(f"{rev}", [sys.executable, "-m", package], {"PYTHONPATH": str(path)})
+
+
+def wheel(root: Path) -> Variant:
+    """This checkout as its wheel installs it (with its build step: precompiled templates), the
+    wheel unpacked beside the benchmark's files and run from there."""
+    folder = root / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    (built,) = (root / "dist").glob("naftiko_gen-*.whl")
+    shutil.unpack_archive(built, folder, format="zip")
+    return Variant(
+        "this checkout, as a wheel",
+        [sys.executable, "-m", "naftiko_gen"],
+        {"PYTHONPATH": str(folder)},
+    )
 
 
 def _op(rng: random.Random, words: list[str], used: set[str]) -> dict[str, object]:
@@ -265,7 +318,7 @@ def bytecode_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAFTIKO_GEN_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-    for folder in (ROOT / "generator", root / "before"):
+    for folder in (ROOT / "generator", root / "before", root / "wheel"):
         if folder.is_dir():
             subprocess.run(
                 [sys.executable, "-m", "compileall", "-q", str(folder)], env=env, check=True
@@ -352,10 +405,17 @@ def main() -> None:
         help="where the temporary folder (specs, output, cache) goes; default: this checkout, "
         "where a build writes its output (creating files in /tmp can cost several times more)",
     )
+    parser.add_argument(
+        "--wheel",
+        action="store_true",
+        help="also measure this checkout installed from its wheel (templates precompiled)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix=".naftiko-bench-", dir=args.dir))
     try:
         variants = [current()]
+        if args.wheel:
+            variants.append(wheel(root))
         if args.before:
             variants.insert(0, before(args.before, root))
         base = bytecode_env(root)
@@ -378,16 +438,19 @@ def main() -> None:
         "| generator | specs | operations | cold cache | cold spec (templates compiled) "
         "| warm cache | --check no-op | --check no-op, no cache |"
     )
-    print("|---|------:|-----------:|-----------:|-----------:|-----------:|--------------:|------:|")
+    print(
+        "|---|------:|-----------:|-----------:|-----------:|-----------:|--------------:|------:|"
+    )
     for r in rows:
         cells = " | ".join(f"{r[k][0]:.2f} ({r[k][1]:.2f})" for k in ROWS)
         print(f"| {r['variant']} | {r['specs']} | {r['ops']} | {cells} |")
     if args.before:
         print()
-        print("this checkout / before (wall-clock; below 1 is faster):")
-        for old, new in zip(rows[0::2], rows[1::2], strict=True):
-            ratios = ", ".join(f"{k} {new[k][0] / old[k][0]:.2f}" for k in ROWS)
-            print(f"  {new['specs']} specs: {ratios}")
+        print(f"each / {args.before} (wall-clock; below 1 is faster):")
+        for old in (r for r in rows if r["variant"] == args.before):
+            for new in (r for r in rows if r["specs"] == old["specs"] and r is not old):
+                ratios = ", ".join(f"{k} {new[k][0] / old[k][0]:.2f}" for k in ROWS)
+                print(f"  {new['variant']}, {new['specs']} specs: {ratios}")
     budgets = {
         (1, "cold"): 0.5,
         (1, "coldspec"): 0.5,
@@ -395,11 +458,15 @@ def main() -> None:
         (100, "check"): 0.5,
     }
     print()
-    for r in rows[-len(args.sizes) :] if not args.before else rows[1::2]:
+    for r in rows:
+        if args.before and r["variant"] == args.before:
+            continue
         for (n, k), limit in budgets.items():
             if r["specs"] == n:
                 verdict = "within" if r[k][0] <= limit else "OVER"
-                print(f"budget {n} spec(s) {k} <= {limit} s: {r[k][0]:.2f} s, {verdict}")
+                print(
+                    f"budget {n} spec(s) {k} <= {limit} s, {r['variant']}: {r[k][0]:.2f} s, {verdict}"
+                )
     print()
     print(f"`naftiko-gen --help`: {help_time:.2f} s")
 

@@ -9,6 +9,7 @@ static files the layout lists.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from naftiko_gen import cache, pyexpr
 from naftiko_gen.pyliteral import py
-from naftiko_gen.resources import runtime_source, template_folder
+from naftiko_gen.resources import runtime_source, template_folder, template_folder_installed
 
 if TYPE_CHECKING:  # jinja2 is imported when first needed: a fully cached build never renders
     import jinja2
@@ -38,16 +39,21 @@ def _pydoc(value: Any, limit: int = 160) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-@functools.cache
-def environment() -> jinja2.Environment:
-    """The Jinja environment (one per process). Compiled templates are kept in the user cache
-    folder (never in the installation), where one exists."""
+# The wheel's build (setup.py) compiles every template into Python modules in this folder, with
+# a manifest of what they were compiled from, so that the first build after installing does not
+# spend ~0.1 s of CPU parsing and compiling templates (issue #18: one spec cold <= 0.5 s). They
+# are used only when the manifest matches this Jinja, these settings and these template sources;
+# otherwise (an editable install, another Jinja, an edited template) the templates are compiled
+# as before, into the user cache folder. Nothing is ever written beside them at run time.
+PRECOMPILED = "_compiled"
+_MANIFEST = "manifest.json"
+
+
+def _new_environment() -> jinja2.Environment:
+    """The environment's settings and filters, without a loader or a cache."""
     import jinja2
 
-    folder = cache.jinja_folder()
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_folder())),
-        bytecode_cache=_compiled_templates(folder) if folder else None,
         autoescape=False,  # noqa: S701 - the output is Python, not HTML: values go through |py or |pydoc
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -64,6 +70,73 @@ def environment() -> jinja2.Environment:
     env.filters["rest_input"] = pyexpr.rest_input
     env.filters["rest_checks"] = pyexpr.rest_checks
     env.filters["mcp_input"] = pyexpr.mcp_input
+    return env
+
+
+def _stamp(env: jinja2.Environment, templates: Path) -> dict[str, str]:
+    """What compiled templates depend on: Jinja's version, the settings that change the code it
+    generates, and every template source (names and bytes)."""
+    import jinja2
+
+    settings = (
+        env.block_start_string, env.block_end_string, env.variable_start_string,
+        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+        env.newline_sequence, env.keep_trailing_newline, env.optimized, env.autoescape,
+        env.undefined.__name__, sorted(env.filters), sorted(env.tests),
+    )  # fmt: skip
+    sources = hashlib.sha256()
+    for path in sorted(templates.glob("*.j2")):
+        data = path.read_bytes()
+        sources.update(f"{path.name}\0{len(data)}\0".encode() + data)
+    return {
+        "jinja2": jinja2.__version__,
+        "settings": repr(settings),
+        "templates": sources.hexdigest(),
+    }
+
+
+def precompile(target: Path) -> None:
+    """Compile every template into `target` (Jinja's own compile_templates, for its ModuleLoader)
+    and write the manifest `environment` checks. Run when the wheel is built (setup.py)."""
+    import jinja2
+
+    env = _new_environment()
+    folder = template_folder()
+    env.loader = jinja2.FileSystemLoader(str(folder))
+    env.compile_templates(str(target), extensions=["j2"], zip=None, ignore_errors=False)
+    stamp = json.dumps(_stamp(env, folder), indent=2) + "\n"
+    (target / _MANIFEST).write_text(stamp, encoding="utf-8")
+
+
+def _precompiled(env: jinja2.Environment, templates: Path) -> Path | None:
+    """The folder of precompiled templates, if there is one and it was compiled from these."""
+    folder = template_folder_installed() / PRECOMPILED
+    try:
+        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none (a source checkout, an editable install) or damaged
+        return None
+    return folder if manifest == _stamp(env, templates) else None
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The Jinja environment (one per process). Templates come precompiled with the wheel where
+    they match (see PRECOMPILED); otherwise compiled templates are kept in the user cache folder
+    (never in the installation), where one exists."""
+    import jinja2
+
+    env = _new_environment()
+    templates = template_folder()
+    source = jinja2.FileSystemLoader(str(templates))
+    compiled = _precompiled(env, templates)
+    if compiled is not None:
+        # A template missing from the folder (TemplateNotFound) is read from its source.
+        env.loader = jinja2.ChoiceLoader([jinja2.ModuleLoader(str(compiled)), source])
+        return env
+    env.loader = source
+    folder = cache.jinja_folder()
+    env.bytecode_cache = _compiled_templates(folder) if folder else None
     return env
 
 

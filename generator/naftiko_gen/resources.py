@@ -12,7 +12,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 # A source checkout (templates/ beside generator/), then the installed package (naftiko_gen/templates).
-TEMPLATE_DIRS = (_PACKAGE.parent.parent / "templates", _PACKAGE / "templates")
+INSTALLED_TEMPLATES = _PACKAGE / "templates"  # where the wheel puts them
+TEMPLATE_DIRS = (_PACKAGE.parent.parent / "templates", INSTALLED_TEMPLATES)
 RUNTIME_DIR = _PACKAGE / "runtime"
 
 
@@ -22,6 +23,11 @@ def template_folder() -> Path:
         if (folder / "rest_server.py.j2").is_file():
             return folder
     raise FileNotFoundError("naftiko-gen's templates are missing; reinstall naftiko-gen")
+
+
+def template_folder_installed() -> Path:
+    """The templates' folder inside the package (naftiko_gen/templates), installed or not."""
+    return INSTALLED_TEMPLATES
 
 
 @functools.cache

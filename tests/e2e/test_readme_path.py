@@ -228,6 +228,9 @@ def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path) -> None
     recorded = {line.split(",", 1)[0] for line in record.read_text().splitlines()}
     on_disk = {p.relative_to(site).as_posix() for p in installed.rglob("*") if p.is_file()}
     assert on_disk - recorded == set(), "files the build wrote into its own installation"
+    # The wheel's templates come precompiled (render.PRECOMPILED), and were used: nothing was
+    # written beside them, and the build above matched generated/ byte for byte.
+    assert "naftiko_gen/templates/_compiled/manifest.json" in recorded
     test_setup = _readme_command("python3 -m venv .venv && .venv/bin/pip install -q -e")
     setup_only = test_setup.rsplit(" && ", 1)[0]  # the suite itself is not run again in here
     assert setup_only.endswith("-e '.[test]'"), test_setup
