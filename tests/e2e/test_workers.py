@@ -87,6 +87,11 @@ async def two_workers(
         seen.extend(rest.decode().splitlines(keepends=True))
 
 
+# A call that nobody accepts (a connection queued on a socket no worker serves) fails the test
+# in seconds instead of aiohttp's five minutes.
+CALL_TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -107,7 +112,7 @@ async def test_rest_two_workers_both_answer_and_sigterm_stops_both(fake: FakeQov
             assert {parent_of(pid) for pid in w.pids} == {w.proc.pid}
         # A connection each: the kernel spreads new connections over the workers' sockets.
         connector = aiohttp.TCPConnector(force_close=True)
-        async with aiohttp.ClientSession(connector=connector) as http:
+        async with aiohttp.ClientSession(connector=connector, timeout=CALL_TIMEOUT) as http:
             for _ in range(24):
                 async with http.get(f"{w.url}/v1/environment/{ENV}/container") as r:
                     assert r.status == 200
@@ -145,7 +150,7 @@ async def test_mcp_two_workers_answer_a_call(fake: FakeQovery, sdk: list[str]) -
     }  # fmt: skip
     async with two_workers("qovery_containers.mcp_server", fake, *sdk) as w:
         async with (
-            aiohttp.ClientSession() as http,
+            aiohttp.ClientSession(timeout=CALL_TIMEOUT) as http,
             http.post(f"{w.url}/mcp", json=call, headers=MCP_HEADERS) as r,
         ):
             assert r.status == 200, await r.text()

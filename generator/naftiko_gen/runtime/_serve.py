@@ -98,8 +98,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
-    """The listening socket; a port in use is one line naming it, not a traceback."""
+def listen(
+    host: str, port: int, reuse_port: bool = False, listening: bool = True
+) -> socket.socket:
+    """The listening socket; a port in use is one line naming it, not a traceback.
+    `listening=False`: bound only (the first process of several workers on Linux holds the port
+    so: a listening socket would join the SO_REUSEPORT group and be handed connections that
+    nobody accepts)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -107,6 +112,8 @@ def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
+        if not listening:
+            return sock
         # Listening here, not in the server: two sockets with SO_REUSEADDR may both bind a port
         # that nobody listens on yet, and uvloop's create_server(sock=...) does not report the
         # second one's failed listen: it would print "ready" on a port another process has.
@@ -229,11 +236,11 @@ def _supervise(
 ) -> int:
     """Fork the workers, announce them once all are ready, forward the stop signals; the exit
     status: 1 if a worker died on its own, else 0."""
-    held = [listen(host, port, reuse_port=BALANCED) for host, port in addresses]
+    # Balanced (Linux): the port is held, bound but not listening, while each worker listens on
+    # its own SO_REUSEPORT socket. Elsewhere this one listening socket is the queue every worker
+    # accepts from.
+    held = [listen(h, p, reuse_port=BALANCED, listening=not BALANCED) for h, p in addresses]
     ports = [sock.getsockname()[1] for sock in held]
-    if not BALANCED:
-        for sock in held:
-            sock.listen(socket.SOMAXCONN)  # the one queue every worker accepts from
     sys.stdout.flush()
     sys.stderr.flush()  # or each worker would write the parent's buffered text again
     readers, writer = os.pipe()  # a byte from each worker ready
