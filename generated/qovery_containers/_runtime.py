@@ -10,7 +10,8 @@ import asyncio
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote, urlencode
@@ -41,6 +42,9 @@ NO_CONTENT_TYPE = ("Content-Type",)
 BODYLESS = ("GET", "HEAD", "OPTIONS")  # aiohttp adds no Content-Type to these
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # what quote(safe="") leaves as it is
 DOTS = (".", "..")
+# Set by _cache while a cacheable function runs: each upstream answer's Cache-Control is noted
+# in the list, and the answer is kept only if every one of them allows it.
+CACHE_CONTROL: ContextVar[list[str] | None] = ContextVar("naftiko_cache_control", default=None)
 
 
 class InputError(ValueError):
@@ -92,6 +96,7 @@ class Result:
     is_json: bool = False
     location: str | None = None  # of a redirect, relayed as it is
     stream: aiohttp.ClientResponse | None = None  # an unread body, from Client.streaming()
+    headers: Mapping[str, str] | None = None  # REST answer headers of its own (_cache: Age)
 
     @classmethod
     def of(cls, data: Any, status: int = 200) -> Result:
@@ -142,6 +147,7 @@ class Client:
         BUDGET.total = config.body_budget
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
+        self.closers: list[Callable[[], Awaitable[None]]] = []  # what closes with it (_cache)
 
     def secret(self, name: str) -> str:
         return self.config.secrets[name]
@@ -168,6 +174,8 @@ class Client:
         for session in self._sessions.values():
             await session.close()
         self._sessions.clear()
+        for close in self.closers:
+            await close()
 
     async def send(
         self,
@@ -270,6 +278,8 @@ class Client:
             finally:
                 response.release()
             reserved.keep()
+            if (noted := CACHE_CONTROL.get()) is not None:
+                noted.append(got.get("Cache-Control", ""))
             return Result(response.status, answer_type, raw, location=location)
         except TimeoutError:
             raise UpstreamTimeout(

@@ -1,8 +1,8 @@
 """Cacheable aggregate functions (feat_cache.yaml): a second identical call is answered without an
 upstream request (REST and MCP), an upstream's `no-store` (or `private`, `no-cache`) is obeyed,
 its `max-age` bounds the entry's life, REST answers say how fresh they are, concurrent identical
-misses make one upstream call, and servers given one real `redis-server` share their entries,
-and still answer when it stops.
+misses make one upstream call, hits and misses are counted (/metrics), and servers given one
+real `redis-server` share their entries, and still answer when it stops.
 
 Every test uses inputs of its own: the servers (started once for the module) keep their entries.
 """
@@ -143,6 +143,21 @@ async def test_concurrent_identical_misses_make_one_upstream_call(h: Harness) ->
     assert _upstream_calls(h, "/v1/forecast/Paris") == 1
 
 
+async def test_hits_and_misses_are_counted_in_metrics(h: Harness, built: Built) -> None:
+    assert built.rest is not None
+    metrics = built.rest._metrics  # the control adapter's counters, shared by both servers
+    before = dict(metrics.CACHE.counts)
+    expected = _forecast(h, "Reykjavik")
+    for _ in range(3):
+        assert mcp_json(await h.tool("forecast", {"city": "Reykjavik"})) == expected
+    counts = metrics.CACHE.counts
+    key = "weather-fns.forecast"
+    assert counts[(key, "miss")] - before.get((key, "miss"), 0) == 1
+    assert counts[(key, "hit")] - before.get((key, "hit"), 0) == 2
+    text = metrics.exposition()
+    assert f'naftiko_cache_lookups_total{{function="{key}",result="hit"}}' in text
+
+
 async def test_bad_cache_settings_are_one_line_config_errors(built: Built) -> None:
     assert built.rest is not None
     env = {"WEATHER_TOKEN": TOKEN}
@@ -154,6 +169,39 @@ async def test_bad_cache_settings_are_one_line_config_errors(built: Built) -> No
         with pytest.raises(built.rest.rt.ConfigError) as caught:
             built.rest.create_app({**env, name: value})
         assert str(caught.value).startswith(message) and "pw" not in str(caught.value)
+
+
+def test_scope_is_private_behind_caller_checks_and_nothing_ships_without_cacheable(
+    tmp_path: Path,
+) -> None:
+    """A function exposed by an adapter that checks its callers is `private` (proxies must not
+    hand its answers to others); a package without a cacheable function has no _cache.py and
+    no Redis requirement."""
+    from naftiko_gen.codegen import generate
+
+    text = SPEC.read_text(encoding="utf-8")
+    guarded = text.replace(
+        "      namespace: api\n",
+        "      namespace: api\n      authentication:\n        type: bearer\n"
+        "        token: '{{WEATHER_TOKEN}}'\n",
+    )
+    plain = text.replace("            cacheable: true\n", "")
+    assert guarded != text and plain.count("cacheable") == 0
+    files = {}
+    for name, spec in (("guarded", guarded), ("plain", plain)):
+        (tmp_path / f"{name}.yaml").write_text(spec, encoding="utf-8")
+        result = generate([tmp_path / f"{name}.yaml"], tmp_path / "out")
+        assert not result.report.errors, [d.format() for d in result.report.errors]
+        files[name] = result.files
+    functions = files["guarded"]["guarded/functions.py"]
+    assert '@_cache.cached("weather-fns.forecast", "private"' in functions
+    assert "guarded/_cache.py" in files["guarded"]
+    assert "redis>=5" in files["guarded"]["guarded/requirements.txt"]
+    assert (
+        "plain/_cache.py" not in files["plain"]
+        and "_cache" not in files["plain"]["plain/functions.py"]
+    )
+    assert "redis" not in files["plain"]["plain/requirements.txt"]
 
 
 # -- Redis: a real redis-server, on an ephemeral port ------------------------------------------
