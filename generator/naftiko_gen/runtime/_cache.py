@@ -215,6 +215,8 @@ class Store:
                 self.fill(key, name, scope, count, call)
             )
             flight.add_done_callback(functools.partial(self.landed, key))
+        elif count:
+            count(name, True)  # the call in flight answers it: no upstream call of its own
         return await asyncio.shield(flight)
 
     def landed(self, key: str, flight: asyncio.Future[rt.Result]) -> None:

@@ -41,8 +41,7 @@ NO_CONTENT_TYPE = ("Content-Type",)
 BODYLESS = ("GET", "HEAD", "OPTIONS")  # aiohttp adds no Content-Type to these
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # what quote(safe="") leaves as it is
 DOTS = (".", "..")
-# Set by _cache while a cacheable function runs: each upstream answer's Cache-Control is noted
-# in the list, and the answer is kept only if every one of them allows it.
+# Set by _cache while a cacheable function runs: each upstream answer's Cache-Control, noted.
 CACHE_CONTROL: ContextVar[list[str] | None] = ContextVar("naftiko_cache_control", default=None)
 
 
@@ -173,8 +172,7 @@ class Client:
         for session in self._sessions.values():
             await session.close()
         self._sessions.clear()
-        for close in self.closers:
-            await close()
+        await asyncio.gather(*(close() for close in self.closers))
 
     async def send(
         self,
