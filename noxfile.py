@@ -54,6 +54,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bench_mcp.py", "--era", "modern", *session.posargs)
     session.run("python", "bench/bench_startup.py", *session.posargs)
     session.run("python", "bench/bench_memory.py")
+    session.run("python", "bench/bench_workers.py", *session.posargs)
     session.run("python", "bench/bench_build.py")
     session.run("python", "bench/bench_cache.py")  # a Redis column when redis-server is installed
     if shutil.which("valgrind"):  # instructions per request: deterministic, ~5 minutes

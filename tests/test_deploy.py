@@ -57,6 +57,8 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
     deployment = _validate(folder / "deployment.yaml")
     service = _validate(folder / "service.yaml")
     hpa = _validate(folder / "hpa.yaml")
+    # One worker per pod, and the manifest says why (the pod is the unit of scale).
+    assert (folder / "deployment.yaml").read_text("utf-8").startswith("# One worker per pod")
 
     spec = deployment["spec"]
     assert spec["replicas"] == 3
@@ -88,6 +90,7 @@ def test_seed_manifests_validate(tmp_path: Path) -> None:
                 },
             },
             {"name": "NAFTIKO_SHUTDOWN_GRACE", "value": "8"},
+            {"name": "NAFTIKO_WORKERS", "value": "1"},
         ]
         assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [
@@ -380,7 +383,7 @@ def _container_env(container: dict[str, Any], spec: dict[str, Any], mounts: Path
             env[e["name"]] = "test-" + e["valueFrom"]["secretKeyRef"]["key"]
         elif mount := next((m for m in moved if e["value"].startswith(m + "/")), None):
             env[e["name"]] = str(moved[mount]) + e["value"][len(mount) :]
-        else:  # a plain setting (NAFTIKO_SHUTDOWN_GRACE)
+        else:  # a plain setting (NAFTIKO_SHUTDOWN_GRACE, NAFTIKO_WORKERS)
             env[e["name"]] = e["value"]
     return env
 

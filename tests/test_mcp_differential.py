@@ -43,7 +43,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from naftiko_gen.runtime import _mcp
+from naftiko_gen.runtime import _mcp, _mcp_stdio
 from tests.support import ROOT, build, import_module, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -559,7 +559,7 @@ def _answered(line: Any) -> bool:
     """Whether a stdio line gets an answer: a request, or a line that is not a message
     (-32700/-32600, JSON-RPC 2.0 §5.1; the SDK's own transport answers these with nothing)."""
     raw = line if isinstance(line, bytes) else json.dumps(line).encode()
-    message, refusal = _mcp.screen(raw)
+    message, refusal = _mcp_stdio.screen(raw)
     return refusal is not None or (message is not None and _mcp.classify(message) == "request")
 
 

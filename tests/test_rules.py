@@ -33,6 +33,12 @@ CLI_ONLY = {
     "naftiko-package-clash",
     "naftiko-file-too-large",
     "naftiko-file-encoding",
+    # families: several specs at once (tests/test_family.py)
+    "naftiko-family-tool-renamed",
+    "naftiko-family-routes-prefixed",
+    "naftiko-family-clash",
+    "naftiko-family-auth",
+    "naftiko-family-empty",
 }
 
 # Rule ids built at run time ("naftiko-unsupported-" + key, f"naftiko-unsupported-{kind}-adapter", ...).

@@ -48,7 +48,8 @@ def test_seed_gets_only_the_runtime_modules_it_uses(tmp_path: Path) -> None:
     # The seed is bearer auth, JSON bodies, JSON outputs passed through: nothing else ships.
     assert {n for n in names if n.startswith("_") and n != "__init__.py"} == {
         "_runtime.py", "_config.py", "_limits.py", "_guard.py", "_inputs.py", "_rest.py", "_mcp.py", "_secrets.py",
-        "_mcp_http.py", "_mcp_modern.py", "_mcp_sdk.py", "_mcp_wire.py", "_serve.py",
+        "_mcp_eras.py", "_mcp_http.py", "_mcp_modern.py", "_mcp_sdk.py", "_mcp_stdio.py",
+        "_mcp_surface.py", "_mcp_tools.py", "_mcp_wire.py", "_serve.py",
     }  # fmt: skip
     code = _sources(files)
     for feature in ("Digest", "multipart", "FormData", "ElementTree", "csv", "import yaml", "hmac"):

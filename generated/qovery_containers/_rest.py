@@ -304,6 +304,8 @@ def application(
     return app
 
 
-def serve(app: web.Application, host: str, port: int, routes: int, quiet: bool = False) -> None:
+def serve(
+    app: web.Application, host: str, port: int, routes: int, quiet: bool = False, workers: int = 1
+) -> None:
     """Run until interrupted; a port in use is one line naming it, not a traceback."""
-    _serve.run(app, host, port, lambda url: f"REST on {url} ({routes} routes)", quiet)
+    _serve.run(app, host, port, lambda url: f"REST on {url} ({routes} routes)", quiet, workers)

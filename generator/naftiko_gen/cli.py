@@ -190,6 +190,35 @@ def cli(ctx: click.Context, debug: bool, color: bool | None) -> None:
     ctx.color = color
 
 
+def _family_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options choosing what a family serves (build --compose, serve of several specs)."""
+    options = (
+        click.option(
+            "--prefix-all", is_flag=True,
+            help="Family: prefix every tool with its capability and every route with "
+            "/<capability> (default: only names and routes two capabilities share).",
+        ),
+        click.option(
+            "--include", "include", multiple=True, metavar="GLOB",
+            help="Family: serve only the tools and routes whose capability, name ('METHOD "
+            "/path' for routes) or capability tag matches (repeatable).",
+        ),
+        click.option(
+            "--exclude", "exclude", multiple=True, metavar="GLOB",
+            help="Family: leave out the tools and routes that match (as --include; repeatable).",
+        ),
+    )  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _selection(prefix_all: bool, include: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+    from naftiko_gen.plan.family import Selection
+
+    return Selection(prefix_all, include, exclude)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -203,6 +232,12 @@ def cli(ctx: click.Context, debug: bool, color: bool | None) -> None:
 @click.option(
     "--strict", is_flag=True, help="Skipped operations, routes or tools are errors (exit 2)."
 )
+@click.option(
+    "--compose", "compose", metavar="NAME", default=None,
+    help="Also write the package NAME serving every capability built as one family: one REST "
+    "server, one MCP endpoint (python -m NAME.rest_server, python -m NAME.mcp_server).",
+)  # fmt: skip
+@_family_options
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -213,6 +248,10 @@ def build(
     verbose: bool,
     openapi: tuple[str, ...],
     strict: bool,
+    compose: str | None,
+    prefix_all: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Generate one Python package per capability spec (files or folders of *.yaml).
 
@@ -220,10 +259,15 @@ def build(
     removed; other files in a package folder are left alone and named in a warning.
     """
     documents = _openapi_mapping(openapi)
+    family = None
+    if compose is not None:
+        if not compose.isidentifier() or not compose.islower():
+            raise click.BadParameter("a lower-case Python package name", param_hint="--compose")
+        family = (compose, _selection(prefix_all, include, exclude))
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: _build(list(paths), out_dir, check, quiet, verbose, documents, strict),
+            lambda: _build(list(paths), out_dir, check, quiet, verbose, documents, strict, family),
         )
     )
 
@@ -315,6 +359,7 @@ def _build(
     verbose: bool,
     openapi: dict[str, Path] | None = None,
     strict: bool = False,
+    family: tuple[str, Any] | None = None,
 ) -> int:
     blocker = _not_a_folder(out_dir)
     if blocker is not None:
@@ -327,7 +372,7 @@ def _build(
     # removed again.
     made = None if check else _make_folders(out_dir)
     try:
-        return _build_and_write(paths, out_dir, check, quiet, verbose, openapi, strict)
+        return _build_and_write(paths, out_dir, check, quiet, verbose, openapi, strict, family)
     finally:
         for folder in reversed(made or []):
             try:
@@ -358,9 +403,14 @@ def _build_and_write(
     verbose: bool,
     openapi: dict[str, Path] | None,
     strict: bool,
+    family: tuple[str, Any] | None = None,
 ) -> int:
     with _progress(paths):
         result: Generated = run_build(paths, out_dir, openapi)
+        if family is not None and not result.report.has_errors():
+            from naftiko_gen.compose import add_family
+
+            add_family(result, paths, out_dir, openapi, *family)
     report = result.report
     _print_report(report, show_warnings=not quiet)
     if report.has_errors():
@@ -538,6 +588,11 @@ def import_openapi_cmd(
 @click.option("--replicas", default=2, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--generated", "generated_dir", default=Path("generated"), show_default=True,
               type=click.Path(path_type=Path), help="Where 'build' wrote the packages.")  # fmt: skip
+@click.option(
+    "--compose", "compose", metavar="NAME", default=None,
+    help="The files of the family package NAME (build --compose NAME): one Deployment serving "
+    "every capability, instead of one per capability.",
+)  # fmt: skip
 @click.pass_context
 def deploy_files_cmd(
     ctx: click.Context,
@@ -546,14 +601,15 @@ def deploy_files_cmd(
     image: str | None,
     replicas: int,
     generated_dir: Path,
+    compose: str | None,
 ) -> None:
-    """Write a Dockerfile and Kubernetes manifests for each capability spec."""
+    """Write a Dockerfile and Kubernetes manifests for each capability spec (or their family)."""
     from naftiko_gen.deploy import run_deploy_files
 
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir),
+            lambda: run_deploy_files(list(paths), out_dir, image, replicas, generated_dir, compose),
         )
     )
 
@@ -569,19 +625,22 @@ def deploy_files_cmd(
     "--rest-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Port of the (first) REST server (default: the spec's; 0: any free port).",
+    help="Port of the (first, or the family's) REST server (default: the spec's; 0: any "
+    "free port).",
 )
 @click.option(
     "--mcp-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Port of the (first) MCP server (default: the spec's; 0: any free port).",
+    help="Port of the (first, or the family's) MCP server (default: the spec's; 0: any "
+    "free port).",
 )
 @click.option("--openapi", "openapi", multiple=True, metavar="NAMESPACE=FILE", help=OPENAPI_HELP)
 @click.option(
     "-o", "--output", "out_dir", default=Path("generated"), type=click.Path(path_type=Path),
     show_default=True, help="Used as it is when fresh for these specs; else a temporary build.",
 )  # fmt: skip
+@_family_options
 @click.pass_context
 def serve_cmd(
     ctx: click.Context,
@@ -591,9 +650,15 @@ def serve_cmd(
     mcp_port: int | None,
     openapi: tuple[str, ...],
     out_dir: Path,
+    prefix_all: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
-    """Build and run the REST and MCP servers of one spec (a file, or a folder with one spec).
+    """Build and run the REST and MCP servers of one spec, or of a family (several specs: a
+    folder of them) on one REST port and one MCP endpoint.
 
+    In a family, a tool name two capabilities share is listed as <capability>_<name>, and a
+    capability whose routes collide with another's is served under /<capability>.
     With --mock, a mock upstream answers every consumed operation (from the spec's mock values,
     the upstream's OpenAPI examples or schemas, or plausible JSON), the servers are pointed at
     it and every secret gets a dummy value. Prints one line per server; Ctrl-C stops them all.
@@ -601,10 +666,13 @@ def serve_cmd(
     from naftiko_gen.serve import run_serve
 
     documents = _openapi_mapping(openapi)
+    selection = _selection(prefix_all, include, exclude)
     ctx.exit(
         _guarded(
             ctx.obj["debug"],
-            lambda: run_serve(list(paths), out_dir, mock, rest_port, mcp_port, documents),
+            lambda: run_serve(
+                list(paths), out_dir, mock, rest_port, mcp_port, documents, selection
+            ),
         )
     )
 

@@ -66,6 +66,16 @@ UID = 10001
 SHUTDOWN_GRACE = 8
 TERMINATION_GRACE = SHUTDOWN_GRACE + 2
 SECRETS_DIR = "/etc/naftiko/binds"
+# One server process per container: the pod is the unit of scale here, not the worker.
+WORKERS = 1
+WORKERS_NOTE = """\
+# One worker per pod (NAFTIKO_WORKERS=1), on purpose: each container's CPU limit (500m) is less
+# than the one core a worker can use, so more workers would only share it; the HPA adds pods on
+# CPU and the Service spreads calls over them; Kubernetes restarts a crashed pod, where a worker
+# dying takes its siblings down anyway; and the control server's /metrics, /traces and
+# /health/ready are per process, exact only with one. For more throughput per pod, raise the CPU
+# limit and NAFTIKO_WORKERS together (0: one worker per core).
+"""
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -122,6 +132,7 @@ class Target:
     secrets: list[SecretEnv] = field(default_factory=list)
     file_binds: list[FileBind] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the manifests cannot do, said once
+    members: list[str] = field(default_factory=list)  # a family: the packages it imports
 
     @property
     def secret_name(self) -> str:
@@ -257,9 +268,18 @@ def dockerfile(t: Target, generated_dir: str) -> str:
             ]
         ),
         "WORKDIR /app",
-        "COPY " + exec_form([f"{generated_dir}/{t.package}/", f"/app/{t.package}/"]),
+        # A family imports its members: the whole output folder, one layer (not one per member).
+        "COPY "
+        + exec_form(
+            [f"{generated_dir}/", "/app/"]
+            if t.members
+            else [f"{generated_dir}/{t.package}/", f"/app/{t.package}/"]
+        ),
         # Bytecode compiled into the image: each replica starts without compiling the package.
-        "RUN " + exec_form(["python", "-m", "compileall", "-q", f"/app/{t.package}"]),
+        "RUN "
+        + exec_form(
+            ["python", "-m", "compileall", "-q", "/app" if t.members else f"/app/{t.package}"]
+        ),
         f"USER {UID}:{UID}",
     ]
     if t.ports:
@@ -314,6 +334,7 @@ def _container(t: Target, s: Server, image: str) -> dict[str, Any]:
         {"name": f.env, "value": f"{SECRETS_DIR}/{f.namespace}/bind.yaml"} for f in t.file_binds
     ]
     env.append({"name": "NAFTIKO_SHUTDOWN_GRACE", "value": str(SHUTDOWN_GRACE)})
+    env.append({"name": "NAFTIKO_WORKERS", "value": str(WORKERS)})  # WORKERS_NOTE says why
     container: dict[str, Any] = {
         "name": s.name,
         "image": image,
@@ -432,15 +453,42 @@ def render(
     img = image or f"{t.name}:latest"
     return {
         f"{t.name}/Dockerfile": dockerfile(t, generated_dir),
-        f"{t.name}/deployment.yaml": _dump(deployment(t, img, replicas)),
+        f"{t.name}/deployment.yaml": WORKERS_NOTE + _dump(deployment(t, img, replicas)),
         f"{t.name}/service.yaml": _dump(service(t)),
         f"{t.name}/hpa.yaml": _dump(hpa(t, replicas)),
     }
 
 
+def family_target(name: str, members: list[Target]) -> Target:
+    """The family package `build --compose NAME` wrote: one REST and one MCP container serving
+    every member, on the first member's ports; every member's secrets and file binds."""
+    family = Target(name, dns_label(name), ", ".join(t.spec for t in members))
+    family.members = [t.package for t in members]
+    for kind, module in (("rest", "rest_server"), ("mcp", "mcp_server")):
+        found = [s for t in members for s in t.servers if s.name == kind]
+        if found:
+            # The family's MCP endpoint never asks callers for credentials (naftiko-family-auth).
+            opened = kind == "mcp" or any(s.open for s in found)
+            family.servers.append(Server(kind, module, found[0].port, opened, Probes(kind)))
+    for t in members:
+        for secret in t.secrets:
+            if secret.name not in {s.name for s in family.secrets}:
+                family.secrets.append(secret)
+        for bind in t.file_binds:
+            if bind.env not in {b.env for b in family.file_binds}:
+                family.file_binds.append(bind)
+    return family
+
+
 def deploy_files(
-    paths: list[Path], image: str | None, replicas: int, generated_dir: str = "generated"
+    paths: list[Path],
+    image: str | None,
+    replicas: int,
+    generated_dir: str = "generated",
+    compose: str | None = None,
 ) -> tuple[dict[str, str], list[Target], Report]:
+    """Files per capability; with `compose`, the family package NAME's instead (one Deployment
+    for all of them)."""
     report = Report()
     files: dict[str, str] = {}
     targets: list[Target] = []
@@ -449,16 +497,24 @@ def deploy_files(
         if t is None or not t.servers:  # no server over HTTP (an MCP server over stdio only)
             continue
         targets.append(t)
+    if compose is not None and targets:
+        targets = [family_target(compose, targets)]
+    for t in targets:
         files.update(render(t, image, replicas, generated_dir))
     return files, targets, report
 
 
 def run_deploy_files(
-    paths: list[Path], out_dir: Path, image: str | None, replicas: int, generated_dir: Path
+    paths: list[Path],
+    out_dir: Path,
+    image: str | None,
+    replicas: int,
+    generated_dir: Path,
+    compose: str | None = None,
 ) -> int:
     import click
 
-    files, targets, report = deploy_files(paths, image, replicas, generated_dir.as_posix())
+    files, targets, report = deploy_files(paths, image, replicas, generated_dir.as_posix(), compose)
     for d in report.errors:
         click.echo(d.format(), err=True)
     if report.has_errors():

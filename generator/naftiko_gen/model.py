@@ -369,6 +369,7 @@ class Capability:
     display: str  # the spec path as the user named it, used in messages and headers
     label: str | None = None
     description: str | None = None
+    tags: tuple[str, ...] = ()  # info.tags: a family's --include/--exclude select by them
     binds: list[Bind] = field(default_factory=list)
     consumes: list[Consumes] = field(default_factory=list)
     rest: list[RestAdapter] = field(default_factory=list)

@@ -51,6 +51,38 @@ RULES: tuple[Rule, ...] = (
         "two spec files produce the same Python package name",
         "rename one file",
     ),
+    # families (build --compose, serve of several specs)
+    Rule(
+        "naftiko-family-tool-renamed",
+        _N,
+        "a tool name two capabilities of a family declare is listed as <capability>_<name>",
+        "rename one tool to keep its name, or --exclude one of them",
+    ),
+    Rule(
+        "naftiko-family-routes-prefixed",
+        _W,
+        "a route (method and path) two capabilities of a family declare: each one's routes are "
+        "served under /<capability>",
+        "change one path, or --exclude one of the routes",
+    ),
+    Rule(
+        "naftiko-family-clash",
+        _E,
+        "a family would list two tools of one name, or its name is a member package's",
+        "rename a tool or choose another --compose name",
+    ),
+    Rule(
+        "naftiko-family-auth",
+        _E,
+        "an MCP server that requires callers' credentials cannot join a family's one endpoint",
+        "--exclude its capability and serve it on its own",
+    ),
+    Rule(
+        "naftiko-family-empty",
+        _E,
+        "--include / --exclude leave a family no route and no tool",
+        "widen --include or narrow --exclude",
+    ),
     # structure (the alpha2 JSON Schema)
     Rule(
         "naftiko-version",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -22,7 +23,7 @@ from mcp import types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from . import _mcp, _mcp_wire
+from . import _mcp, _mcp_eras, _mcp_stdio, _mcp_wire
 from ._guard import Policy
 
 Guard = Callable[[Mapping[str, str], Mapping[str, str]], bool]
@@ -191,9 +192,8 @@ async def _screen(headers: Mapping[str, str], receive: Any, send: Any) -> Any:
         message = "Unsupported Media Type: Content-Type must be application/json"
         await _rpc_error(send, 415, _mcp.Failure(_mcp.INVALID_REQUEST, message))
         return None
-    version = headers.get("Mcp-Protocol-Version")
-    if version is not None and version not in _mcp.PROTOCOL_VERSIONS:
-        return receive
+    if _mcp_eras.TABLE.over_http(headers.get("Mcp-Protocol-Version")) is None:
+        return receive  # an envelope era's request
     if not _mcp_wire.accepts(headers.get("Accept", ""))[0]:
         message = "Not Acceptable: Client must accept application/json"
         await _rpc_error(send, 406, _mcp.Failure(_mcp.INVALID_REQUEST, message))
@@ -263,22 +263,39 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_http(app: Any, host: str, port: int, tools: int, quiet: bool = False) -> None:
-    """Run uvicorn; a port in use is one line naming it, not a traceback."""
+def serve_http(
+    app: Any, host: str, port: int, tools: int, quiet: bool = False, workers: int = 1
+) -> None:
+    """Run uvicorn (in `workers` processes, as _serve.start runs them); a port in use is one
+    line naming it, not a traceback."""
     import uvicorn
 
-    from ._serve import listen
+    from ._serve import base_url, start
 
-    sock = listen(host, port)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     logging.getLogger("mcp").setLevel(logging.WARNING)  # the SDK's per-request records
-    shown = f"[{host}]" if ":" in host else host
-    bound = sock.getsockname()[1]
-    print(f"MCP on http://{shown}:{bound}/mcp ({tools} tools)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+
+    def announce(ports: list[int], note: str) -> None:
+        line = f"MCP on {base_url(host, ports[0])}/mcp ({tools} tools){note}"
+        print(line, file=sys.stderr, flush=True)
+
+    class Announced(uvicorn.Server):
+        ready: Any = None  # called once it listens
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                self.ready()
+
+    def serve(sockets: list[socket.socket], ready: Any) -> None:
+        config = uvicorn.Config(
+            app, log_level="warning", timeout_graceful_shutdown=10, http=_header_deadline()
+        )
+        server = Announced(config)
+        server.ready = ready
+        server.run(sockets=sockets)
+
+    start([(host, port)], workers, serve, announce)
 
 
 # A client that has not sent a request's headers by then is dropped (NAFTIKO_HEADER_TIMEOUT).
@@ -343,7 +360,7 @@ def _header_deadline() -> Any:
 
 
 def serve_stdio(server: _mcp.Server) -> None:
-    """The SDK's server on stdio, behind the SDK-free server's line reader (_mcp.screen): a
+    """The SDK's server on stdio, behind the SDK-free server's line reader (_mcp_stdio.screen): a
     line that is not a JSON-RPC message is answered -32700/-32600 here (the SDK would log it
     and answer nothing), so the SDK reads only messages, and no line can stop the server."""
     import anyio
@@ -351,7 +368,7 @@ def serve_stdio(server: _mcp.Server) -> None:
 
     sdk = build_server(server)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
-    # As in _mcp.serve_stdio: the wire gets its own descriptor, fd 1 becomes stderr.
+    # As in _mcp_stdio.serve_stdio: the wire gets its own descriptor, fd 1 becomes stderr.
     wire = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     source = sys.stdin.buffer
@@ -375,11 +392,11 @@ def serve_stdio(server: _mcp.Server) -> None:
         async def __anext__(self) -> str:
             while True:
                 line = await anyio.to_thread.run_sync(
-                    _mcp.read_line, source, abandon_on_cancel=True
+                    _mcp_stdio.read_line, source, abandon_on_cancel=True
                 )
                 if not line:
                     raise StopAsyncIteration
-                message, refusal = _mcp.screen(line)
+                message, refusal = _mcp_stdio.screen(line)
                 if refusal is not None:
                     LOG.warning("answered a line that is not a JSON-RPC message: %s",
                                 refusal["error"]["message"][:200])  # fmt: skip

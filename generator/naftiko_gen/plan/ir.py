@@ -554,6 +554,7 @@ class Plan:
     control: ControlServer | None = None  # control_server.py
     skills: list[SkillServer] = field(default_factory=list)
     layout: Layout | None = None  # set last by make_plan (plan/layout.py)
+    tags: tuple[str, ...] = ()  # info.tags (a family selects by them)
 
 
 def find(kind: type[T], *values: Any) -> Iterator[T]:

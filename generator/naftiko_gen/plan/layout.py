@@ -291,10 +291,14 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
         "_guard.py": served or plan.control is not None,  # the control server checks exposure too
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),
-        "_serve.py": served,
+        "_serve.py": served or plan.control is not None,  # every server's --workers
         "_mcp.py": bool(plan.mcp),
+        "_mcp_eras.py": bool(plan.mcp),  # the protocol eras, as data
         "_mcp_http.py": bool(plan.mcp),
-        "_mcp_modern.py": bool(plan.mcp),  # the 2026-07-28 era (HTTP and stdio)
+        "_mcp_modern.py": bool(plan.mcp),  # the envelope eras: 2026-07-28 (HTTP and stdio)
+        "_mcp_stdio.py": bool(plan.mcp),
+        "_mcp_surface.py": bool(plan.mcp),  # the requests each protocol era accepts
+        "_mcp_tools.py": bool(plan.mcp),
         "_mcp_wire.py": bool(plan.mcp),  # JSON-RPC wire rules both modes share
         "_mcp_sdk.py": bool(plan.mcp),  # --sdk: the official SDK's server, imported on demand
         "_mcp_content.py": any(m.resources or m.prompts for m in plan.mcp),

@@ -81,6 +81,7 @@ def make_plan(
         functions=adapters.steps.functions,
         skills=skills,
         control=control,
+        tags=cap.tags,
     )
     plan.layout = package_layout(plan)
     return plan

@@ -50,6 +50,11 @@ def capability(r: Reader, root: Node, source: Path, display: str) -> Capability 
     if info is not None:
         cap.label = r.text(info, "label", "'info'")
         cap.description = r.text(info, "description", "'info'")
+        tags = info.get("tags")  # its shape is the schema check's to report
+        if tags is not None and tags.is_list:
+            cap.tags = tuple(
+                str(t.value) for t in tags.value if t.is_scalar and t.value is not None
+            )
     r.check(cap_node, "capability")
     expand_imports(r, root, "binds", source)
     for section in ("binds", "aggregates", "exposes"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import _metrics
+from . import _metrics, _serve
 from ._config import shutdown_grace
 from ._guard import Policy, hide_request_lines
 
@@ -40,7 +41,7 @@ class Served:
     name: str  # e.g. "rest pets", "mcp tools"
     host: str
     port: int
-    start: Callable[[], Awaitable[int]]  # listens; returns the bound port
+    start: Callable[[socket.socket | None], Awaitable[int]]  # listens (there); the bound port
     stop: Callable[[], Awaitable[None]]
     ready: bool = False
 
@@ -51,9 +52,9 @@ def aiohttp_server(name: str, app: web.Application, host: str, port: int) -> Ser
     # Stopping lets calls in flight finish for the grace period (aiohttp's default is 60 s).
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_grace())
 
-    async def start() -> int:
+    async def start(sock: socket.socket | None = None) -> int:
         await runner.setup()  # cleanup contexts: the upstream client opens here
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port) if sock is None else web.SockSite(runner, sock)
         await site.start()
         return _bound(runner.addresses, port)
 
@@ -121,15 +122,22 @@ class Control:
             headers={"X-Content-Type-Options": "nosniff"},
         )  # fmt: skip
 
-    async def start(self, control_app: web.Application, host: str, port: int) -> list[int]:
-        """Start the control port, then each server; the bound ports, control first."""
+    async def start(
+        self, control_app: web.Application, host: str, port: int,
+        sockets: Sequence[socket.socket] = (),
+    ) -> list[int]:  # fmt: skip
+        """Start the control port, then each server (on `sockets`, control first, when bound
+        already); the bound ports, control first."""
         runner = web.AppRunner(control_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        given: list[socket.socket | None] = list(sockets) or [None] * (len(self.servers) + 1)
+        first = given[0]
+        site = web.TCPSite(runner, host, port) if first is None else web.SockSite(runner, first)
+        await site.start()
         self._runner = runner
         ports = [_bound(runner.addresses, port)]
-        for served in self.servers:
-            ports.append(await served.start())
+        for served, sock in zip(self.servers, given[1:], strict=True):
+            ports.append(await served.start(sock))
             served.ready = True
         return ports
 
@@ -169,29 +177,43 @@ def _guard(allows: Allows, challenge: str) -> Any:
     return guard
 
 
-def run(control: Control, control_app: web.Application, host: str, port: int) -> None:
-    """Serve until interrupted; a port in use is one line naming it, not a traceback."""
+def run(
+    control: Control, control_app: web.Application, host: str, port: int, workers: int = 1
+) -> None:
+    """Serve until interrupted, in `workers` processes (_serve.start); a port in use is one
+    line naming it, not a traceback. With several workers each has its own counters, traces
+    and readiness: a probe or a scrape answers for the worker that took it."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     hide_request_lines()
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            ports = await control.start(control_app, host, port)
-        except OSError as exc:
-            sys.exit(f"error: cannot listen: {exc.strerror or exc}")
-        shown = f"[{host}]" if ":" in host else host
-        LOG.warning("control on http://%s:%d", shown, ports[0])
+    def announce(ports: list[int], note: str) -> None:
+        LOG.warning("control on %s%s", _serve.base_url(host, ports[0]), note)
         for served, bound in zip(control.servers, ports[1:], strict=True):
-            LOG.warning("%s on http://%s:%d", served.name, served.host, bound)
-        await stop.wait()
-        try:  # aiohttp may take twice its shutdown_timeout: the grace bounds the whole stop
-            async with asyncio.timeout(shutdown_grace() + 0.5):
-                await control.stop()
-        except TimeoutError:
-            pass
+            LOG.warning("%s on %s", served.name, _serve.base_url(served.host, bound))
 
-    asyncio.run(main())
+    def serve(sockets: list[socket.socket], ready: Callable[[], None]) -> None:
+        asyncio.run(_main(control, control_app, host, port, sockets, ready))
+
+    addresses = [(host, port), *((s.host, s.port) for s in control.servers)]
+    _serve.start(addresses, workers, serve, announce)
+
+
+async def _main(
+    control: Control, control_app: web.Application, host: str, port: int,
+    sockets: list[socket.socket], ready: Callable[[], None],
+) -> None:  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await control.start(control_app, host, port, sockets)
+    except OSError as exc:
+        sys.exit(f"error: cannot listen: {exc.strerror or exc}")
+    ready()
+    await stop.wait()
+    try:  # aiohttp may take twice its shutdown_timeout: the grace bounds the whole stop
+        async with asyncio.timeout(shutdown_grace() + 0.5):
+            await control.stop()
+    except TimeoutError:
+        pass

@@ -7,9 +7,10 @@ json_response=True` mode, with its status codes: 415 for a Content-Type that is 
 when the client does not accept JSON, 413 over MAX_REQUEST_BYTES, 400 for unparsable JSON
 (-32700) or an invalid JSON-RPC message (-32600, JSON-RPC 2.0 §5.1; the SDK says -32602),
 202 for notifications. GET and DELETE get 405 at once (there is no stream to
-open and no session to end). A request whose MCP-Protocol-Version is not a handshake-era one is
-the 2026-07-28 era's, answered as the SDK's _streamable_http_modern.py does (`modern` below,
-_mcp_modern.py): routing headers checked against the body, status codes from the JSON-RPC error.
+open and no session to end). A request whose MCP-Protocol-Version names no handshake era
+(_mcp_eras.Eras.over_http) is an envelope era's (2026-07-28), answered as the SDK's
+_streamable_http_modern.py does (`modern` below, _mcp_modern.py): routing headers checked
+against the body, status codes from the JSON-RPC error.
 The SDK-based app (`--sdk`) is in _mcp_sdk.py.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -26,10 +27,8 @@ from . import _mcp_modern as modern_era
 from . import _serve
 from ._guard import Policy, add_cors, preflight
 from ._mcp import (
-    DEFAULT_VERSION,
     INVALID_REQUEST,
     PARSE_ERROR,
-    PROTOCOL_VERSIONS,
     Failure,
     Server,
     Session,
@@ -63,16 +62,12 @@ def _refusal(status: int, message: str, headers: Mapping[str, str] | None = None
     return web.Response(status=status, body=body, content_type=JSON, headers=headers)
 
 
-def _modern(version: str | None) -> TypeGuard[str]:
-    """Whether an MCP-Protocol-Version header asks for the 2026-07-28 era: any value but the
-    handshake era's, unknown ones included (the SDK routes so)."""
-    return version is not None and version not in PROTOCOL_VERSIONS
-
-
 async def mcp(request: web.Request) -> web.StreamResponse:
     """One JSON-RPC message in, its answer out."""
+    server = request.app[SERVER]
     version = request.headers.get("MCP-Protocol-Version")
-    if _modern(version):
+    era = server.eras.over_http(version)
+    if era is None:
         return await modern(request, version)
     if not is_json(request.headers.get("Content-Type")):
         return _unsupported_media()
@@ -94,12 +89,11 @@ async def mcp(request: web.Request) -> web.StreamResponse:
         return _failure(400, NOT_A_MESSAGE.code, NOT_A_MESSAGE.message)
     if kind != "request":
         return web.Response(status=202, content_type=JSON)  # notifications: nothing to answer
-    session = Session(version or DEFAULT_VERSION, ready=True)
-    reply = await request.app[SERVER].handle(message, session)
+    reply = await server.handle(message, Session(era, ready=True))
     return web.Response(body=encode(reply), content_type=JSON)
 
 
-# -- the 2026-07-28 era (mcp 2.3.0's server/_streamable_http_modern.py) -------------------
+# -- the envelope eras (mcp 2.3.0's server/_streamable_http_modern.py) --------------------
 
 _ROUTING = frozenset(("mcp-protocol-version", "mcp-method", "mcp-name"))
 _INVALID_BODY = "Body must be a single JSON-RPC request or notification object"
@@ -130,8 +124,8 @@ def _duplicated(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-async def modern(request: web.Request, version: str) -> web.StreamResponse:
-    """A request of the 2026-07-28 era: one self-contained POST, no session."""
+async def modern(request: web.Request, version: str | None) -> web.StreamResponse:
+    """A request of an envelope era: one self-contained POST, no session."""
     if not is_json(request.headers.get("Content-Type")):
         return _unsupported_media()
     if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -151,8 +145,9 @@ async def modern(request: web.Request, version: str) -> web.StreamResponse:
     if isinstance(message, dict) and "id" not in message:
         if kind != "notification":
             return _answer(None, Failure(INVALID_REQUEST, _INVALID_BODY))
-        if version not in modern_era.MODERN_VERSIONS:
-            return _answer(None, modern_era.unsupported(_latin1(version)))
+        eras = request.app[SERVER].eras
+        if eras.envelope(version) is None:
+            return _answer(None, modern_era.unsupported(eras, _latin1(version)))
         return web.Response(status=202)  # acknowledged and dropped, as the SDK does
     if kind != "request":  # a batch, a response, a malformed id or envelope
         return _answer(None, Failure(INVALID_REQUEST, _INVALID_BODY))
@@ -169,10 +164,10 @@ async def modern(request: web.Request, version: str) -> web.StreamResponse:
         _latin1(headers.get("Mcp-Method")),
         _latin1(headers.get("Mcp-Name")),
     )
-    refused = modern_era.route(method, params, routing)
-    if refused is not None:
-        return _answer(request_id, refused)
-    return _answer(request_id, await request.app[MODERN].outcome(method, params))
+    found = modern_era.route(request.app[SERVER].eras, method, params, routing)
+    if isinstance(found, Failure):
+        return _answer(request_id, found)
+    return _answer(request_id, await request.app[MODERN].outcome(found, method, params))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -199,7 +194,8 @@ def front(policy: Policy, guard: Guard | None, challenge: str) -> Any:
             return _refusal(401, "missing or invalid credentials", headers)
         if request.method != "POST" and request.path.rstrip("/") == "/mcp":
             version = request.headers.get("MCP-Protocol-Version")
-            if request.method not in ("GET", "DELETE") and _modern(version):
+            handshake = request.app[SERVER].eras.over_http(version)
+            if request.method not in ("GET", "DELETE") and handshake is None:
                 return web.Response(status=405, headers={"Allow": "POST"})  # the SDK's words
             return _refusal(405, "this stateless server answers POST only", {"Allow": "POST"})
         try:
@@ -234,6 +230,8 @@ def application(
     return app
 
 
-def serve(app: web.Application, host: str, port: int, tools: int, quiet: bool = False) -> None:
+def serve(
+    app: web.Application, host: str, port: int, tools: int, quiet: bool = False, workers: int = 1
+) -> None:
     """Run until interrupted (SIGINT, SIGTERM)."""
-    _serve.run(app, host, port, lambda url: f"MCP on {url}/mcp ({tools} tools)", quiet)
+    _serve.run(app, host, port, lambda url: f"MCP on {url}/mcp ({tools} tools)", quiet, workers)

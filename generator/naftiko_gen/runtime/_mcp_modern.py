@@ -1,14 +1,15 @@
-"""The 2026-07-28 protocol era on the SDK-free MCP server: no handshake, each request carries
-its own envelope (`params._meta`: protocol version, client capabilities, client info) and,
-over HTTP, `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers; `server/discover`
-replaces `initialize`.
+"""The envelope eras on the SDK-free MCP server (2026-07-28: the rows of _mcp_eras.py whose
+`handshake` is False): no handshake, each request carries its own envelope (`params._meta`:
+protocol version, client capabilities, client info) and, over HTTP, `MCP-Protocol-Version`,
+`Mcp-Method` and `Mcp-Name` headers; `server/discover` replaces `initialize`.
 
 The answers are mcp 2.3.0's (its server's _streamable_http_modern.py, shared/inbound.py,
 runner.py and the per-version request models of mcp_types): the envelope ladder (missing
-`_meta` or keys, headers that disagree with the body, unsupported versions), the 2026-07-28
-request surface (methods of the handshake era only, such as `ping` and `initialize`, are
-"Method not found"; malformed params "Invalid request parameters"), and results with
-`resultType`, the server's identity in `_meta` and, for listings and reads, the cache fields.
+`_meta` or keys, headers that disagree with the body, unsupported versions), the era's request
+surface (_mcp_surface.py: methods of the handshake era only, such as `ping` and `initialize`,
+are "Method not found"; malformed params "Invalid request parameters"), and the era's stamps on
+results (_mcp_eras.Era.stamp: `resultType`, the server's identity in `_meta` and, for listings
+and reads, the cache fields).
 tests/test_mcp_differential.py compares them with the SDK's (`--sdk`) over HTTP and stdio.
 
 `Mcp-Param-*` headers are not checked: they bind only to input-schema properties carrying
@@ -21,30 +22,25 @@ import base64
 import binascii
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ._mcp import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
-    LOG_LEVELS,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
     UNSUPPORTED_VERSION,
     Failure,
     Server,
 )
+from ._mcp_eras import Era, Eras
+from ._mcp_surface import CAPABILITIES_KEY, SURFACES, VERSION_KEY, bad_params
 
 LOG = logging.getLogger("naftiko.mcp")
 
-MODERN_VERSIONS = ("2026-07-28",)  # mcp_types.version.MODERN_PROTOCOL_VERSIONS
 HEADER_MISMATCH, MISSING_CAPABILITY = -32020, -32021
-VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
-CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
-INFO_KEY = "io.modelcontextprotocol/clientInfo"
-LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel"
-SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
 
 # The HTTP status of an error answer (shared/inbound.py ERROR_CODE_HTTP_STATUS; others: 200).
 STATUS = {
@@ -53,12 +49,6 @@ STATUS = {
 }  # fmt: skip
 # The body parameter the Mcp-Name header mirrors.
 NAME_KEYS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
-# Results that carry ttlMs/cacheScope (the SDK's defaults: not cached, private).
-CACHEABLE = frozenset(
-    ("prompts/list", "resources/list", "resources/read", "resources/templates/list",
-     "server/discover", "tools/list")
-)  # fmt: skip
-
 _META_MESSAGE = (
     f"params._meta must be an object carrying the required {VERSION_KEY!r} and "
     f"{CAPABILITIES_KEY!r} envelope keys"
@@ -66,13 +56,13 @@ _META_MESSAGE = (
 
 
 def has_envelope(params: Any) -> bool:
-    """A request of the 2026-07-28 era: its `_meta` names a protocol version (runner.py)."""
+    """A request of an envelope era: its `_meta` names a protocol version (runner.py)."""
     meta = params.get("_meta") if isinstance(params, dict) else None
     return isinstance(meta, dict) and VERSION_KEY in meta
 
 
-def unsupported(requested: Any) -> Failure:
-    data = {"supported": list(MODERN_VERSIONS), "requested": requested}
+def unsupported(eras: Eras, requested: Any) -> Failure:
+    data = {"supported": list(eras.envelope_versions), "requested": requested}
     return Failure(UNSUPPORTED_VERSION, "Unsupported protocol version", data)
 
 
@@ -102,8 +92,9 @@ def header_value(value: str | None) -> str | None:
 Headers = tuple[str | None, str | None, str | None]  # MCP-Protocol-Version, Mcp-Method, Mcp-Name
 
 
-def route(method: str, params: Any, headers: Headers | None) -> Failure | None:
-    """The envelope ladder (shared/inbound.py classify_inbound_request): the first failure.
+def route(eras: Eras, method: str, params: Any, headers: Headers | None) -> Era | Failure:
+    """The envelope ladder (shared/inbound.py classify_inbound_request): the era the envelope
+    names, or the first failure.
 
     `headers`: over HTTP, the routing headers, which must agree with the body; None on stdio.
     """
@@ -135,164 +126,55 @@ def route(method: str, params: Any, headers: Headers | None) -> Failure | None:
                 return Failure(HEADER_MISMATCH, message)
     if not isinstance(version, str):
         return Failure(INVALID_PARAMS, "the protocol-version envelope value must be a string")
-    if version not in MODERN_VERSIONS:
-        return unsupported(version)
-    return None
-
-
-# -- the 2026-07-28 request surface: what pydantic (lax mode) accepts in mcp_types' models ---
-
-Check = Callable[[Any], bool]
-_TRUTHS = frozenset(("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"))
-
-
-def _str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _dict(value: Any) -> bool:
-    return isinstance(value, dict)
-
-
-def _token(value: Any) -> bool:  # str | int: an integral float or a bool converts to int
-    return isinstance(value, str | int) or (isinstance(value, float) and value.is_integer())
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int | float):
-        return value in (0, 1)
-    return isinstance(value, str) and value.lower() in _TRUTHS
-
-
-def _opt(check: Check) -> Check:
-    return lambda value: value is None or check(value)
-
-
-def _list(check: Check) -> Check:
-    return lambda value: isinstance(value, list) and all(check(item) for item in value)
-
-
-def _map(check: Check) -> Check:
-    return lambda value: isinstance(value, dict) and all(check(item) for item in value.values())
-
-
-def _model(**fields: Check) -> Check:
-    """An object whose fields (wire names) pass their checks; a missing field is None."""
-    items = tuple(fields.items())
-    return lambda value: isinstance(value, dict) and all(
-        check(value.get(key)) for key, check in items
-    )
-
-
-def _one_of(*checks: Check) -> Check:
-    return lambda value: any(check(value) for check in checks)
-
-
-_ICON = _model(
-    src=_str, mimeType=_opt(_str), sizes=_opt(_list(_str)),
-    theme=_opt(lambda value: value in ("dark", "light")),
-)  # fmt: skip
-_IMPLEMENTATION = _model(
-    name=_str, version=_str, title=_opt(_str), description=_opt(_str), websiteUrl=_opt(_str),
-    icons=_opt(_list(_ICON)),
-)  # fmt: skip
-_CAPABILITIES = _model(
-    elicitation=_opt(_model(form=_opt(_dict), url=_opt(_dict))),
-    experimental=_opt(_map(_dict)), extensions=_opt(_map(_dict)), roots=_opt(_dict),
-    sampling=_opt(_model(context=_opt(_dict), tools=_opt(_dict))),
-)  # fmt: skip
-_META = _model(
-    **{
-        CAPABILITIES_KEY: _CAPABILITIES, INFO_KEY: _opt(_IMPLEMENTATION),
-        LOG_LEVEL_KEY: _opt(lambda value: value in LOG_LEVELS), VERSION_KEY: _str,
-        "progressToken": _opt(_token),
-    }
-)  # fmt: skip
-# A client's answers to a server's input requests: an elicitation's, a root list or a sampled
-# message (whose content blocks are only checked to be objects).
-_INPUT_RESPONSE = _one_of(
-    _model(
-        action=lambda value: value in ("accept", "cancel", "decline"),
-        content=_opt(_map(_one_of(_list(_str), lambda value: not isinstance(value, dict | list)))),
-    ),
-    _model(roots=_list(_model(uri=_str, name=_opt(_str), _meta=_opt(_dict)))),
-    _model(
-        model=_str, role=lambda value: value in ("assistant", "user"), stopReason=_opt(_str),
-        content=_one_of(_dict, _list(_dict)), _meta=_opt(_dict),
-    ),
-)  # fmt: skip
-_INPUT = {"inputResponses": _opt(_map(_INPUT_RESPONSE)), "requestState": _opt(_str)}
-_PAGE = _model(_meta=_META, cursor=_opt(_str))
-SURFACE: dict[str, Check] = {
-    "server/discover": _model(_meta=_META),
-    "tools/list": _PAGE,
-    "tools/call": _model(_meta=_META, name=_str, arguments=_opt(_dict), **_INPUT),
-    "resources/list": _PAGE,
-    "resources/templates/list": _PAGE,
-    "resources/read": _model(_meta=_META, uri=_str, **_INPUT),
-    "prompts/list": _PAGE,
-    "prompts/get": _model(_meta=_META, name=_str, arguments=_opt(_map(_str)), **_INPUT),
-    "completion/complete": _model(
-        _meta=_META,
-        argument=_model(name=_str, value=_str),
-        context=_opt(_model(arguments=_opt(_map(_str)))),
-        ref=_one_of(
-            _model(name=_str, title=_opt(_str), type=lambda value: value == "ref/prompt"),
-            _model(type=lambda value: value == "ref/resource", uri=_str),
-        ),
-    ),
-    "subscriptions/listen": _model(
-        _meta=_META,
-        notifications=_model(
-            promptsListChanged=_opt(_bool), resourceSubscriptions=_opt(_list(_str)),
-            resourcesListChanged=_opt(_bool), toolsListChanged=_opt(_bool),
-        ),
-    ),
-}  # fmt: skip
+    era = eras.envelope(version)
+    return era if era is not None else unsupported(eras, version)
 
 
 class Modern:
-    """A Server's 2026-07-28 answers; what does not change between requests is built once."""
+    """A Server's answers in the envelope eras; what does not change between requests is built
+    once."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        meta = {SERVER_INFO_KEY: {"name": server.name, "version": server.version}}
-        plain = {"resultType": "complete", "_meta": meta}
-        cached = {"cacheScope": "private", "ttlMs": 0, **plain}
-        # What each method's result gains over its handshake-era form.
-        self.extra = {method: cached if method in CACHEABLE else plain for method in SURFACE}
+        self.eras = server.eras
         discover: dict[str, Any] = {
-            "supportedVersions": list(MODERN_VERSIONS),
+            "supportedVersions": list(self.eras.envelope_versions),
             # Change notifications need subscriptions/listen, which is not served: all False.
             "capabilities": server.capabilities,
         }
         if server.instructions is not None:
             discover["instructions"] = server.instructions
-        self.discover = {**discover, **cached}
+        stamps = server.stamps
+        self.discover = {  # version → its server/discover result
+            version: {**discover, **stamps[version].get("server/discover", {})}
+            for version in self.eras.envelope_versions
+        }
 
-    async def request(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The result of a request whose envelope passed `route`; Failure for an error."""
-        check = SURFACE.get(method)
+    async def request(self, era: Era, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The result of a request whose envelope `route` found `era`'s; Failure for an error."""
+        check = SURFACES[era.schema].get(method)
         if check is None:  # handshake-era methods (ping, initialize, ...) and unknown ones
             raise Failure(METHOD_NOT_FOUND, "Method not found", method)
         if not check(params):
-            raise Failure(INVALID_PARAMS, "Invalid request parameters", "")
+            raise bad_params()
         if method == "server/discover":
-            return self.discover
+            return self.discover[era.version]
         handler = self.server.handlers.get(method)
         if handler is None:
             raise Failure(METHOD_NOT_FOUND, "Method not found", method)
         client = self.server.client
         if client is None:
             raise Failure(INTERNAL_ERROR, "the server is not running")
-        return {**await handler(client, params), **self.extra[method]}
+        found = await handler(client, params)
+        stamp = self.server.stamps[era.version].get(method)
+        return {**found, **stamp} if stamp else found
 
-    async def outcome(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | Failure:
+    async def outcome(
+        self, era: Era, method: str, params: Mapping[str, Any]
+    ) -> dict[str, Any] | Failure:
         """`request`'s result or Failure; a bug is logged and answered as the SDK does."""
         try:
-            return await self.request(method, params)
+            return await self.request(era, method, params)
         except Failure as failure:
             return failure
         except Exception:
@@ -300,21 +182,22 @@ class Modern:
             return Failure(INTERNAL_ERROR, "Internal server error")
 
     async def stdio(self, method: str, params: Any) -> dict[str, Any] | Failure:
-        """One request of a stdio connection that opened in the 2026-07-28 era (runner.py)."""
+        """One request of a stdio connection that opened in an envelope era (runner.py)."""
         if method == "initialize":
             requested = params.get("protocolVersion") if isinstance(params, dict) else None
-            data: dict[str, Any] = {"supported": list(MODERN_VERSIONS)}
+            data: dict[str, Any] = {"supported": list(self.eras.envelope_versions)}
             if isinstance(requested, str):
                 data["requested"] = requested
+            serving = ", ".join(self.eras.envelope_versions) or "envelope"
             message = (
-                "connection is serving the 2026-07-28 protocol; the initialize handshake is "
-                "not accepted"
+                f"connection is serving the {serving} protocol; the initialize handshake is not "
+                "accepted"
             )
             return Failure(UNSUPPORTED_VERSION, message, data)
-        refused = route(method, params, None)
-        if refused is not None:
-            return refused
-        return await self.outcome(method, params)
+        found = route(self.eras, method, params, None)
+        if isinstance(found, Failure):
+            return found
+        return await self.outcome(found, method, params)
 
 
 # A request carrying the envelope on a stdio connection opened with `initialize` (runner.py).

@@ -102,7 +102,9 @@ def serve_stdio(sdk: bool = False) -> None:
 
         _mcp_sdk.serve_stdio(server)
     else:
-        _mcp.serve_stdio(server)
+        from . import _mcp_stdio
+
+        _mcp_stdio.serve_stdio(server)
 
 
 def main(argv: list[str] | None = None) -> None:
