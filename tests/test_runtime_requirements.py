@@ -15,10 +15,16 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from naftiko_gen.plan.layout import FORMAT_REQUIREMENTS, MODULE_REQUIREMENTS, REQUIREMENTS
+from naftiko_gen.plan.layout import (
+    FORMAT_REQUIREMENTS,
+    MODULE_REQUIREMENTS,
+    REQUIREMENTS,
+    REST_REQUIREMENTS,
+)
 from tests.support import ROOT
 
 RUNTIME = ROOT / "generator" / "naftiko_gen" / "runtime"
@@ -31,8 +37,9 @@ OPTIONAL = {("_binds", "yaml")}  # a flat `KEY: value` reader of its own stands 
 
 
 def _imports(path: Path) -> set[str]:
-    """Top-level names of absolute imports anywhere in the module, and of
-    importlib.import_module("name") calls (imported by name to spare type checkers stubs)."""
+    """Top-level names of absolute imports anywhere in the module, of
+    importlib.import_module("name") calls (imported by name to spare type checkers stubs) and of
+    find_spec("name") calls (a distribution's files located without importing it: _docs)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -42,7 +49,7 @@ def _imports(path: Path) -> set[str]:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "import_module"
+            and node.func.attr in ("import_module", "find_spec")
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
@@ -54,9 +61,7 @@ def _imports(path: Path) -> set[str]:
 def _third_party() -> dict[str, set[str]]:
     """runtime module stem → the third-party import names it needs."""
     found = {p.stem: _imports(p) for p in sorted(RUNTIME.glob("_*.py"))}
-    return {
-        stem: {n for n in names if (stem, n) not in OPTIONAL} for stem, names in found.items()
-    }
+    return {stem: {n for n in names if (stem, n) not in OPTIONAL} for stem, names in found.items()}
 
 
 def _distributions(name: str) -> set[str]:
@@ -80,17 +85,20 @@ def _covered(name: str, declared: set[str]) -> bool:
 def test_runtime_modules_import_something_third_party() -> None:
     """The scan sees the imports (an empty result would make the checks below vacuous)."""
     needed = set().union(*_third_party().values())
-    assert {"aiohttp", "mcp", "jsonschema", "jwt"} <= needed, needed
+    assert {"aiohttp", "mcp", "jsonschema", "jwt", "swagger_ui"} <= needed, needed
 
 
 def test_generated_requirements_declare_every_import() -> None:
     # Format extras are listed by format, not by module: any of them may cover a module.
     base = _names(REQUIREMENTS) | set().union(*(_names(r) for r in FORMAT_REQUIREMENTS.values()))
+    base |= _names(REST_REQUIREMENTS)  # every package with a REST server (the seed: below)
     missing = []
     for stem, names in _third_party().items():
         declared = base | _names(MODULE_REQUIREMENTS.get(stem, ()))
         missing += [f"{stem}.py imports {n}" for n in sorted(names) if not _covered(n, declared)]
-    assert not missing, "not in layout.REQUIREMENTS (or its module and format extras):\n" + "\n".join(missing)
+    assert not missing, "not in layout.REQUIREMENTS (or its module and format extras):\n" + "\n".join(
+        missing
+    )
 
 
 def test_pyproject_extras_declare_every_import() -> None:
@@ -108,4 +116,16 @@ def test_requirements_txt_of_a_built_package_lists_them() -> None:
     """The committed seed package's requirements.txt is what pip installs for it."""
     text = (ROOT / "generated" / "qovery_containers" / "requirements.txt").read_text("utf-8")
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert _names(REQUIREMENTS) <= _names(lines)
+    assert _names(REQUIREMENTS) | _names(REST_REQUIREMENTS) <= _names(lines)
+
+
+@pytest.mark.parametrize("package", ["generated/qovery_containers", "examples/generated/petstore"])
+def test_shipped_runtime_modules_bring_what_they_import(package: str) -> None:
+    """Every runtime module a package holds has the runtime modules it imports beside it (a
+    module split in two must not leave a package, or a family, with a dangling import)."""
+    from naftiko_gen.resources import runtime_closure
+
+    shipped = tuple(
+        sorted(p.name for p in (ROOT / package).glob("_*.py") if p.name != "__init__.py")
+    )
+    assert runtime_closure(shipped) == shipped

@@ -49,7 +49,7 @@ def test_seed_gets_only_the_runtime_modules_it_uses(tmp_path: Path) -> None:
     assert {n for n in names if n.startswith("_") and n != "__init__.py"} == {
         "_runtime.py", "_config.py", "_limits.py", "_guard.py", "_inputs.py", "_rest.py", "_mcp.py", "_secrets.py",
         "_mcp_eras.py", "_mcp_http.py", "_mcp_modern.py", "_mcp_sdk.py", "_mcp_stdio.py",
-        "_mcp_surface.py", "_mcp_tools.py", "_mcp_wire.py", "_serve.py",
+        "_mcp_surface.py", "_mcp_tools.py", "_mcp_wire.py", "_serve.py", "_docs.py",
     }  # fmt: skip
     code = _sources(files)
     for feature in ("Digest", "multipart", "FormData", "ElementTree", "csv", "import yaml", "hmac"):
@@ -113,8 +113,8 @@ capability:
     files = _build(spec, tmp_path)
     shipped = sorted(Path(rel).name for rel in files if Path(rel).name.startswith("_"))
     assert shipped == [
-        "__init__.py", "_config.py", "_guard.py", "_inputs.py", "_limits.py", "_rest.py", "_runtime.py",
-        "_secrets.py", "_serve.py",
+        "__init__.py", "_config.py", "_docs.py", "_guard.py", "_inputs.py", "_limits.py", "_rest.py",
+        "_runtime.py", "_secrets.py", "_serve.py",
     ]  # fmt: skip
     code = _sources(files)
     for absent in ("DigestAuthMiddleware", "multipart", "FormData", "ElementTree", "csv.",

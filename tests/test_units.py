@@ -197,7 +197,7 @@ def test_every_generator_package_is_installed() -> None:
     assert on_disk <= listed, sorted(on_disk - listed)
 
 
-@pytest.mark.parametrize("fixed", ["}", "{", '"', "'", "\\\\", "{x}", "a}b{c"])
+@pytest.mark.parametrize("fixed", ["}", "{", '"', "'", "\\\\", "{x}", "a}b{c", "\x00", "a\tb"])
 def test_fixed_path_values_never_break_the_generated_path(tmp_path: Path, fixed: str) -> None:
     """A consumed path parameter's fixed `value` is spec text: found by the property test when a
     lone '}' went into an f-string (invalid Python; the formatter refused the module)."""
@@ -235,3 +235,24 @@ def test_environment_values_in_upstream_auth_are_imported_and_text(tmp_path: Pat
     upstream = result.files["qovery_containers/upstream.py"]
     assert "\nimport os\n" in upstream
     assert '"Bearer " + rt.text(os.environ.get("QOVERY_API_KEY"))' in upstream
+
+
+def test_a_spec_path_under_docs_keeps_its_route_and_turns_the_page_off(tmp_path: Path) -> None:
+    """/docs is the API docs page unless the spec's own paths are there: its route stays (and
+    stays behind the caller checks, which leave only the page's routes open), with a warning."""
+    from aiohttp import web
+
+    from naftiko_gen.codegen import generate
+    from naftiko_gen.writer import apply_changes, plan_changes
+    from tests.support import import_module
+
+    spec = FIXTURES / "invalid" / "naftiko-rest-docs-path--under.yaml"
+    out = tmp_path / "out"
+    result = generate([spec], out)
+    assert [d.rule for d in result.report.warnings] == ["naftiko-rest-docs-path"]
+    apply_changes(plan_changes(result.files, result.specs, out), out)
+    app: web.Application = import_module(out, result.packages[0], "rest_server").create_app()
+    names = {r.name for r in app.router.resources()}
+    paths = {r.canonical for r in app.router.resources()}
+    assert not names & {"naftiko-docs", "naftiko-docs-slash", "naftiko-docs-asset"}
+    assert "/docs/{id}" in paths and "/openapi.json" in paths

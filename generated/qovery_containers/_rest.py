@@ -12,8 +12,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from . import _docs, _serve
 from . import _runtime as rt
-from . import _serve
 from ._guard import Policy, add_cors, preflight
 from ._inputs import check
 
@@ -169,7 +169,11 @@ def require(allows: Guard, challenge: str) -> Any:
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in OPEN_PATHS and not allows(request.headers, request.query):
+        if (
+            request.path not in OPEN_PATHS
+            and not _docs.is_open(request)
+            and not allows(request.headers, request.query)
+        ):
             return error(401, "missing or invalid credentials", {"WWW-Authenticate": challenge})
         return await handler(request)
 
@@ -269,8 +273,10 @@ def application(
     policy: Policy,
     middlewares: Iterable[Any] = (),
     binary: Collection[Handler] = (),
+    docs: bool = True,
 ) -> web.Application:
     """`binary`: handlers taking the raw request body of any content type (see `front`).
+    `docs`: serve /docs (off when the spec's own paths are under /docs).
 
     Without other middlewares each handler is wrapped in `front`; with them, `front` is the
     first middleware. Unmatched paths and methods reach `unmatched` through the same checks.
@@ -293,6 +299,7 @@ def application(
     table = [
         web.get("/health", health),
         web.get("/openapi.json", openapi),
+        *(_docs.routes() if docs else ()),
         *(r for r in routes if isinstance(r, web.RouteDef)),
         web.route("*", "/{tail:.*}", unmatched, name=UNMATCHED),
     ]

@@ -138,6 +138,12 @@ def rest_paths(cap: Capability, report: Report) -> None:
                     "'/openapi.json' is served by the generated server; choose another path",
                     r.pos,
                 )
+            if r.path.strip("/").split("/")[0] == "docs":  # as plan.adapters.takes_docs
+                report.warning(
+                    "naftiko-rest-docs-path",
+                    f"path '{r.path}' is under /docs: this server serves no API docs page",
+                    r.pos,
+                )
             vars_ = mustache.path_vars(r.path)
             if len(set(vars_)) != len(vars_):
                 report.error(

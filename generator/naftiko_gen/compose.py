@@ -19,11 +19,16 @@ from naftiko_gen.plan import ir
 from naftiko_gen.plan.family import Family, Selection, plan_family
 from naftiko_gen.plan.layout import REQUIREMENTS
 
-# The runtime a family package runs on (members bring their own).
-RUNTIME = (
-    "_config.py", "_family.py", "_guard.py", "_inputs.py", "_limits.py", "_mcp.py",
-    "_mcp_http.py", "_mcp_modern.py", "_mcp_wire.py", "_rest.py", "_runtime.py", "_serve.py",
-)  # fmt: skip
+# The runtime a family package runs on (members bring their own): its modules' own imports
+# are followed (resources.runtime_closure), so a module split in two needs no change here.
+RUNTIME_ROOTS = (
+    "_config.py",
+    "_family.py",
+    "_mcp_http.py",
+    "_mcp_stdio.py",
+    "_rest.py",
+    "_serve.py",
+)
 _REGEX = re.compile(r"\{([^}:]+):[^}]*\}")  # aiohttp's {name:regex}: its canonical is {name}
 
 
@@ -46,7 +51,7 @@ def compose(
     files when `report` gets an error. `source`: what it was made from, for its headers."""
     from naftiko_gen.formatting import format_sources
     from naftiko_gen.render import environment, header
-    from naftiko_gen.resources import runtime_source
+    from naftiko_gen.resources import runtime_closure, runtime_source
 
     family = plan_family(name, plans, selection, report)
     for member in family.rest:
@@ -79,7 +84,7 @@ def compose(
     }
     formatted = format_sources([text.lstrip("\n") for text in modules.values()])
     files = {f"{name}/{path}": head + text for path, text in zip(modules, formatted, strict=True)}
-    files.update({f"{name}/{m}": head + runtime_source(m) for m in RUNTIME})
+    files.update({f"{name}/{m}": head + runtime_source(m) for m in runtime_closure(RUNTIME_ROOTS)})
     files[f"{name}/requirements.txt"] = (
         head
         + "\n".join(["# pip install -r requirements.txt (and each member's)", *REQUIREMENTS])

@@ -58,6 +58,7 @@ RUNTIME_REQUIREMENTS = (
     "httptools>=0.6; sys_platform != 'win32'",
     "jsonschema>=4.20",
     "pyjwt[crypto]>=2.10",
+    "swagger-ui-py>=25.7",
 )
 BASE_IMAGE = "python:3.11-slim"
 UID = 10001

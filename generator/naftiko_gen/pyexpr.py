@@ -48,7 +48,9 @@ def text(parts: tuple[Any, ...], secret: str = "client") -> str:
     return " + ".join(pieces) if pieces else '""'
 
 
-_F_PLAIN = re.compile(r"[^{}\"'\\\n\r]*\Z")
+# Literal text an f-string holds as it is: no brace, quote, backslash or control character (a NUL
+# is not even valid source; found by the property test).
+_F_PLAIN = re.compile(r"[^{}\"'\\\x00-\x1f\x7f]*\Z")
 
 
 def path(op: ir.UpstreamOp) -> str:

@@ -384,6 +384,12 @@ RULES: tuple[Rule, ...] = (
         "choose another path",
     ),
     Rule(
+        "naftiko-rest-docs-path",
+        _W,
+        "a REST path under /docs: the server keeps it and serves no API docs page (/docs)",
+        "choose another path to get the /docs page",
+    ),
+    Rule(
         "naftiko-mcp-tool-name-format",
         _E,
         "an MCP tool name outside ^[A-Za-z0-9._-]{1,128}$",

@@ -13,7 +13,7 @@ With `--mock`, a mock upstream (naftiko_gen.mock_upstream) runs in this process 
 key is needed. One line per server goes to stdout, once every server is ready:
 
     mock upstream  http://127.0.0.1:41235 (8 operations)
-    REST           http://127.0.0.1:8080  (OpenAPI: http://127.0.0.1:8080/openapi.json)
+    REST           http://127.0.0.1:8080  (docs: http://127.0.0.1:8080/docs)
     MCP            http://127.0.0.1:9090/mcp
 
 Ctrl-C (or SIGTERM) stops the servers, then the mock, and exits 0.
@@ -288,7 +288,7 @@ async def _serve(run: Run, specs: list[Path], mock: bool) -> int:
                     return _not_started(start, run.package)
             for start in starts:
                 s = start.server
-                extra = f"  (OpenAPI: {s.url}/openapi.json)" if s.kind == "REST" else ""
+                extra = f"  (docs: {s.url}/docs)" if s.kind == "REST" else ""
                 click.echo(f"{s.kind:<14} {s.url}{extra}")
             click.echo("Ctrl-C stops them all", err=True)
             return await _wait(procs)

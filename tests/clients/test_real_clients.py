@@ -28,7 +28,7 @@ import yaml
 from naftiko_gen.codegen import generate
 from naftiko_gen.openapi_import import import_openapi
 from naftiko_gen.writer import apply_changes, plan_changes
-from tests.support import FIXTURES, ROOT, import_module, serve_asgi
+from tests.support import FIXTURES, ROOT, import_module, judge_missing, serve_asgi
 
 from .test_import_documents import DATADOG
 
@@ -62,7 +62,7 @@ def anyio_backend() -> str:
 async def test_mcp_inspector_lists_every_tool(tmp_path: Path) -> None:
     cli = _inspector()
     if cli is None:
-        pytest.skip(
+        judge_missing(
             "the MCP Inspector is not installed (npm install --prefix "
             "~/.cache/naftiko-gen/inspector-VERSION @modelcontextprotocol/inspector@VERSION)"
         )

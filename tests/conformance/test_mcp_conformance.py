@@ -45,6 +45,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import judge_missing
+
 from .conftest import RESULTS
 
 pytestmark = pytest.mark.slow
@@ -208,7 +210,7 @@ def _cache_dir() -> Path:
 def conformance_cli() -> list[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip(
+        judge_missing(
             "node/npm not found: the MCP conformance suite (npm "
             f"{PACKAGE}@{CONFORMANCE_VERSION}) needs Node.js 20+"
         )
@@ -365,9 +367,7 @@ def _fixture_server(
     _build(FIXTURE, out, "conformance_capability")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
     upstream = [sys.executable, str(Path(__file__).with_name("conformance_upstream.py"))]
-    with _serve(
-        out, "conformance_capability", upstream, env, "CONFORMANCE_BASE_URL", flags
-    ) as url:
+    with _serve(out, "conformance_capability", upstream, env, "CONFORMANCE_BASE_URL", flags) as url:
         yield url
 
 

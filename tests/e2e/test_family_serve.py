@@ -100,6 +100,11 @@ async def test_serve_a_family_of_twenty(tmp_path: Path) -> None:
                 async with http.get(f"{rest}/openapi.json") as resp:
                     paths = (await resp.json())["paths"]
                 assert "/cap01/v1/items/{id}" in paths and "/v1/cap20/items/{id}" in paths
+                # /docs: the family's page, which loads the (merged) openapi.json beside it.
+                async with http.get(f"{rest}/docs") as resp:
+                    assert resp.status == 200 and resp.content_type == "text/html"
+                async with http.get(f"{rest}/docs/swagger-ui-bundle.js") as resp:
+                    assert resp.status == 200
             servers = _servers(proc.pid)
             # One REST and one MCP process for the 20 capabilities.
             assert sorted(servers.values()) == [

@@ -172,6 +172,10 @@ async def test_exposed_auth_challenges(control_pkg: Any) -> None:
         ok = MCP_HEADERS | {"Authorization": BASIC}
         assert (await get(mcp_basic + "/mcp", ok, method="POST", json=call))[0] == 200
         assert len(fake.authorized()) == 2  # only the two accepted calls went upstream
+        # The docs page and its files are open like /openapi.json; the calls made from it are not.
+        for path in ("/docs", "/docs/init.js", "/docs/swagger-ui.css", "/openapi.json"):
+            assert (await get(rest_basic + path))[0] == 200, path
+        assert (await get(rest_basic + "/docs/nope"))[0] == 404
 
 
 # -- oauth2 -------------------------------------------------------------------------------------
@@ -273,6 +277,9 @@ async def test_oauth2_rest(oauth2_stack: Any) -> None:
     assert status == 401 and "error=" not in headers["WWW-Authenticate"]
     assert fake.requests == []  # nothing refused went upstream
     assert (await get(rest + "/health"))[0] == 200
+    status, headers, page = await get(rest + "/docs")  # open, as /openapi.json
+    assert status == 200 and headers["Content-Type"].startswith("text/html"), page
+    assert (await get(rest + "/docs/swagger-ui-bundle.js"))[0] == 200
     status, _, document = await get(rest + "/.well-known/oauth-protected-resource/v1")
     assert status == 200 and document["resource"] == "https://api.example.com/v1"
 

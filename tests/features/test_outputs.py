@@ -1,11 +1,19 @@
 """Output mapping: `$.` passthrough, `$.data.items`, `$[0]`, `$.items[*].id`, typed objects
 with properties, arrays with items, several named outputs → one object, and mocks (`value`,
-no call)."""
+no call).
+
+MCP: a mapped output's declared types are the tool's outputSchema; an array is wrapped as the
+official SDK's MCPServer and FastMCP wrap a non-object return (`{"result": ...}`, required,
+FastMCP's `x-fastmcp-wrap-result` mark) and sent as structuredContent `{"result": [...]}`,
+valid against the schema (the `mcp` client checks it too), by both the SDK-free server and the
+`--sdk` one."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.features.upstream import (
@@ -16,6 +24,7 @@ from tests.features.upstream import (
     mcp_json,
     mcp_text,
 )
+from tests.support import serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -94,15 +103,62 @@ async def test_mapping_through_rest(h: Harness, case: tuple[Any, ...]) -> None:
     assert got.json == expected
 
 
+# Tools whose output the spec types (an object with properties, arrays): an outputSchema.
+TYPED = {"items", "ids", "summary", "ships", "named", "mock-status"}
+
+
+@pytest.fixture(scope="module")
+async def sdk(h: Harness, built: Any) -> AsyncIterator[Any]:
+    """An `mcp` client of the same tools served by the official SDK (`--sdk`), with the fakes
+    and environment of `h`."""
+    from mcp import Client
+
+    async with serve_asgi(built.mcp.create_sdk_app()) as url, Client(url + "/mcp") as client:
+        yield client
+
+
+@pytest.fixture(params=["default", "sdk"])
+def mcp(request: pytest.FixtureRequest, h: Harness) -> Any:
+    return h.mcp if request.param == "default" else request.getfixturevalue("sdk")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-async def test_mapping_through_mcp(h: Harness, case: tuple[Any, ...]) -> None:
+async def test_mapping_through_mcp(h: Harness, mcp: Any, case: tuple[Any, ...]) -> None:
     _, _, tool, up_path, reply, expected = case
     h.fake.expect("GET", up_path, query=[], reply=reply)
-    result = await h.tool(tool)
+    result = await mcp.call_tool(tool, {})  # the client checks structuredContent on its schema
     assert h.fake.only().raw_path == up_path
-    assert mcp_json(result) == expected
-    if isinstance(expected, dict):
+    assert mcp_json(result) == expected  # the text is the value itself, never wrapped
+    schema = {t.name: t.output_schema for t in (await mcp.list_tools()).tools}[tool]
+    if isinstance(expected, list):
+        assert schema is not None and schema["required"] == ["result"], schema
+        assert schema["properties"]["result"]["type"] == ["array", "null"]
+        assert schema["x-fastmcp-wrap-result"] is True
+        assert result.structured_content == {"result": expected}
+    elif isinstance(expected, dict):
         assert result.structured_content == expected
+    assert (schema is not None) == (tool in TYPED), (tool, schema)
+    if schema is not None:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.Draft202012Validator(schema).validate(result.structured_content)
+
+
+async def test_array_items_typed_in_output_schema(h: Harness) -> None:
+    """The declared item properties reach the schema: a client sees the shape of each ship."""
+    tools = {t.name: t for t in (await h.mcp.list_tools()).tools}
+    items = tools["ships"].output_schema["properties"]["result"]["items"]
+    assert items["type"] == "object"
+    assert set(items["properties"]) == {"id", "name", "year", "crew"}
+    assert items["properties"]["year"]["type"] == ["integer", "null"]
+    assert items["properties"]["crew"]["type"] == ["array", "null"]
+
+
+async def test_missing_array_is_wrapped_empty(h: Harness, mcp: Any) -> None:
+    """A mapping over an array the upstream left out gives [], still wrapped."""
+    h.fake.expect("GET", "/fleet", query=[], reply={"total": 0})
+    result = await mcp.call_tool("ships", {})
+    assert mcp_json(result) == []
+    assert result.structured_content == {"result": []}
 
 
 MOCK = {"status": "ok", "version": 3, "live": True, "echo": 'hello Ann "A"'}

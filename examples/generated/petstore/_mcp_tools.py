@@ -36,6 +36,8 @@ class Tool:
     ) -> None:
         self.name, self.title, self.description = name, title, description
         self.input_schema, self.output_schema = input_schema, output_schema
+        # An array or scalar result declared as {"result": ...} (the SDK's and FastMCP's way).
+        self.wraps = bool(output_schema and output_schema.get(WRAP_MARK))
         self.annotations = dict(annotations or {})  # wire names: readOnlyHint, ...
         wire: dict[str, Any] = {"name": name}
         if title is not None:
@@ -78,8 +80,13 @@ def error(message: str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": message}], "isError": True}
 
 
-def result(answer: rt.Result) -> dict[str, Any]:
-    """Upstream JSON objects as structured content (and text); errors as isError results."""
+WRAP_MARK = "x-fastmcp-wrap-result"  # FastMCP's clients unwrap {"result": ...} on this mark
+
+
+def result(answer: rt.Result, wraps: bool = False) -> dict[str, Any]:
+    """Upstream JSON objects as structured content (and text); errors as isError results.
+    `wraps`: the tool declares its value under "result" (an array or a scalar), sent so; the
+    text stays the value itself, as the SDK's and FastMCP's servers send it."""
     if len(answer.body) > MAX_RESULT_BYTES:
         return error(
             f"the upstream answer is {len(answer.body)} bytes, over the {MAX_RESULT_BYTES}-byte "
@@ -96,13 +103,17 @@ def result(answer: rt.Result) -> dict[str, Any]:
         if lax:  # the text a client parses must be the strict JSON of structuredContent
             text = json.dumps(data, ensure_ascii=False)
     found: dict[str, Any] = {"content": [{"type": "text", "text": text}]}
-    if isinstance(data, dict):  # only objects: a list is a protocol error on 2025-era clients
+    if wraps:  # the outputSchema promises it: a list alone is an error on 2025-era clients
+        found["structuredContent"] = {"result": data}
+    elif isinstance(data, dict):  # only objects: a list is a protocol error on 2025-era clients
         found["structuredContent"] = data
     found["isError"] = False
     return found
 
 
-async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> dict[str, Any]:
+async def call_tool(
+    function: ToolFunction, client: rt.Client, args: Args, wraps: bool = False
+) -> dict[str, Any]:
     """A tool function's answer as a result; bad arguments and upstream failures as isError."""
     try:
         answer = await function(client, args)
@@ -110,4 +121,4 @@ async def call_tool(function: ToolFunction, client: rt.Client, args: Args) -> di
         return error(f"invalid arguments: {exc}")
     except rt.UpstreamError as exc:
         return error(f"upstream error ({exc.status}): {exc}")
-    return result(answer)
+    return result(answer, wraps)

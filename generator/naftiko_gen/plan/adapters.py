@@ -29,7 +29,7 @@ from naftiko_gen.plan.control import oauth2
 from naftiko_gen.plan.enrich import Enricher
 from naftiko_gen.plan.forward import plan_forward
 from naftiko_gen.plan.mcp_content import plan_prompts, plan_resources
-from naftiko_gen.plan.openapi import openapi_document
+from naftiko_gen.plan.openapi import mapped_output, openapi_document
 from naftiko_gen.plan.outputs import FAILED, has_values
 from naftiko_gen.plan.portable import portable, typed_schema
 from naftiko_gen.plan.route_order import Shape, order_routes
@@ -216,6 +216,10 @@ class AdapterPlanner:
             openapi={},
             description=adapter.description,
             forwards=forwards,
+            docs=not any(
+                takes_docs(p)
+                for p in (*(r.spec_path for r in routes), *(f.prefix for f in forwards))
+            ),
         )
         server.openapi = openapi_document(
             self.cap.label or adapter.namespace, adapter.description or self.cap.description, server
@@ -431,6 +435,12 @@ def _decoded_literal(piece: str, i: int) -> str:
     )
 
 
+def takes_docs(path: str) -> bool:
+    """A spec path the /docs page would shadow, or that would shadow it: /docs, /docs/...
+    (/{name} is no such path: a literal segment wins over a placeholder, as everywhere)."""
+    return path.strip("/").split("/")[0] == "docs"
+
+
 def input_schema(inputs: list[ir.Input]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": {i.name: i.schema() for i in inputs}}
     required = [i.name for i in inputs if i.required]
@@ -440,12 +450,28 @@ def input_schema(inputs: list[ir.Input]) -> dict[str, Any]:
 
 
 def tool_output_schema(action: ir.Action, enriched: bool) -> dict[str, Any] | None:
-    """A tool's outputSchema: a mapped object output's declared types, or (with a document) a
-    relayed object's schema. Objects only: they are the results sent as structuredContent."""
-    if isinstance(action.output, ir.Fields) and action.function is None:
-        return portable(typed_schema(action.output))
-    schema = Enricher.output_schema(action) if enriched else None
-    return portable(schema) if schema is not None else None
+    """A tool's outputSchema: a mapped output's declared types, or (with a document) a relayed
+    object's schema.
+
+    MCP wants an object at the schema's root (2025-06-18; structuredContent an object), so a
+    mapped array or scalar is wrapped as the official SDK's MCPServer and FastMCP wrap a
+    non-object return: `{"result": <schema>}`, required, sent as `{"result": <value>}`, with
+    FastMCP's `x-fastmcp-wrap-result` mark (its clients unwrap the value; _mcp.Tool reads it).
+    A value taken as it is ({}: any JSON) gets none: nothing is declared about it.
+    """
+    output = mapped_output(action)
+    if isinstance(output, ir.Fields):
+        return portable(typed_schema(output))
+    if output is not None:
+        typed = typed_schema(output)
+        if not typed:
+            return None
+        return portable({"type": "object", "properties": {"result": typed}} | WRAPPED)
+    relayed = Enricher.output_schema(action) if enriched else None
+    return portable(relayed) if relayed is not None else None
+
+
+WRAPPED = {"required": ["result"], "x-fastmcp-wrap-result": True}
 
 
 def tool_annotations(tool: McpTool) -> dict[str, bool]:

@@ -396,6 +396,7 @@ class RestServer:
     openapi: dict[str, Any]
     description: str | None
     forwards: list[Forward] = field(default_factory=list)
+    docs: bool = True  # /docs served: no path of the spec's is under it
 
 
 @dataclass

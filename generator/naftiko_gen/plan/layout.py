@@ -107,6 +107,9 @@ REQUIREMENTS = (
     "jsonschema>=4.20",  # _validate: tool arguments against their inputSchema
     "pyjwt[crypto]>=2.10",  # _oauth2: callers' JWTs
 )
+# What a package with a REST server needs besides: /docs serves the Swagger UI files it ships
+# (_docs), kept out of the generated code (1.7 MB of JavaScript).
+REST_REQUIREMENTS = ("swagger-ui-py>=25.7",)
 
 
 def _auth_module(auth: ir.Auth) -> str:
@@ -130,11 +133,12 @@ def _formats_used(plan: ir.Plan) -> set[str]:
     return used | ({"otel"} if plan.control is not None and plan.control.traces else set())
 
 
-def requirements(uses: Uses, formats: set[str] | None = None) -> str:
-    """requirements.txt of a package: the servers' dependencies and its auth's and formats'
-    extras."""
+def requirements(uses: Uses, formats: set[str] | None = None, rest: bool = False) -> str:
+    """requirements.txt of a package: the servers' dependencies and its auth's, formats',
+    cache's and REST server's extras."""
     modules = {*uses.auth_helpers, *(("_cache",) if uses.cache else ())}
     extra = {r for m in modules for r in MODULE_REQUIREMENTS.get(m, ())}
+    extra |= set(REST_REQUIREMENTS if rest else ())
     extra |= {r for f in formats or () for r in FORMAT_REQUIREMENTS.get(f, ())}
     return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *sorted(extra)]) + "\n"
 
@@ -274,7 +278,7 @@ def package_layout(plan: ir.Plan) -> ir.Layout:
         openapi=openapi,
         copies=copies,
         runtime=_runtime_modules(plan, package),
-        requirements=requirements(package, _formats_used(plan)),
+        requirements=requirements(package, _formats_used(plan), bool(plan.rest)),
         mcp_clients=mcp_clients(plan) if plan.mcp else None,
     )
 
@@ -291,6 +295,7 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
         "_guard.py": served or plan.control is not None,  # the control server checks exposure too
         "_inputs.py": served,
         "_rest.py": bool(plan.rest or plan.skills),
+        "_docs.py": bool(plan.rest or plan.skills),  # _rest imports it (skills serve no /docs)
         "_serve.py": served or plan.control is not None,  # every server's --workers
         "_mcp.py": bool(plan.mcp),
         "_mcp_eras.py": bool(plan.mcp),  # the protocol eras, as data

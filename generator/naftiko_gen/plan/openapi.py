@@ -64,7 +64,10 @@ def openapi_document(title: str, description: str | None, server: ir.RestServer)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
-        "servers": [{"url": f"http://{server.host}:{server.port}"}],
+        # Relative to where the document is served (OAS 3.1 §4.8.5): "Try it out" in /docs and
+        # other clients call the host, port and path prefix that served it (--port, a proxy,
+        # a Kubernetes Service), not the spec's default address.
+        "servers": [{"url": "."}],
         "paths": paths,
         "components": {
             "schemas": {
@@ -90,14 +93,26 @@ def _tag(spec_path: str) -> str:
     return ""
 
 
+def mapped_output(action: ir.Action) -> Any:
+    """The output expression that builds the action's answer: its own mapping, or that of the
+    function it runs (orchestrated steps, a `ref`); None when the upstream answer is relayed."""
+    if action.function is None:
+        return action.output
+    function = action.function.function
+    if function.orchestration is not None:
+        return function.orchestration.output
+    return function.action.output if function.action is not None else None
+
+
 def _mapped(action: ir.Action) -> dict[str, Any]:
     """The success response of a mapped output: its schema from the declared output types."""
-    if action.output is None or action.function is not None:
+    output = mapped_output(action)
+    if output is None:
         return {}
     return {
         "200": {
             "description": "The mapped result",
-            "content": {"application/json": {"schema": typed_schema(action.output)}},
+            "content": {"application/json": {"schema": typed_schema(output)}},
         }
     }
 

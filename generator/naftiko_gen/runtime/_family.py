@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRuleMatching, MatchedSubAppResource
 
-from . import _mcp, _rest
+from . import _docs, _mcp, _rest
 from . import _runtime as rt
 from ._guard import Policy
 from ._mcp_wire import Failure
@@ -29,6 +29,9 @@ from ._mcp_wire import Failure
 UNMATCHED = "unmatched"  # the name each member gives its catch-all route (_rest.UNMATCHED)
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = frozenset(("get", "put", "post", "delete", "patch", "options", "head", "trace"))
+
+
+DOCS_PATHS = (_docs.PATH, _docs.PATH + "/", _docs.PATH + "/{name}")  # canonical, as routed
 
 
 class RestMember(NamedTuple):
@@ -127,8 +130,8 @@ def rest_application(
                 resource.add_prefix(member.prefix)
                 router.index_resource(resource)
         resource = MemberRoutes(member.capability, app, hidden)
-        if not member.prefix:  # its probe and document: the family answers those
-            resource.reserved = frozenset(("/health", "/openapi.json"))
+        if not member.prefix:  # its probe, document and docs page: the family answers those
+            resource.reserved = frozenset(("/health", "/openapi.json", *DOCS_PATHS))
         _mount(root, resource, app)
     document = json.dumps(merged_openapi(documents, title)).encode()
 
@@ -149,6 +152,10 @@ def rest_application(
     fallback = web.Application()
     fallback.router.add_get("/health", _rest.front(policy, health))
     fallback.router.add_get("/openapi.json", _rest.front(policy, openapi))
+    fallback.router.add_routes(  # /docs: the family's page, for the merged document
+        web.RouteDef(r.method, r.path, _rest.front(policy, r.handler), r.kwargs)
+        for r in _docs.routes()
+    )
     fallback.router.add_route("*", "/{tail:.*}", _rest.front(policy, unmatched))
     _mount(root, MemberRoutes("fallback", fallback, frozenset()), fallback)
     return root

@@ -113,6 +113,7 @@ class Server:
         self.stamps = self.eras.stamps({"name": name, "version": version})
         self.tools = tuple(tools)
         self.functions = {tool.name: function for tool, function in self.tools}
+        self.wrapping = frozenset(tool.name for tool, _ in self.tools if tool.wraps)
         self.client_factory = client
         self.client: rt.Client | None = None
         self.listed = {"tools": [tool.wire for tool, _ in self.tools]}
@@ -145,7 +146,8 @@ class Server:
         function = self.functions.get(name)
         if function is None:  # a protocol error, not a tool result (MCP 2025-11-25, tools)
             raise Failure(INVALID_PARAMS, f"Unknown tool: {name}")
-        return await call_tool(function, client, params.get("arguments") or {})
+        arguments = params.get("arguments") or {}
+        return await call_tool(function, client, arguments, name in self.wrapping)
 
     def initialize(self, params: Mapping[str, Any], session: Session) -> dict[str, Any]:
         session.era = self.eras.negotiate(params["protocolVersion"])

@@ -249,6 +249,7 @@ def _quote(text: str) -> str:
 # -- REST (aiohttp) --------------------------------------------------------------------------
 
 OPEN = ("/health", "/openapi.json")
+DOCS_ROUTES = ("naftiko-docs", "naftiko-docs-slash", "naftiko-docs-asset")  # _docs.OPEN_ROUTES
 
 
 def rest(server: ResourceServer) -> Any:
@@ -258,7 +259,7 @@ def rest(server: ResourceServer) -> Any:
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in server.metadata_paths:
             return web.json_response(server.metadata())
-        if request.path not in OPEN:
+        if request.path not in OPEN and request.match_info.route.name not in DOCS_ROUTES:
             refused = await server.refuse(request.headers)
             if refused is not None:
                 status, message, challenge = refused

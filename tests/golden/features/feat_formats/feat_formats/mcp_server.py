@@ -32,6 +32,17 @@ BOOKS = _mcp.Tool(
     name="books",
     description="Books from the XML catalog",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "result": {
+                "type": ["array", "null"],
+                "items": {"type": "object", "properties": {"id": {}, "title": {}}},
+            }
+        },
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 
@@ -52,6 +63,17 @@ STOCK = _mcp.Tool(
     name="stock",
     description="Stock from the CSV export",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "result": {
+                "type": ["array", "null"],
+                "items": {"type": "object", "properties": {"sku": {}, "name": {}}},
+            }
+        },
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 
@@ -72,6 +94,12 @@ STOCK_RAW = _mcp.Tool(
     name="stock-raw",
     description="Every CSV row as an object",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {"result": {"type": ["array", "null"], "items": {}}},
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 

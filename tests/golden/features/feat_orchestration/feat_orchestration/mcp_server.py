@@ -35,6 +35,14 @@ SHIP_CARD = _mcp.Tool(
         "properties": {"name": {"type": "string", "description": "The ship's name."}},
         "required": ["name"],
     },
+    output_schema={
+        "type": "object",
+        "properties": {
+            "name": {},
+            "ids": {"type": "object", "properties": {"imo": {}}},
+            "crew": {},
+        },
+    },
     annotations={"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True},
 )
 

@@ -44,6 +44,12 @@ ITEMS = _mcp.Tool(
     name="items",
     description="The items",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {"result": {"type": ["array", "null"], "items": {}}},
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 
@@ -78,6 +84,12 @@ IDS = _mcp.Tool(
     name="ids",
     description="Ship ids",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {"result": {"type": ["array", "null"], "items": {}}},
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 
@@ -136,6 +148,25 @@ SHIPS = _mcp.Tool(
     name="ships",
     description="Ships, reshaped",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "result": {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {},
+                        "name": {},
+                        "year": {"type": ["integer", "null"]},
+                        "crew": {"type": ["array", "null"], "items": {}},
+                    },
+                },
+            }
+        },
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
 )
 
 

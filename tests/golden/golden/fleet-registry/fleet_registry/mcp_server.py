@@ -75,6 +75,17 @@ LIST_LEGACY_VESSELS = _mcp.Tool(
     name="list-legacy-vessels",
     description="Vessels from the legacy dockyard (XML upstream)",
     input_schema={"type": "object", "properties": {}},
+    output_schema={
+        "type": "object",
+        "properties": {
+            "result": {
+                "type": ["array", "null"],
+                "items": {"type": "object", "properties": {"code": {}}},
+            }
+        },
+        "required": ["result"],
+        "x-fastmcp-wrap-result": True,
+    },
     annotations={"readOnlyHint": True},
 )
 
