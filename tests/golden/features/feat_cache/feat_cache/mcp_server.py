@@ -35,6 +35,10 @@ FORECAST = _mcp.Tool(
         "properties": {"city": {"type": "string", "description": "The city."}},
         "required": ["city"],
     },
+    output_schema={
+        "type": "object",
+        "properties": {"city": {}, "celsius": {"type": ["number", "null"]}},
+    },
     annotations={"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True},
 )
 
