@@ -45,10 +45,10 @@ def golden(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks of docs/benchmarks.md: REST vs hand-written, MCP vs FastMCP and hand-written
-    (both protocol eras), start-up, memory, build time. Options go to every script:
+    (both protocol eras), start-up, memory, build time, cached calls. Options go to every script:
     `nox -s bench -- --rounds 3`. Uses wrk when installed (apt-get install wrk), else an aiohttp
     load client."""
-    session.install("-e", ".[runtime]", "fastmcp>=4,<5")
+    session.install("-e", ".[runtime,cache]", "fastmcp>=4,<5")
     session.run("python", "bench/bench_rest.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", *session.posargs)
     session.run("python", "bench/bench_mcp.py", "--era", "modern", *session.posargs)
@@ -56,6 +56,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bench_memory.py")
     session.run("python", "bench/bench_workers.py", *session.posargs)
     session.run("python", "bench/bench_build.py")
+    session.run("python", "bench/bench_cache.py")  # a Redis column when redis-server is installed
     if shutil.which("valgrind"):  # instructions per request: deterministic, ~5 minutes
         session.run("python", "bench/bench_rest_instructions.py")
     else:

@@ -1,6 +1,7 @@
 """A fast local stand-in for Qovery's list-containers call, for the benchmarks only.
 
-Run: python bench/upstream_app.py --port P   (BENCH_UPSTREAM_TOKEN=t: demand ``Bearer t``)
+Run: python bench/upstream_app.py --port P   (BENCH_UPSTREAM_TOKEN=t: demand ``Bearer t``;
+BENCH_UPSTREAM_DELAY_MS=d: answer after d ms, as a slow real API does)
 
 Answers ``GET /environment/{environmentId}/container`` with a realistic ~1.5 KB
 ``{"results": [...]}`` body, built once; anything else is 404. It does as little as possible
@@ -10,6 +11,7 @@ per request so that the servers under test, not the upstream, dominate the measu
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 
@@ -79,12 +81,14 @@ CONTAINER = {
 BODY = json.dumps({"results": [CONTAINER]}).encode()
 
 
-def create_app(token: str) -> web.Application:
+def create_app(token: str, delay: float = 0.0) -> web.Application:
     expected = f"Bearer {token}" if token else None
 
     async def list_containers(request: web.Request) -> web.Response:
         if expected is not None and request.headers.get("Authorization") != expected:
             return web.json_response({"status": 401, "error": "Unauthorized"}, status=401)
+        if delay:
+            await asyncio.sleep(delay)
         return web.Response(body=BODY, content_type="application/json")
 
     app = web.Application()
@@ -98,7 +102,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8099)
     args = parser.parse_args()
     web.run_app(
-        create_app(os.environ.get("BENCH_UPSTREAM_TOKEN", "")),
+        create_app(
+            os.environ.get("BENCH_UPSTREAM_TOKEN", ""),
+            float(os.environ.get("BENCH_UPSTREAM_DELAY_MS", "0")) / 1000,
+        ),
         host=args.host,
         port=args.port,
         access_log=None,

@@ -20,8 +20,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from naftiko_gen.plan.layout import (
-    AUTH_REQUIREMENTS,
     FORMAT_REQUIREMENTS,
+    MODULE_REQUIREMENTS,
     REQUIREMENTS,
     REST_REQUIREMENTS,
 )
@@ -94,15 +94,15 @@ def test_generated_requirements_declare_every_import() -> None:
     base |= _names(REST_REQUIREMENTS)  # every package with a REST server (the seed: below)
     missing = []
     for stem, names in _third_party().items():
-        declared = base | _names(AUTH_REQUIREMENTS.get(stem, ()))
+        declared = base | _names(MODULE_REQUIREMENTS.get(stem, ()))
         missing += [f"{stem}.py imports {n}" for n in sorted(names) if not _covered(n, declared)]
-    assert not missing, "not in layout.REQUIREMENTS (or its auth and format extras):\n" + "\n".join(
+    assert not missing, "not in layout.REQUIREMENTS (or its module and format extras):\n" + "\n".join(
         missing
     )
 
 
 def test_pyproject_extras_declare_every_import() -> None:
-    extras = ("runtime", "oauth1", "avro", "otel")  # runtime, and what some specs need
+    extras = ("runtime", "oauth1", "avro", "otel", "cache")  # runtime, and what some specs need
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     optional = project["optional-dependencies"]
     declared = set().union(*(_names(optional[e]) for e in extras))

@@ -228,6 +228,7 @@ class Route:
     reply: bytes = b"{}"
     reply_type: str = "application/json"
     delay: float = 0.0  # seconds to wait before answering
+    reply_headers: Mapping[str, str] | None = None  # besides Content-Type (e.g. Cache-Control)
 
 
 class FakeUpstream:
@@ -260,6 +261,7 @@ class FakeUpstream:
         reply_text: str | None = None,
         reply_type: str | None = None,
         delay: float = 0.0,
+        reply_headers: Mapping[str, str] | None = None,
     ) -> Route:
         if reply_text is not None:
             body, ctype = reply_text.encode("utf-8"), reply_type or "text/plain; charset=utf-8"
@@ -282,6 +284,7 @@ class FakeUpstream:
             reply=body,
             reply_type=ctype,
             delay=delay,
+            reply_headers=reply_headers,
         )
         self.routes[(route.method, path)] = route
         return route
@@ -341,7 +344,9 @@ class FakeUpstream:
         if route.delay:
             await asyncio.sleep(route.delay)
         return web.Response(
-            status=route.status, body=route.reply, headers={"Content-Type": route.reply_type}
+            status=route.status,
+            body=route.reply,
+            headers={"Content-Type": route.reply_type, **(route.reply_headers or {})},
         )
 
     @staticmethod
@@ -518,6 +523,7 @@ class Reply:
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def json(self) -> Any:
@@ -552,7 +558,8 @@ async def rest_call(
     async with aiohttp.ClientSession() as session:
         async with session.request(method, url, **kwargs) as response:
             body = await response.read()
-            return Reply(response.status, response.headers.get("Content-Type", ""), body)
+            content_type = response.headers.get("Content-Type", "")
+            return Reply(response.status, content_type, body, CIMultiDict(response.headers))
 
 
 def mcp_text(result: Any) -> str:

@@ -53,6 +53,7 @@ class Config:
         self.upstreams, self.secrets = upstreams, secrets
         self.auths: dict[str, Auth] = {}  # built by load_config
         self.body_budget = DEFAULT_BODY_BUDGET_MB * 1024 * 1024  # bytes; set by load_config
+        self.cache: Any = None  # _cache.Settings, read by upstream.load_config when it caches
 
     def secret(self, name: str) -> str:
         return self.secrets[name]

@@ -10,7 +10,8 @@ import asyncio
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote, urlencode
@@ -41,6 +42,8 @@ NO_CONTENT_TYPE = ("Content-Type",)
 BODYLESS = ("GET", "HEAD", "OPTIONS")  # aiohttp adds no Content-Type to these
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # what quote(safe="") leaves as it is
 DOTS = (".", "..")
+# Set by _cache while a cacheable function runs: each upstream answer's Cache-Control, noted.
+CACHE_CONTROL: ContextVar[list[str] | None] = ContextVar("naftiko_cache_control", default=None)
 
 
 class InputError(ValueError):
@@ -92,6 +95,7 @@ class Result:
     is_json: bool = False
     location: str | None = None  # of a redirect, relayed as it is
     stream: aiohttp.ClientResponse | None = None  # an unread body, from Client.streaming()
+    headers: Mapping[str, str] | None = None  # REST answer headers of its own (_cache: Age)
 
     @classmethod
     def of(cls, data: Any, status: int = 200) -> Result:
@@ -142,6 +146,7 @@ class Client:
         BUDGET.total = config.body_budget
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str], Slots] = {}
+        self.closers: list[Callable[[], Awaitable[None]]] = []  # what closes with it (_cache)
 
     def secret(self, name: str) -> str:
         return self.config.secrets[name]
@@ -168,6 +173,7 @@ class Client:
         for session in self._sessions.values():
             await session.close()
         self._sessions.clear()
+        await asyncio.gather(*(close() for close in self.closers))
 
     async def send(
         self,
@@ -270,6 +276,8 @@ class Client:
             finally:
                 response.release()
             reserved.keep()
+            if (noted := CACHE_CONTROL.get()) is not None:
+                noted.append(got.get("Cache-Control", ""))
             return Result(response.status, answer_type, raw, location=location)
         except TimeoutError:
             raise UpstreamTimeout(

@@ -281,6 +281,8 @@ class Function:
     inputs: list[Input]
     orchestration: Orchestration | None = None
     action: Action | None = None  # a single call (or a mock) with its output mapping
+    cacheable: bool = False  # semantics.cacheable, and it calls upstream: _cache keeps answers
+    cache_scope: str = "public"  # "private" when an adapter exposing it checks its callers
 
 
 @dataclass

@@ -34,11 +34,13 @@ class Uses:
     auth_helpers: frozenset[str] = frozenset()  # upstream auth modules (_oauth1, _sigv4, ...)
     metrics: bool = False  # a control adapter: calls are counted (_metrics)
     oauth2: bool = False  # callers present JWTs (_oauth2)
+    cache: bool = False  # cacheable functions keep their answers (_cache)
 
     def imports(self, always: list[str]) -> list[str]:
         """The package-relative import lines of a module, ordered as isort (ruff) orders them."""
         optional = {
             "_binds": self.binds,
+            "_cache": self.cache,
             "_forms": self.forms,
             "_formats": self.formats,
             "_inbound": self.inbound,
@@ -92,6 +94,9 @@ def _upstream_uses(plan: ir.Plan) -> Uses:
 # Upstream auth kinds implemented by a runtime module of their own, and what each needs.
 AUTH_MODULES = {"oauth1": "_oauth1", "aws-sig-v4": "_sigv4", "hmac": "_hmac", "certificate": "_tls"}
 AUTH_REQUIREMENTS = {"_oauth1": ("oauthlib[signedtoken]>=3.2",)}
+# Feature modules' own requirements: Redis for the shared cache (NAFTIKO_CACHE_URL), listed only
+# by packages with a cacheable function (and imported only when the variable is set).
+MODULE_REQUIREMENTS = {**AUTH_REQUIREMENTS, "_cache": ("redis>=5",)}
 # What every generated package needs at run time (pip's requirements.txt).
 REQUIREMENTS = (
     "aiohttp>=3.12.8",
@@ -129,9 +134,10 @@ def _formats_used(plan: ir.Plan) -> set[str]:
 
 
 def requirements(uses: Uses, formats: set[str] | None = None, rest: bool = False) -> str:
-    """requirements.txt of a package: the servers' dependencies and its auth's, formats' and
-    REST server's extras."""
-    extra = {r for m in uses.auth_helpers for r in AUTH_REQUIREMENTS.get(m, ())}
+    """requirements.txt of a package: the servers' dependencies and its auth's, formats',
+    cache's and REST server's extras."""
+    modules = {*uses.auth_helpers, *(("_cache",) if uses.cache else ())}
+    extra = {r for m in modules for r in MODULE_REQUIREMENTS.get(m, ())}
     extra |= set(REST_REQUIREMENTS if rest else ())
     extra |= {r for f in formats or () for r in FORMAT_REQUIREMENTS.get(f, ())}
     return "\n".join(["# pip install -r requirements.txt", *REQUIREMENTS, *sorted(extra)]) + "\n"
@@ -154,6 +160,20 @@ def _functions_uses(functions: list[ir.Function]) -> Uses:
                 uses.formats |= s.output_format != "json"
                 uses.mapping |= any(uses_mapping(v) for _, v in s.call.kwargs)
     return uses
+
+
+def _cache_scopes(plan: ir.Plan) -> None:
+    """A cacheable function that an adapter checking its callers exposes is `private`: its REST
+    answers tell shared caches (proxies, CDNs) not to keep them for other callers."""
+    guarded: list[tuple[ir.InboundAuth | None, list[ir.Action]]] = [
+        *((r.auth, [route.action for route in r.routes]) for r in plan.rest),
+        *((m.auth, [t.action for t in m.tools] + [x.action for x in m.resources if x.action])
+          for m in plan.mcp),
+    ]  # fmt: skip
+    for auth, actions in guarded:
+        for a in actions:
+            if auth is not None and a.function is not None and a.function.function.cacheable:
+                a.function.function.cache_scope = "private"
 
 
 def _shared_secret(auth: ir.InboundAuth | None) -> bool:
@@ -185,11 +205,15 @@ def package_layout(plan: ir.Plan) -> ir.Layout:
     copies: dict[str, str] = {}
     package = _upstream_uses(plan)
     package.metrics = plan.control is not None  # upstream calls counted
+    package.cache = any(f.cacheable for f in plan.functions)  # upstream.py reads its settings
+    _cache_scopes(plan)
     modules.append(ir.Module("__init__.py.j2", "__init__.py"))
     # upstream.py imports what its own code uses: a copy, before the package-wide flags grow.
     modules.append(ir.Module("upstream.py.j2", "upstream.py", {"uses": replace(package)}))
     if plan.functions:
         shared = _functions_uses(plan.functions)
+        shared.cache = package.cache
+        shared.metrics = package.cache and plan.control is not None  # hits and misses counted
         modules.append(ir.Module("functions.py.j2", "functions.py", {"uses": shared}))
         package.mapping |= shared.mapping
         package.formats |= shared.formats
@@ -298,6 +322,7 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
         "_oauth2.py": oauth2,
         "_validate.py": package.validate,
         "_steps.py": package.steps,
+        "_cache.py": package.cache,
         "_forward.py": package.forward,
         **{f"{name}.py": True for name in sorted(package.auth_helpers)},
     }

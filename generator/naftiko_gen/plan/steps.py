@@ -35,8 +35,8 @@ from naftiko_gen.suggest import did_you_mean
 
 # Module-level names of functions.py, and the locals every function has.
 MODULE_NAMES = (
-    "rt", "m", "upstream", "_steps", "_formats", "Any", "annotations", "client", "output", "data",
-    "answer", "item",
+    "rt", "m", "upstream", "_steps", "_formats", "_cache", "_metrics", "Any", "annotations",
+    "client", "output", "data", "answer", "item",
 )  # fmt: skip
 SCALAR_KINDS = ("number", "integer", "boolean")
 
@@ -89,8 +89,9 @@ class StepPlanner:
         self.by_ref[key] = None
         inputs = self.wiring.exposed_inputs(fn.params, rest=False)
         planned = self.function(
-            fn, key, fn.description, inputs, f"function '{key}'", fn.name or key
-        )
+            fn, key, fn.description, inputs, f"function '{key}'", fn.name or key,
+            cacheable=bool(fn.semantics.cacheable),
+        )  # fmt: skip
         self.by_ref[key] = planned
         return planned
 
@@ -196,8 +197,10 @@ class StepPlanner:
         inputs: list[ir.Input],
         kind: str,
         base: str,
+        cacheable: bool = False,
     ) -> ir.Function | None:
-        """Steps, a single call or mock outputs → a function over `inputs` (by name)."""
+        """Steps, a single call or mock outputs → a function over `inputs` (by name).
+        `cacheable`: its answers may be kept (mock outputs, which call nothing, are not)."""
         local = Names(MODULE_NAMES)
         params = [
             ir.Input(i.name, i.type, i.required, "argument", i.description, i.pattern)
@@ -215,8 +218,14 @@ class StepPlanner:
             if action is None:
                 return None
             fn = ir.Function("", key, description, params, action=action)
-        # Two adapters exposing the same steps over the same inputs share one function.
-        signature = repr(([(p.name, p.py) for p in params], fn.orchestration, fn.action))
+        fn.cacheable = cacheable and (
+            fn.orchestration is not None or (fn.action is not None and fn.action.call is not None)
+        )
+        # Two adapters exposing the same steps over the same inputs share one function (a
+        # cacheable one only with another cacheable one).
+        signature = repr(
+            ([(p.name, p.py) for p in params], fn.orchestration, fn.action, fn.cacheable)
+        )
         shared = self.signatures.get(signature)
         if shared is not None:
             return shared

@@ -217,7 +217,8 @@ def beta(adapt: Adapt, node: Node, parent_key: str = "") -> None:
                 "naftiko-version-cache",
                 pos,
                 "beta MCP caching hints 'ttlMs'/'cacheScope' are ignored: the generated MCP "
-                "server sends no caching hint and every call reaches the upstream",
+                "server sends no caching hint; its server-side cache keeps the answers of "
+                "functions with 'semantics: {cacheable: true}' (NAFTIKO_CACHE_TTL)",
             )
         elif key == "binary" and isinstance(child.value, bool) and parent_key == "resources":
             del node.value[key]

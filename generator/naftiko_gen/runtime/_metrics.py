@@ -61,8 +61,31 @@ class Family:
         return lines
 
 
+class Lookups:
+    """Calls of cacheable functions (_cache), answered from the cache (hit) or not (miss)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def count(self, function: str, hit: bool) -> None:
+        key = (function, "hit" if hit else "miss")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def text(self) -> list[str]:
+        if not self.counts:  # a package without cacheable functions says nothing of a cache
+            return []
+        n = "naftiko_cache_lookups_total"
+        return [
+            f"# HELP {n} calls of cacheable functions, by function and result (hit or miss)",
+            f"# TYPE {n} counter",
+            *(f"{n}{_labels((('function', f), ('result', r)))} {c}"
+              for (f, r), c in sorted(self.counts.items())),
+        ]  # fmt: skip
+
+
 SERVED = Family("naftiko_served", "requests served, per server, adapter and operation")
 UPSTREAM = Family("naftiko_upstream", "upstream calls, per upstream and operation")
+CACHE = Lookups()
 
 
 def _labels(key: Key, **extra: str) -> str:
@@ -82,6 +105,7 @@ def exposition() -> str:
         f"process_start_time_seconds {STARTED:.3f}",
         *SERVED.text(),
         *UPSTREAM.text(),
+        *CACHE.text(),
     ]
     return "\n".join(lines) + "\n"
 

@@ -35,6 +35,8 @@ async def relay(request: web.Request, result: rt.Result) -> web.StreamResponse:
     headers = {"Content-Type": result.content_type} if result.content_type else {}
     if result.location:
         headers["Location"] = result.location
+    if result.headers:
+        headers.update(result.headers)
     if result.stream is None:
         return web.Response(status=result.status, body=result.body, headers=headers)
     upstream = result.stream
