@@ -99,9 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def listen(
-    host: str, port: int, reuse_port: bool = False, listening: bool = True
-) -> socket.socket:
+def listen(host: str, port: int, reuse_port: bool = False, listening: bool = True) -> socket.socket:
     """The listening socket; a port in use is one line naming it, not a traceback.
     `listening=False`: bound only (the first process of several workers on Linux holds the port
     so: a listening socket would join the SO_REUSEPORT group and be handed connections that
