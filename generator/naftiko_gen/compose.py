@@ -17,7 +17,12 @@ from naftiko_gen.codegen import Generated, analyse, collect
 from naftiko_gen.diagnostics import Report
 from naftiko_gen.plan import ir
 from naftiko_gen.plan.family import Family, Selection, plan_family
-from naftiko_gen.plan.layout import REQUIREMENTS
+from naftiko_gen.plan.layout import (
+    REQUIREMENTS,
+    claude_entry,
+    vscode_http_entry,
+    vscode_stdio_entry,
+)
 
 # The runtime a family package runs on (members bring their own): its modules' own imports
 # are followed (resources.runtime_closure), so a module split in two needs no change here.
@@ -139,26 +144,11 @@ def mcp_clients(family: Family, plans: list[ir.Plan], mcp: Any) -> dict[str, Any
             "and its members; replace each <VARIABLE>); 'vscode' into .vscode/mcp.json (the http "
             f"entry needs its server running: python -m {family.name}.mcp_server)."
         ),
-        "claudeDesktop": {
-            "mcpServers": {
-                family.name: {
-                    "command": "/absolute/path/to/python",
-                    "args": args,
-                    "env": {"PYTHONPATH": "/absolute/path/to/generated"}
-                    | {v: f"<{v}>" for v in variables},
-                }
-            }
-        },
+        "claudeDesktop": {"mcpServers": {family.name: claude_entry(args, variables)}},
         "vscode": {
             "servers": {
-                family.name: {"type": "http", "url": f"http://{host}:{port}/mcp"},
-                f"{family.name}-stdio": {
-                    "type": "stdio",
-                    "command": "${workspaceFolder}/.venv/bin/python",
-                    "args": args,
-                    "env": {"PYTHONPATH": "${workspaceFolder}/generated"}
-                    | {v: "${env:" + v + "}" for v in variables},
-                },
+                family.name: vscode_http_entry(host, port),
+                f"{family.name}-stdio": vscode_stdio_entry(args, variables),
             }
         },
     }

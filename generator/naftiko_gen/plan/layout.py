@@ -329,6 +329,31 @@ def _runtime_modules(plan: ir.Plan, package: Uses) -> list[str]:
     return [name for name, used in wanted.items() if used]
 
 
+def claude_entry(args: list[str], variables: list[str]) -> dict[str, Any]:
+    """A Claude Desktop server entry running `python *args` (stdio), each variable a placeholder."""
+    return {
+        "command": "/absolute/path/to/python",
+        "args": args,
+        "env": {"PYTHONPATH": "/absolute/path/to/generated"}
+        | {var: f"<{var}>" for var in variables},
+    }
+
+
+def vscode_stdio_entry(args: list[str], variables: list[str]) -> dict[str, Any]:
+    """A VS Code server entry running `python *args` (stdio), each variable from the environment."""
+    return {
+        "type": "stdio",
+        "command": "${workspaceFolder}/.venv/bin/python",
+        "args": args,
+        "env": {"PYTHONPATH": "${workspaceFolder}/generated"}
+        | {var: "${env:" + var + "}" for var in variables},
+    }
+
+
+def vscode_http_entry(host: str, port: int) -> dict[str, Any]:
+    return {"type": "http", "url": f"http://{host}:{port}/mcp"}
+
+
 def mcp_clients(plan: ir.Plan) -> dict[str, Any]:
     """MCP client configuration for the package's servers, as data: Claude Desktop and VS Code."""
     variables = sorted(
@@ -345,21 +370,11 @@ def mcp_clients(plan: ir.Plan) -> dict[str, Any]:
         args = ["-m", f"{plan.package}.{mcp.module}"]
         if mcp.transport != "stdio":
             args.append("--stdio")
-        claude[mcp.namespace] = {
-            "command": "/absolute/path/to/python",
-            "args": args,
-            "env": {"PYTHONPATH": "/absolute/path/to/generated"}
-            | {var: f"<{var}>" for var in variables},
-        }
+        claude[mcp.namespace] = claude_entry(args, variables)
         if mcp.transport != "stdio" and mcp.port is not None:
-            vscode[mcp.namespace] = {"type": "http", "url": f"http://{mcp.host}:{mcp.port}/mcp"}
-        vscode[f"{mcp.namespace}-stdio" if mcp.transport != "stdio" else mcp.namespace] = {
-            "type": "stdio",
-            "command": "${workspaceFolder}/.venv/bin/python",
-            "args": args,
-            "env": {"PYTHONPATH": "${workspaceFolder}/generated"}
-            | {var: "${env:" + var + "}" for var in variables},
-        }
+            vscode[mcp.namespace] = vscode_http_entry(mcp.host, mcp.port)
+        stdio = f"{mcp.namespace}-stdio" if mcp.transport != "stdio" else mcp.namespace
+        vscode[stdio] = vscode_stdio_entry(args, variables)
     http = [m for m in plan.mcp if m.transport != "stdio" and m.port is not None]
     running = (
         f" (an http entry needs its server running: python -m {plan.package}.{http[0].module})"
