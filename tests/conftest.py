@@ -8,6 +8,15 @@ _CACHE_ENV = ("NAFTIKO_GEN_CACHE_DIR", "NAFTIKO_GEN_NO_CACHE")
 _saved: dict[str, str | None] = {}
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject addopts): one worker more than the cores this process may use. Much
+    of the suite waits on server processes and sockets (start-ups, stalled upstreams, graceful
+    stops); with one worker per core, a core idles while its worker waits. On 2 cores the whole
+    suite took 258-262 s with 3 workers and 287 s with 2 (docs/benchmarks.md, test suite)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -30,17 +39,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ[name] = value
 
 
-# The longest modules, longest first. `--dist loadscope` keeps a module on one worker and hands
-# modules out in collection order: one of these collected last would run alone on one core
-# while the other idles (about two minutes of CI, measured). Started first, they overlap with
-# the many short modules instead.
+# The longest modules, longest first (measured with coverage, CI's way). `--dist loadscope` keeps
+# a module on one worker, and `--no-loadscope-reorder` (pyproject) hands modules out in collection
+# order: one of these collected last would run alone at the end while the other workers idle
+# (xdist's default order, by number of tests, put the README path, 6 tests and two pip installs,
+# last: a minute of CI with one core busy). Started first, they overlap with the many short ones.
 LONGEST_FIRST = (
     "tests/e2e/test_readme_path.py",
     "tests/robustness/test_property.py",
-    "tests/robustness/test_startup_sweep.py",
-    "tests/test_import.py",
-    "tests/versions/test_ikanos_beta5.py",
     "tests/test_precommit.py",
+    "tests/test_import.py",
+    "tests/test_formatter.py",
+    "tests/e2e/test_schemathesis.py",
+    "tests/hardening/test_isolation.py",
+    "tests/test_yaml_errors.py",
+    "tests/hardening/test_memory.py",
+    "tests/e2e/test_hardening.py",
+    "tests/robustness/test_startup_sweep.py",
+    "tests/versions/test_ikanos_beta5.py",
+    "tests/conformance/test_mcp_conformance.py",
     "tests/robustness/test_build_atomic.py",
 )
 

@@ -10,6 +10,7 @@ distribution's dependency can vanish with that distribution's next release.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import sys
 import tomllib
@@ -64,9 +65,16 @@ def _third_party() -> dict[str, set[str]]:
     return {stem: {n for n in names if (stem, n) not in OPTIONAL} for stem, names in found.items()}
 
 
+@functools.cache
+def _import_names() -> dict[str, list[str]]:
+    """Import name → distributions; it reads every installed distribution's file list (a few
+    seconds with the test extras), so once."""
+    return dict(importlib.metadata.packages_distributions())
+
+
 def _distributions(name: str) -> set[str]:
     """The (canonical) distributions that provide an import name in this environment."""
-    dists = importlib.metadata.packages_distributions().get(name)
+    dists = _import_names().get(name)
     assert dists, f"{name!r} is imported by a runtime module but not installed by the test extra"
     return {canonicalize_name(d) for d in dists}
 

@@ -1,7 +1,7 @@
 """Every generated server starts, or stops with one `error:` line: never a traceback.
 
 Each feature fixture and tutorial step is built, and each of its server modules (REST, MCP over
-HTTP and stdio, control, skills) is started as a subprocess with a placeholder value for every
+HTTP and stdio, control, skills) is started as a process (tests/server_process.py) with a placeholder value for every
 variable its spec names: secrets that are not keys, certificates that are not certificates,
 URLs that are not URLs. A server that accepts them must come up (its listening line); one that
 refuses must say why in one line, without the value. A start-up sweep like this found a
@@ -10,17 +10,13 @@ certificate that did not load raising from inside the event loop once the server
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import free_port
+from tests.server_process import READY, server_args, start_until_ready
 from tests.support import FIXTURES, build
 
 pytestmark = pytest.mark.slow
@@ -36,10 +32,9 @@ SPECS = sorted(
     key=lambda p: p.as_posix(),
 )
 PLACEHOLDER = "placeholder-value-7f3a"
-READY = re.compile(r"(ready .* after start|^MCP on stdio|^control on http)", re.MULTILINE)
 
 
-def _env(spec: Path) -> dict[str, str]:
+def placeholder_env(spec: Path) -> dict[str, str]:
     text = spec.read_text("utf-8")
     names = set(re.findall(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}", text))
     names |= set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", text))  # bind keys and variables
@@ -47,59 +42,14 @@ def _env(spec: Path) -> dict[str, str]:
     return env | dict.fromkeys(sorted(names), PLACEHOLDER)
 
 
-def _start(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | None, str]:
-    """Run until the listening line, an exit, or 30 s; the exit code (None: still running)
-    and stderr."""
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if READY.search(line):
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    ready.wait(30)
-    code = None
-    if not READY.search("".join(lines)):  # stderr ended (or 30 s passed): it is exiting
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            code = proc.wait(10)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    reader.join(5)
-    return code, "".join(lines)
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_each_server_starts_or_says_why_in_one_line(spec: Path, tmp_path: Path) -> None:
     package = build(spec, tmp_path)
-    env = _env(spec)
+    env = placeholder_env(spec)
     for module in sorted((tmp_path / package).glob("*_server.py")):
-        source = module.read_text("utf-8")
-        command = [sys.executable, "-m", f"{package}.{module.stem}"]
-        if '"--port"' in source:
-            command += ["--port", str(free_port())]
-        if "_guard.add_arguments(parser)" in source:
-            command.append("--allow-unauthenticated")
-        code, stderr = _start(command, tmp_path, env)
-        where = f"{module.name}: {' '.join(command[2:])}"
+        args = server_args(module)
+        code, stderr = start_until_ready(f"{package}.{module.stem}", args, tmp_path, env)
+        where = f"{module.name}: {' '.join(args)}"
         assert "Traceback" not in stderr, f"{where}\n{stderr}"
         if code is None:
             assert READY.search(stderr), f"{where}: running, but said nothing\n{stderr}"

@@ -11,15 +11,14 @@ features naftiko-gen does not have (docs/versions.md).
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from naftiko_gen.codegen import generate
 from naftiko_gen.degrade import SKIPPED
-from tests.e2e.harness import free_port
-from tests.robustness.test_startup_sweep import READY, _env, _start
+from tests.robustness.test_startup_sweep import placeholder_env
+from tests.server_process import READY, server_args, start_until_ready
 from tests.support import FIXTURES, build
 
 pytestmark = pytest.mark.slow
@@ -106,15 +105,11 @@ def test_beta5_fixture_builds_and_its_servers_start(spec: Path, tmp_path: Path) 
     package = build(spec, tmp_path)
     notes = {d.rule for d in generate([spec], tmp_path / "again").report.notes}
     assert "naftiko-version-ikanos" in notes  # validate says which version it read
-    env = _env(spec) | EXTRA_ENV.get(_name(spec), {})
+    env = placeholder_env(spec) | EXTRA_ENV.get(_name(spec), {})
     servers = sorted((tmp_path / package).glob("*_server.py"))
     assert servers, "the spec builds servers"
     for module in servers:
-        source = module.read_text("utf-8")
-        command = [sys.executable, "-m", f"{package}.{module.stem}"]
-        if '"--port"' in source:
-            command += ["--port", str(free_port())]
-        if "_guard.add_arguments(parser)" in source:
-            command.append("--allow-unauthenticated")
-        code, stderr = _start(command, tmp_path, env)
+        code, stderr = start_until_ready(
+            f"{package}.{module.stem}", server_args(module), tmp_path, env
+        )
         assert code is None and READY.search(stderr), f"{module.name} did not start\n{stderr}"
