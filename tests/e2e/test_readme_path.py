@@ -1,7 +1,10 @@
 """The README's path, followed as a new user would (issue #12): a copy of the repository, a fresh
 venv made by the README's own build command, the documented run commands, the documented MCP
-client configuration over stdio. Also what the servers print: the listening line, one line per
-request, and a port in use (snapshot).
+client configuration over stdio, then the README's test set-up in the same venv (issue #18). Also
+what the servers print: the listening line, one line per request, and a port in use (snapshot).
+
+In CI the clean clone itself is set up by following the README (.ci/run), and this module checks
+that checkout (NAFTIKO_README_FOLLOWED) instead of a copy.
 """
 
 from __future__ import annotations
@@ -53,10 +56,20 @@ def _client_configuration() -> dict[str, object]:
     return data
 
 
+# .ci/run follows the README itself, on its clean clone and in its own venv: the build command,
+# readme_installation.py, then the test command whose pytest this is. It names that checkout in
+# NAFTIKO_README_FOLLOWED, and this module checks it instead of making a copy and following the
+# commands again (two more installs: a minute of CI's CPU).
+FOLLOWED = os.environ.get("NAFTIKO_README_FOLLOWED", "")
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository (what git tracks or would track), set up by the README's build
-    command in a fresh venv: `python3 -m venv .venv && .venv/bin/pip install ... && ...build`."""
+    command in a fresh venv: `python3 -m venv .venv && .venv/bin/pip install ... && ...build`;
+    or the checkout .ci/run set up that way (FOLLOWED)."""
+    if FOLLOWED:
+        return Path(FOLLOWED)
     copy = tmp_path_factory.mktemp("readme") / "repo"
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
@@ -82,6 +95,14 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_readme_build_writes_the_committed_generated_folder(repo: Path) -> None:
     """The README's non-editable install ships every template and runtime module: what it
     builds from specs/ is, file for file, the committed generated/."""
+    if FOLLOWED:  # the build command wrote generated/ of this checkout: git sees no change
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", "generated"],
+            cwd=repo, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert status == "", status
+        assert (repo / "generated" / "qovery_containers" / "rest_server.py").is_file()
+        return
 
     def tree(root: Path) -> dict[str, bytes]:
         return {
@@ -217,28 +238,17 @@ def test_port_in_use_is_one_line_naming_the_port(module: str) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path) -> None:
-    """The README's build set-up, then its test set-up, in the same venv (issue #18): the first
-    build must write nothing into the installation (Jinja bytecode in site-packages once shadowed
-    the editable install that followed), and the tool must still work after the second."""
+def _follow_the_test_command(repo: Path, env: dict[str, str]) -> None:
+    """The installation check of the build command's venv, then the README's test set-up in it."""
     python = repo / ".venv" / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    installed = Path(site) / "naftiko_gen"
-    assert installed.is_dir(), "the build command installs naftiko-gen (not editable)"
-    (record,) = Path(site).glob("naftiko_gen-*.dist-info/RECORD")
-    recorded = {line.split(",", 1)[0] for line in record.read_text().splitlines()}
-    on_disk = {p.relative_to(site).as_posix() for p in installed.rglob("*") if p.is_file()}
-    assert on_disk - recorded == set(), "files the build wrote into its own installation"
-    # The wheel's templates come precompiled (render.PRECOMPILED), and were used: nothing was
-    # written beside them, and the build above matched generated/ byte for byte.
-    assert "naftiko_gen/templates/_compiled/manifest.json" in recorded
+    check = subprocess.run(
+        [str(python), str(Path(__file__).with_name("readme_installation.py"))],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
     test_setup = _readme_command("python3 -m venv .venv && ", after="naftiko-gen build specs/")
     setup_only = test_setup.rsplit(" && ", 1)[0]  # the suite itself is not run again in here
     assert setup_only.endswith("-e '.[test]'"), test_setup
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     # Bytecode is written on import as usual; pip's compiling every installed test tool ahead
     # of time (about 10 s of CPU) is left out: only the CLI runs from this venv below.
     done = subprocess.run(
@@ -246,17 +256,29 @@ def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path) -> None
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path, tmp_path: Path) -> None:
+    """The README's build set-up, then its test set-up, in the same venv (issue #18): the first
+    build must write nothing into the installation (Jinja bytecode in site-packages once shadowed
+    the editable install that followed), and the tool must still work after the second."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     tool = str(repo / ".venv" / "bin" / "naftiko-gen")
+    if not FOLLOWED:
+        _follow_the_test_command(repo, env)
+    # else: .ci/run ran readme_installation.py between the two commands, and this is its pytest
     version = subprocess.run([tool, "--version"], cwd=repo, env=env, capture_output=True, text=True)
     assert version.returncode == 0 and "naftiko-gen" in version.stdout, version.stderr
     check = subprocess.run(
         [tool, "build", "specs/", "--check"], cwd=repo, env=env, capture_output=True, text=True
     )
     assert check.returncode == 0 and "up to date" in check.stdout, check.stdout + check.stderr
+    again = tmp_path / "again"
     rebuilt = subprocess.run(
-        [tool, "build", "specs/", "-o", "again"], cwd=repo, env=env, capture_output=True, text=True
-    )
+        [tool, "build", "specs/", "-o", str(again)], cwd=repo, env=env, capture_output=True,
+        text=True,
+    )  # fmt: skip
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert (repo / "again" / "qovery_containers" / "rest_server.py").read_bytes() == (
+    assert (again / "qovery_containers" / "rest_server.py").read_bytes() == (
         repo / "generated" / "qovery_containers" / "rest_server.py"
     ).read_bytes()
