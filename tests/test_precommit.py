@@ -1,5 +1,6 @@
-"""The pre-commit hook `naftiko-gen-check` (.pre-commit-hooks.yaml), run for real with
-`pre-commit try-repo` on a throwaway git repository holding a spec and its generated output."""
+"""The pre-commit hook `naftiko-gen-check` (.pre-commit-hooks.yaml), run for real by
+`pre-commit run` in a throwaway git repository holding a spec, its generated output and a
+.pre-commit-config.yaml that names this repository."""
 
 from __future__ import annotations
 
@@ -54,26 +55,38 @@ def _hook_repo(dest: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_try_repo(tmp_path: Path) -> None:
+def test_hook_in_a_project(tmp_path: Path) -> None:
+    """A project whose .pre-commit-config.yaml names this repository at a commit, as users write
+    it: `pre-commit run` installs the hook's environment once (PRE_COMMIT_HOME) and runs it twice,
+    passing on fresh generated code and failing with a diff once the spec changed. (`try-repo`
+    does the same with a fresh store, and so a fresh environment, each time.)"""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     if pre_commit is None:
         pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    hooks = _hook_repo(tmp_path / "naftiko-gen")
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True
+    ).stdout.strip()
     repo = tmp_path / "project"
     (repo / "specs").mkdir(parents=True)
     shutil.copy(SEED, repo / "specs" / SEED.name)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hooks.as_posix()}\n    rev: {rev}\n    hooks:\n"
+        "      - id: naftiko-gen-check\n",
+        encoding="utf-8",
+    )
     naftiko_gen = Path(sys.executable).parent / "naftiko-gen"
     subprocess.run([str(naftiko_gen), "build", "specs/"], cwd=repo, check=True, capture_output=True)
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "spec and generated code")
-    # PIP_NO_COMPILE: the hook's environment is used for two runs; pip's compiling every module
-    # it installs ahead of time (black, rich, jinja2, ...) cost more than those runs.
+    # PIP_NO_COMPILE: pip's compiling every module it installs (black, rich, jinja2, ...) ahead
+    # of time cost more than the two runs.
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_NO_COMPILE": "1"}
-    hooks = _hook_repo(tmp_path / "naftiko-gen")
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [pre_commit, "try-repo", str(hooks), "naftiko-gen-check", "--all-files"],
+            [pre_commit, "run", "naftiko-gen-check", "--all-files"],
             cwd=repo,
             env=env,
             capture_output=True,

@@ -52,15 +52,20 @@ async def test_five_stalled_operations_leave_another_operation_fast(
                 await asyncio.sleep(0.05)
             latencies: list[float] = []
 
-            async def healthy() -> None:
-                for _ in range(20):
+            async def healthy(rounds: int) -> None:
+                for _ in range(rounds):
                     started = time.monotonic()
                     async with many.get(base + "/items") as resp:
                         assert resp.status == 200
                         await resp.read()
                     latencies.append(time.monotonic() - started)
 
-            await asyncio.gather(*(healthy() for _ in range(5)))
+            # Warm: the five callers' connections and the server's upstream connections are
+            # opened first, outside the measurement (the claim is about a running server; on a
+            # loaded CI machine the cold first round once took 370 ms).
+            await asyncio.gather(*(healthy(1) for _ in range(5)))
+            latencies.clear()
+            await asyncio.gather(*(healthy(20) for _ in range(5)))
             latencies.sort()
             p99 = latencies[int(len(latencies) * 0.99) - 1]
             assert p99 < 0.1, (p99, latencies[-5:])

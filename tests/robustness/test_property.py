@@ -85,7 +85,9 @@ def _bases() -> list[tuple[str, str]]:
 
 
 BASES = _bases()
-BASE_DATA = {stem: yaml.safe_load(text) for stem, text in BASES}
+# libyaml when it is there: every xdist worker collects this module (pure Python took 1 s each)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+BASE_DATA = {stem: yaml.load(text, Loader=_LOADER) for stem, text in BASES}  # noqa: S506
 
 
 # -- the mutations ------------------------------------------------------------------------------
