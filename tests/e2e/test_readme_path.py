@@ -3,8 +3,9 @@ venv made by the README's own build command, the documented run commands, the do
 client configuration over stdio, then the README's test set-up in the same venv (issue #18). Also
 what the servers print: the listening line, one line per request, and a port in use (snapshot).
 
-In CI the clean clone itself is set up by following the README (.ci/run), and this module checks
-that checkout (NAFTIKO_README_FOLLOWED) instead of a copy.
+In CI, .ci/run follows the README's commands in a clone of its clean clone (in the background,
+while it sets up its own venv), and this module checks that clone (NAFTIKO_README_FOLLOWED) instead
+of making a copy.
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ def _client_configuration() -> dict[str, object]:
     return data
 
 
-# .ci/run follows the README itself, on its clean clone and in its own venv: the build command,
-# readme_installation.py, then the test command whose pytest this is. It names that checkout in
+# .ci/run follows the README itself in a clone of its clean clone: the build command,
+# readme_installation.py, then the test command's install, in one venv. It names that clone in
 # NAFTIKO_README_FOLLOWED, and this module checks it instead of making a copy and following the
-# commands again (two more installs: a minute of CI's CPU).
+# commands again (two installs: a minute of CPU, which .ci/run spends on the core its own pip
+# leaves idle).
 FOLLOWED = os.environ.get("NAFTIKO_README_FOLLOWED", "")
 
 
@@ -266,7 +268,7 @@ def test_readme_setup_commands_in_order_leave_a_working_tool(repo: Path, tmp_pat
     tool = str(repo / ".venv" / "bin" / "naftiko-gen")
     if not FOLLOWED:
         _follow_the_test_command(repo, env)
-    # else: .ci/run ran readme_installation.py between the two commands, and this is its pytest
+    # else: .ci/run ran readme_installation.py between the two commands in that clone
     version = subprocess.run([tool, "--version"], cwd=repo, env=env, capture_output=True, text=True)
     assert version.returncode == 0 and "naftiko-gen" in version.stdout, version.stderr
     check = subprocess.run(
