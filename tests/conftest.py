@@ -12,7 +12,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject addopts): one worker more than the cores this process may use. Much
     of the suite waits on server processes and sockets (start-ups, stalled upstreams, graceful
     stops); with one worker per core, a core idles while its worker waits. On 2 cores the whole
-    suite took 258-262 s with 3 workers and 287 s with 2 (docs/benchmarks.md, test suite)."""
+    suite took 258-262 s with 3 workers and 287 s with 2 (docs/benchmarks.md, CI and the test
+    suite)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (cores or 1) + 1
 
