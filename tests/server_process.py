@@ -158,6 +158,19 @@ class ServerProcess:
                     stream.close()
 
 
+PLACEHOLDER = "placeholder-value-7f3a"
+
+
+def placeholder_env(spec: Path) -> dict[str, str]:
+    """A minimal environment with a placeholder for every variable the spec names (its
+    `{{NAME}}` references, bind keys and other upper-case names)."""
+    text = spec.read_text("utf-8")
+    names = set(re.findall(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}", text))
+    names |= set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", text))  # bind keys and variables
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    return env | dict.fromkeys(sorted(names), PLACEHOLDER)
+
+
 def server_args(module: Path) -> list[str]:
     """The arguments that start a generated server module on a free port of its own (those that
     have a port) without requiring callers' credentials (those that would)."""

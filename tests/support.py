@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -36,6 +37,18 @@ def build(spec: Path, out_dir: Path) -> str:
     apply_changes(plan_changes(result.files, result.specs, out_dir), out_dir)
     assert len(result.packages) == 1
     return result.packages[0]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """naftiko-gen as a user runs it: this venv's console script (`python -m naftiko_gen` where
+    there is none), in a process of its own."""
+    script = Path(sys.executable).with_name("naftiko-gen")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "naftiko_gen"]
+    return subprocess.run(
+        [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def import_module(out_dir: Path, package: str, module: str) -> ModuleType:

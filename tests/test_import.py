@@ -22,7 +22,7 @@ from naftiko_gen.cli import cli
 from naftiko_gen.codegen import generate, validate
 from naftiko_gen.openapi_import import ImportError_, import_openapi, kebab
 from naftiko_gen.writer import apply_changes, plan_changes
-from tests.support import FIXTURES, OFFICIAL_SCHEMA, free_port
+from tests.support import FIXTURES, OFFICIAL_SCHEMA, free_port, run_cli
 
 GITHUB = FIXTURES / "openapi" / "api.github.com.json.gz"
 KEBAB = re.compile(r"^[a-zA-Z0-9-]+$")
@@ -391,24 +391,18 @@ def _load(text: str) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
-def _naftiko_gen(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it. The GitHub import and its validation go through the same code
-    as the small documents above 1,223 times: run in a process of their own, they are not traced
-    by the suite's coverage measurement, which made them four times as long."""
-    return subprocess.run(
-        [sys.executable, "-m", "naftiko_gen", *args], capture_output=True, text=True, timeout=600
-    )
-
-
 @pytest.fixture(scope="module")
 def github(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("github")
     source = root / "api.github.com.json"
     source.write_bytes(gzip.decompress(GITHUB.read_bytes()))
     out = root / "specs"
-    result = _naftiko_gen(
-        "import", "openapi", str(source), "--by", "tag", "--name", "github", "-o", str(out)
-    )
+    # The import and validation of 1,223 operations run as the CLI in a process of their own:
+    # `nox -s coverage` does not trace them there (traced, they took four times as long).
+    result = run_cli(
+        "import", "openapi", str(source), "--by", "tag", "--name", "github", "-o", str(out),
+        timeout=600,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.yaml"))}
     return root, out, files
@@ -430,7 +424,7 @@ def test_github_imports_by_tag_and_validates(github: tuple[Path, Path, dict[str,
         assert len(tools) == len(routes), name
         total += len(tools)
     assert total >= 1200
-    result = _naftiko_gen("validate", str(out))
+    result = run_cli("validate", str(out), timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
 
 

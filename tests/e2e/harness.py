@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -218,12 +219,14 @@ async def wait_for_port(
             return
 
 
-async def stop_process(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM, and SIGKILL if it has not exited 10 s later."""
+async def stop_process(
+    proc: asyncio.subprocess.Process, sig: int = signal.SIGTERM, grace: float = 10
+) -> None:
+    """`sig` (SIGINT: Ctrl-C), and SIGKILL if it has not exited `grace` seconds later."""
     if proc.returncode is None:
-        proc.terminate()
+        proc.send_signal(sig)
         try:
-            await asyncio.wait_for(proc.wait(), 10)
+            await asyncio.wait_for(proc.wait(), grace)
         except TimeoutError:
             proc.kill()
             await proc.wait()

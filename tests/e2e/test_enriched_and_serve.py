@@ -24,7 +24,7 @@ from mcp import Client
 
 from tests.support import FIXTURES, ROOT, SHARED, import_module, serve_asgi
 
-from .harness import DEFAULT_TOKEN, run_fake_qovery
+from .harness import DEFAULT_TOKEN, run_fake_qovery, stop_process
 
 pytestmark = pytest.mark.anyio
 
@@ -118,13 +118,7 @@ async def _serve(*extra: str, cwd: Path = ROOT) -> AsyncIterator[Served]:
                 urls[match.group(1)] = match.group(2)
         yield Served(proc, urls)
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc, signal.SIGINT, grace=20)  # Ctrl-C
     assert proc.returncode == 0
 
 

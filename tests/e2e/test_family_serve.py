@@ -19,6 +19,7 @@ from mcp import Client
 from tests.features.upstream import FakeUpstream, run_fake
 
 from .family_specs import cap, write_family
+from .harness import stop_process
 
 pytestmark = pytest.mark.anyio
 COUNT = 20
@@ -116,11 +117,5 @@ async def test_serve_a_family_of_twenty(tmp_path: Path) -> None:
                 + ", ".join(f"{m} {_rss_kb(pid) / 1024:.1f} MB" for pid, m in servers.items())
             )
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await stop_process(proc, signal.SIGINT, grace=20)  # Ctrl-C
     assert proc.returncode == 0

@@ -9,12 +9,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.robustness.helpers import ROBUST_FIXTURES
+from tests.support import run_cli as naftiko_gen
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +33,6 @@ BAD_SPECS = {
     "wrong-type": GOOD.replace("      port: 8301\n", "      port: [8301]\n"),
     "not-utf8": None,  # written as bytes below
 }
-
-
-def naftiko_gen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("naftiko-gen")
-    command = [str(script)] if script.is_file() else [sys.executable, "-m", "naftiko_gen"]
-    return subprocess.run(
-        [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=180
-    )
 
 
 def snapshot(root: Path, skip: str | None = None) -> dict[str, object]:

@@ -1,8 +1,8 @@
 """Every generated server starts, or stops with one `error:` line: never a traceback.
 
 Each feature fixture and tutorial step is built, and each of its server modules (REST, MCP over
-HTTP and stdio, control, skills) is started as a process (tests/server_process.py) with a placeholder value for every
-variable its spec names: secrets that are not keys, certificates that are not certificates,
+HTTP and stdio, control, skills) is started as a process (tests/server_process.py) with a
+placeholder value for every variable its spec names: secrets that are not keys, certificates that are not certificates,
 URLs that are not URLs. A server that accepts them must come up (its listening line); one that
 refuses must say why in one line, without the value. A start-up sweep like this found a
 certificate that did not load raising from inside the event loop once the server had started.
@@ -10,13 +10,18 @@ certificate that did not load raising from inside the event loop once the server
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.server_process import READY, server_args, start_until_ready
+from tests.server_process import (
+    PLACEHOLDER,
+    READY,
+    placeholder_env,
+    server_args,
+    start_until_ready,
+)
 from tests.support import FIXTURES, build
 
 pytestmark = pytest.mark.slow
@@ -31,17 +36,6 @@ SPECS = sorted(
     ),
     key=lambda p: p.as_posix(),
 )
-PLACEHOLDER = "placeholder-value-7f3a"
-
-
-def placeholder_env(spec: Path) -> dict[str, str]:
-    text = spec.read_text("utf-8")
-    names = set(re.findall(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}", text))
-    names |= set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", text))  # bind keys and variables
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    return env | dict.fromkeys(sorted(names), PLACEHOLDER)
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_each_server_starts_or_says_why_in_one_line(spec: Path, tmp_path: Path) -> None:
     package = build(spec, tmp_path)
